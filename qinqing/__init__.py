@@ -1,0 +1,1 @@
+"""亲清 (Qinqing): the platform district governments use to close every enterprise demand."""

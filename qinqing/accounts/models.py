@@ -1,0 +1,176 @@
+"""Jurisdictions, handling units, users and their roles, API tokens."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils import timezone
+
+
+class Jurisdiction(models.Model):
+    """A node of the administrative tree: province → city → district → town/street/park.
+
+    `path` is the chain of codes from the root ("44/4403/440305/"), so that a subtree is a
+    prefix match on an indexed column instead of a recursive query.
+    """
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", "省"
+        CITY = "city", "市"
+        DISTRICT = "district", "区县"
+        TOWN = "town", "镇街园区"
+
+    code = models.CharField("区划代码", max_length=20, unique=True)
+    name = models.CharField("名称", max_length=60)
+    level = models.CharField("层级", max_length=10, choices=Level.choices)
+    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name="上级")
+    path = models.CharField("路径", max_length=255, db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "行政区划"
+        ordering = ["path"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.path = f"{self.parent.path if self.parent else ''}{self.code}/"
+        super().save(*args, **kwargs)
+
+    def subtree(self):
+        return Jurisdiction.objects.filter(path__startswith=self.path)
+
+
+class Unit(models.Model):
+    """A body that handles demands: a department, a town or park, the joint office, supervision."""
+
+    class Kind(models.TextChoices):
+        DEPARTMENT = "department", "职能部门"
+        TOWN = "town", "镇街"
+        PARK = "park", "园区"
+        JOINT_OFFICE = "joint_office", "营商办/联席办"
+        SUPERVISION = "supervision", "督查室"
+        CITY = "city", "市级部门"
+
+    name = models.CharField("单位名称", max_length=80)
+    short_name = models.CharField("简称", max_length=30, blank=True)
+    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    jurisdiction = models.ForeignKey(Jurisdiction, models.PROTECT, related_name="units", verbose_name="所属区划")
+    phone = models.CharField("联系电话", max_length=30, blank=True)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "承办单位"
+        ordering = ["jurisdiction__path", "kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["jurisdiction", "name"], name="unit_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    ENTERPRISE = "enterprise", "企业用户"
+    SPECIALIST = "specialist", "为企服务专员"
+    DISPATCHER = "dispatcher", "调度员（营商办/联席办）"
+    HANDLER = "handler", "承办人"
+    UNIT_HEAD = "unit_head", "承办单位负责人"
+    SUPERVISOR = "supervisor", "督查室"
+    LEADER = "leader", "领导"
+    ADMIN = "admin", "管理员"
+
+
+class RoleGrant(models.Model):
+    """One role held by a user; a user may hold several."""
+
+    user = models.ForeignKey("User", models.CASCADE, related_name="role_grants", verbose_name="用户")
+    role = models.CharField("角色", max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "角色授予"
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="role_grant_unique")]
+
+    def __str__(self):
+        return self.get_role_display()
+
+
+class User(AbstractUser):
+    """A person: staff of a unit or jurisdiction, or an enterprise's account."""
+
+    full_name = models.CharField("姓名", max_length=40, blank=True)
+    phone = models.CharField("手机号", max_length=20, blank=True)
+    jurisdiction = models.ForeignKey(Jurisdiction, models.PROTECT, null=True, blank=True, related_name="users",
+                                     verbose_name="所属区划")
+    unit = models.ForeignKey(Unit, models.PROTECT, null=True, blank=True, related_name="members",
+                             verbose_name="所属单位")
+    enterprise = models.ForeignKey("enterprises.Enterprise", models.PROTECT, null=True, blank=True,
+                                   related_name="accounts", verbose_name="所属企业")
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "用户"
+
+    def __str__(self):
+        return self.full_name or self.username
+
+    @property
+    def display_name(self):
+        return self.full_name or self.username
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """Role codes, read once per request-bound instance."""
+        cached = getattr(self, "_role_cache", None)
+        if cached is None:
+            cached = frozenset(self.role_grants.values_list("role", flat=True)) if self.pk else frozenset()
+            if self.is_superuser:
+                cached = cached | {Role.ADMIN}
+            self._role_cache = cached
+        return cached
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_staff_user(self) -> bool:
+        return bool(self.roles - {Role.ENTERPRISE})
+
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in sorted(self.roles)]
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="api_tokens", verbose_name="用户")
+    name = models.CharField("用途", max_length=60, blank=True)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField("前缀", max_length=8, editable=False)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    revoked = models.BooleanField("已吊销", default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "API令牌"
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, name: str = "") -> str:
+        raw = "qq_" + secrets.token_urlsafe(32)
+        cls.objects.create(user=user, name=name, digest=cls.hash(raw), prefix=raw[:8])
+        return raw
+
+    @classmethod
+    def authenticate(cls, raw: str):
+        token = cls.objects.select_related("user").filter(digest=cls.hash(raw), revoked=False).first()
+        if token is None or not token.user.is_active:
+            return None
+        return token.user

@@ -1,0 +1,93 @@
+"""The ledger's filters: one form serves the ledger page, its HTMX partial, the Excel export and the API."""
+
+import datetime as dt
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from qinqing.accounts.models import Jurisdiction, Unit
+from qinqing.lib.text import query_tokens
+from qinqing.workdays.calendar import today
+
+from .models import OPEN_STATES, Category, Channel, Stage, State
+
+OVERDUE_CHOICES = [("", "全部"), ("any", "任一环节超期"), *Stage.choices]
+STATUS_GROUPS = [("", "全部"), ("open", "办理中（未答复）"), ("done", "已办结"),
+                 ("long_term", "区级研究推进"), ("transferred", "移送市级")]
+
+
+class DemandFilterForm(forms.Form):
+    q = forms.CharField(label="关键词", required=False, max_length=100)
+    state = forms.MultipleChoiceField(label="状态", choices=State.choices, required=False)
+    group = forms.ChoiceField(label="进度", choices=STATUS_GROUPS, required=False)
+    category = forms.ModelChoiceField(label="类别", queryset=Category.objects.filter(active=True), required=False)
+    channel = forms.ChoiceField(label="渠道", choices=[("", "全部"), *Channel.choices], required=False)
+    unit = forms.ModelChoiceField(label="承办单位", queryset=Unit.objects.filter(active=True), required=False)
+    jurisdiction = forms.ModelChoiceField(label="属地", queryset=Jurisdiction.objects.all(), required=False,
+                                          to_field_name="code")
+    overdue = forms.ChoiceField(label="超期", choices=OVERDUE_CHOICES, required=False)
+    received_from = forms.DateField(label="受理日期自", required=False)
+    received_to = forms.DateField(label="至", required=False)
+    enterprise = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            raise forms.ValidationError("开始日期不能晚于结束日期。")
+        return data
+
+
+def apply_filters(qs, data: dict):
+    """Narrow a queryset of visible demands by cleaned filter data."""
+    if states := data.get("state"):
+        qs = qs.filter(state__in=states)
+    group = data.get("group")
+    if group == "open":
+        qs = qs.filter(state__in=OPEN_STATES)
+    elif group == "done":
+        qs = qs.filter(state=State.CLOSED)
+    elif group == "long_term":
+        qs = qs.filter(state=State.LONG_TERM)
+    elif group == "transferred":
+        qs = qs.filter(state=State.TRANSFERRED)
+    if category := data.get("category"):
+        qs = qs.filter(Q(category=category) | Q(category__parent=category))
+    if channel := data.get("channel"):
+        qs = qs.filter(channel=channel)
+    if unit := data.get("unit"):
+        qs = qs.filter(Q(lead_unit=unit) | Q(pk__in=unit.co_demands.values("pk")))
+    if jurisdiction := data.get("jurisdiction"):
+        qs = qs.filter(jurisdiction__path__startswith=jurisdiction.path)
+    if overdue := data.get("overdue"):
+        qs = qs.filter(next_due__lt=today())
+        if overdue != "any":
+            qs = qs.filter(current_stage=overdue)
+    if start := data.get("received_from"):
+        qs = qs.filter(received_at__gte=_local_midnight(start))
+    if end := data.get("received_to"):
+        qs = qs.filter(received_at__lt=_local_midnight(end + dt.timedelta(days=1)))
+    if enterprise := data.get("enterprise"):
+        qs = qs.filter(enterprise_id=enterprise)
+    for word in query_tokens(data.get("q") or "")[:8]:
+        word = word.strip().lower()
+        qs = qs.filter(Q(search_text__contains=f" {word} ") | Q(title__contains=word) | Q(number__iexact=word))
+    return qs
+
+
+def filter_demands(qs, params):
+    """Bind the filter form to request parameters; returns (queryset, form). Invalid filters filter nothing."""
+    form = DemandFilterForm(params or None)
+    if form.is_bound and form.is_valid():
+        return apply_filters(qs, form.cleaned_data), form
+    if form.is_bound:
+        return qs.none(), form
+    return qs, form
+
+
+LEDGER_ORDER = ("due_order", "-id")
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

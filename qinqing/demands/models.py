@@ -1,0 +1,358 @@
+"""Demands (诉求) and everything recorded about them as they travel the closed loop."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Channel(models.TextChoices):
+    VISIT = "visit", "走访"
+    HOTLINE = "hotline", "12345热线"
+    ONLINE = "online", "网上平台"
+    WECHAT = "wechat", "微信"
+    MEETING = "meeting", "会谈/约见"
+    SEMINAR = "seminar", "座谈会"
+    OFFICER = "officer", "体验官"
+    OTHER = "other", "其他"
+
+
+class State(models.TextChoices):
+    RECEIVED = "received", "待交办"
+    DISPATCHED = "dispatched", "待签收"
+    RETURNED = "returned", "已退回"
+    ACCEPTED = "accepted", "办理中"
+    CONTACTED = "contacted", "已联系企业"
+    PLANNED = "planned", "已反馈路径"
+    REOPENED = "reopened", "重办中"
+    REPLIED = "replied", "已答复待评价"
+    EVALUATED = "evaluated", "已评价待销号"
+    CLOSED = "closed", "已办结"
+    LONG_TERM = "long_term", "区级研究推进"
+    TRANSFERRED = "transferred", "移送市级"
+    MERGED = "merged", "已并单"
+
+    @classmethod
+    def colour(cls, value: str) -> str:
+        return STATE_COLOURS.get(value, "grey")
+
+
+STATE_COLOURS = {
+    State.RECEIVED: "orange", State.DISPATCHED: "blue", State.RETURNED: "red", State.ACCEPTED: "blue",
+    State.CONTACTED: "cyan", State.PLANNED: "cyan", State.REOPENED: "red", State.REPLIED: "purple",
+    State.EVALUATED: "purple", State.CLOSED: "green", State.LONG_TERM: "gold", State.TRANSFERRED: "gold",
+    State.MERGED: "grey",
+}
+OPEN_STATES = (State.RECEIVED, State.DISPATCHED, State.RETURNED, State.ACCEPTED, State.CONTACTED,
+               State.PLANNED, State.REOPENED)
+UNIT_STATES = (State.DISPATCHED, State.ACCEPTED, State.CONTACTED, State.PLANNED, State.REOPENED)
+
+
+class Stage(models.TextChoices):
+    """The four clocks of the 1231 rule."""
+
+    DISPATCH = "dispatch", "交办"
+    CONTACT = "contact", "联系企业"
+    PATH = "path", "反馈路径"
+    RESOLVE = "resolve", "办结"
+
+
+class Tier(models.IntegerChoices):
+    UNIT = 1, "承办单位"
+    JOINT_OFFICE = 2, "联席办"
+    DISTRICT_LEADER = 3, "区领导"
+    CITY = 4, "市级"
+
+
+class Outcome(models.TextChoices):
+    SOLVED = "solved", "已解决"
+    EXPLAINED = "explained", "已解释说明"
+    LONG_TERM = "long_term", "区级研究推进"
+    TRANSFERRED = "transferred", "移送市级研究"
+    UNSOLVABLE = "unsolvable", "无法解决"
+
+
+class Evaluation(models.TextChoices):
+    SATISFIED = "satisfied", "满意"
+    BASIC = "basic", "基本满意"
+    UNSATISFIED = "unsatisfied", "不满意"
+
+
+class SlaRule(models.Model):
+    """A deadline rule such as "1231": day counts in working days, resolution in months or days."""
+
+    name = models.CharField("规则名称", max_length=40, unique=True)
+    dispatch_days = models.PositiveSmallIntegerField("交办时限（工作日）", default=1)
+    contact_days = models.PositiveSmallIntegerField("联系企业时限（工作日）", default=2)
+    path_days = models.PositiveSmallIntegerField("反馈路径时限（工作日）", default=3)
+    resolve_months = models.PositiveSmallIntegerField("办结时限（自然月）", default=1,
+                                                      help_text="为0时按下方工作日数计算")
+    resolve_workdays = models.PositiveSmallIntegerField("办结时限（工作日）", default=0)
+    redo_days = models.PositiveSmallIntegerField("重办时限（工作日）", default=10)
+    is_default = models.BooleanField("默认规则", default=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办理时限规则"
+        constraints = [models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True),
+                                               name="one_default_sla_rule")]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(models.Model):
+    """A kind of demand in the configurable taxonomy; may carry its own deadline rule."""
+
+    name = models.CharField("类别", max_length=40)
+    parent = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="children",
+                               verbose_name="上级类别")
+    sla_rule = models.ForeignKey(SlaRule, models.PROTECT, null=True, blank=True, verbose_name="办理时限规则",
+                                 help_text="留空则使用默认规则")
+    default_unit = models.ForeignKey("accounts.Unit", models.SET_NULL, null=True, blank=True,
+                                     verbose_name="建议承办单位")
+    keywords = models.CharField("识别关键词", max_length=300, blank=True, help_text="以空格分隔")
+    position = models.PositiveSmallIntegerField("排序", default=0)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求类别"
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class DemandQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The only way views and the API get demands: jurisdiction subtree, role and involvement."""
+        from .visibility import demand_visibility_q
+
+        q = demand_visibility_q(user)
+        if q is None:
+            return self
+        return self.filter(q)
+
+    def open(self):
+        return self.filter(state__in=OPEN_STATES)
+
+    def overdue(self, today: dt.date):
+        return self.filter(next_due__lt=today)
+
+
+class Demand(models.Model):
+    """An enterprise's problem, captured once and followed until it is closed out."""
+
+    number = models.CharField("编号", max_length=20, unique=True)
+    enterprise = models.ForeignKey("enterprises.Enterprise", models.PROTECT, null=True, blank=True,
+                                   related_name="demands", verbose_name="企业")
+    reporter_name = models.CharField("反映人", max_length=40, blank=True,
+                                     help_text="无企业时（个人或匿名）填写")
+    reporter_phone = models.CharField("反映人电话", max_length=30, blank=True)
+    jurisdiction = models.ForeignKey("accounts.Jurisdiction", models.PROTECT, related_name="demands",
+                                     verbose_name="属地")
+    channel = models.CharField("来源渠道", max_length=10, choices=Channel.choices)
+    title = models.CharField("标题", max_length=120)
+    content = models.TextField("诉求内容")
+    category = models.ForeignKey(Category, models.PROTECT, related_name="demands", verbose_name="类别")
+    received_at = models.DateTimeField("受理时间")
+    first_receiver = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                       related_name="received_demands", verbose_name="首接人")
+    lead_unit = models.ForeignKey("accounts.Unit", models.PROTECT, null=True, blank=True,
+                                  related_name="led_demands", verbose_name="主办单位")
+    co_units = models.ManyToManyField("accounts.Unit", blank=True, related_name="co_demands",
+                                      verbose_name="协办单位")
+    tier = models.PositiveSmallIntegerField("办理层级", choices=Tier.choices, default=Tier.UNIT)
+    state = models.CharField("状态", max_length=12, choices=State.choices, default=State.RECEIVED)
+    outcome = models.CharField("办理结果", max_length=12, choices=Outcome.choices, blank=True)
+    reply = models.TextField("正式答复", blank=True)
+    solution_path = models.TextField("解决路径", blank=True)
+    evaluation = models.CharField("评价", max_length=12, choices=Evaluation.choices, blank=True)
+    evaluation_comment = models.TextField("评价意见", blank=True)
+    evaluation_by_callback = models.BooleanField("回访代评", default=False)
+    duplicate_of = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="duplicates",
+                                     verbose_name="并入诉求")
+
+    # The 1231 clock: stored, recomputed by the services at every transition.
+    dispatch_due = models.DateField("交办期限")
+    contact_due = models.DateField("联系期限")
+    path_due = models.DateField("路径反馈期限")
+    resolve_due = models.DateField("办结期限")
+    extension_days = models.PositiveSmallIntegerField("已批准延期（工作日）", default=0)
+    current_stage = models.CharField("当前环节", max_length=10, choices=Stage.choices, blank=True)
+    next_due = models.DateField("当前环节期限", null=True, blank=True)
+    # next_due with finished demands last, so "nearest deadline first" is one index scan everywhere.
+    due_order = models.DateField("排序期限", default=dt.date.max, editable=False)
+
+    dispatched_at = models.DateTimeField("交办时间", null=True, blank=True)
+    accepted_at = models.DateTimeField("签收时间", null=True, blank=True)
+    contacted_at = models.DateTimeField("联系时间", null=True, blank=True)
+    path_at = models.DateTimeField("路径反馈时间", null=True, blank=True)
+    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
+    evaluated_at = models.DateTimeField("评价时间", null=True, blank=True)
+    reopened_at = models.DateTimeField("重办时间", null=True, blank=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField("重办次数", default=0)
+    return_count = models.PositiveSmallIntegerField("退回次数", default=0)
+
+    search_text = models.TextField("检索词", blank=True, editable=False)
+    version = models.PositiveIntegerField("版本", default=1, editable=False)
+    created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
+    updated_at = models.DateTimeField("更新时间", default=timezone.now, editable=False)
+
+    objects = DemandQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求"
+        ordering = ["-received_at"]
+        indexes = [
+            # Open demands by nearest deadline: the ledger's default order and the overdue sweep.
+            models.Index(fields=["next_due", "id"], name="demand_next_due_open",
+                         condition=Q(next_due__isnull=False)),
+            models.Index(fields=["current_stage", "next_due"], name="demand_stage_due",
+                         condition=Q(next_due__isnull=False)),
+            models.Index(fields=["state", "received_at"], name="demand_state_received"),
+            models.Index(fields=["lead_unit", "state"], name="demand_unit_state"),
+            models.Index(fields=["jurisdiction", "received_at"], name="demand_jur_received"),
+            models.Index(fields=["category", "received_at"], name="demand_cat_received"),
+            models.Index(fields=["-received_at", "-id"], name="demand_received_desc"),
+            models.Index(fields=["due_order", "-id"], name="demand_due_order"),
+            models.Index(fields=["enterprise", "-received_at"], name="demand_ent_received"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def state_colour(self) -> str:
+        return State.colour(self.state)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def due_for(self, stage: str) -> dt.date:
+        return getattr(self, f"{stage}_due")
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("办理记录只能追加，不能修改。")
+
+    def delete(self):
+        raise TypeError("办理记录只能追加，不能删除。")
+
+    _raw_delete = delete
+
+
+class DemandEvent(models.Model):
+    """One line of a demand's timeline: who did what, when, from which state to which. Append-only."""
+
+    demand = models.ForeignKey(Demand, models.PROTECT, related_name="events", verbose_name="诉求")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name="操作人")
+    verb = models.CharField("操作", max_length=20)
+    from_state = models.CharField("原状态", max_length=12, choices=State.choices, blank=True)
+    to_state = models.CharField("新状态", max_length=12, choices=State.choices, blank=True)
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField("详情", default=dict, blank=True)
+    internal = models.BooleanField("内部记录", default=False, help_text="企业看不到内部记录")
+    created_at = models.DateTimeField("时间", default=timezone.now)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "办理记录"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["demand", "created_at"], name="event_demand_time")]
+
+    def __str__(self):
+        return f"{self.demand_id} {self.verb}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("办理记录只能追加，不能修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("办理记录只能追加，不能删除。")
+
+    @property
+    def verb_label(self) -> str:
+        from .verbs import VERB_LABELS
+
+        return VERB_LABELS.get(self.verb, self.verb)
+
+
+def attachment_path(instance, filename):
+    return f"attachments/{timezone.localdate():%Y/%m}/{instance.demand_id}/{filename}"
+
+
+class Attachment(models.Model):
+    demand = models.ForeignKey(Demand, models.CASCADE, related_name="attachments", verbose_name="诉求")
+    file = models.FileField("文件", upload_to=attachment_path, max_length=255)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "附件"
+
+    def __str__(self):
+        return self.name
+
+
+class Extension(models.Model):
+    """A handling unit's request for more working days, and the dispatcher's decision."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已批准"
+        REJECTED = "rejected", "未批准"
+
+    demand = models.ForeignKey(Demand, models.CASCADE, related_name="extensions", verbose_name="诉求")
+    days = models.PositiveSmallIntegerField("申请延期（工作日）")
+    reason = models.TextField("理由")
+    status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "延期申请"
+        constraints = [models.UniqueConstraint(fields=["demand"], condition=Q(status="pending"),
+                                               name="one_pending_extension")]
+
+    def __str__(self):
+        return f"{self.demand_id} +{self.days}"
+
+
+class Urging(models.Model):
+    """A 催办 notice: one per demand, overdue stage and deadline, issued by the sweep, listed for supervision."""
+
+    demand = models.ForeignKey(Demand, models.CASCADE, related_name="urgings", verbose_name="诉求")
+    stage = models.CharField("超期环节", max_length=10, choices=Stage.choices)
+    due = models.DateField("原期限")
+    unit = models.ForeignKey("accounts.Unit", models.SET_NULL, null=True, blank=True, related_name="urgings",
+                             verbose_name="被催办单位")
+    sweep = models.CharField(max_length=32, db_index=True, editable=False)
+    created_at = models.DateTimeField("催办时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "催办记录"
+        constraints = [models.UniqueConstraint(fields=["demand", "stage", "due"], name="one_urging_per_stage_due")]
+
+    def __str__(self):
+        return f"{self.demand_id} {self.get_stage_display()}"
+
+
+class DemandSequence(models.Model):
+    """The last number issued in a year, for human-readable demand numbers."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)

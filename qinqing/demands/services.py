@@ -1,0 +1,596 @@
+"""Every change to a demand goes through one of these verb-named functions.
+
+Each one checks that the user may act (visibility, role, state), runs in one transaction,
+refuses stale edits (the caller passes the `version` it saw), recomputes the deadline
+columns and appends a timeline entry. Notifications are queued after commit.
+"""
+
+import contextlib
+import contextvars
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from qinqing.accounts.models import Role, Unit
+from qinqing.enterprises.models import Enterprise
+from qinqing.lib.text import search_text
+from qinqing.workdays.calendar import get_calendar
+
+from .clock import DEADLINE_FIELDS, refresh_deadlines, rule_for
+from .errors import ConflictError, DomainError, IllegalTransition, NotFoundError, PermissionDeniedError
+from .models import (
+    OPEN_STATES,
+    Attachment,
+    Category,
+    Channel,
+    Demand,
+    DemandEvent,
+    DemandSequence,
+    Evaluation,
+    Extension,
+    Outcome,
+    Stage,
+    State,
+    Tier,
+)
+from .verbs import VERB_LABELS, is_admin, refusal
+
+RECEIVER_ROLES = (Role.DISPATCHER, Role.SPECIALIST, Role.HANDLER, Role.UNIT_HEAD, Role.ADMIN)
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+# ---------------------------------------------------------------- plumbing
+
+_acting_at: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("acting_at", default=None)
+_quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("quiet", default=False)
+
+
+def _now() -> dt.datetime:
+    return _acting_at.get() or timezone.now()
+
+
+@contextlib.contextmanager
+def acting_at(moment: dt.datetime):
+    """Record transitions as happening at `moment` (loading historical ledgers, the demo, benchmarks)."""
+    token = _acting_at.set(moment)
+    try:
+        yield
+    finally:
+        _acting_at.reset(token)
+
+
+@contextlib.contextmanager
+def notifications_suppressed():
+    """Write history without telling anyone (bulk loads of past demands)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def _queue_notifications(event_id: int) -> None:
+    from qinqing.demands.tasks import deliver_event
+
+    if not _quiet.get():
+        transaction.on_commit(lambda: deliver_event(event_id))
+
+
+def _log(demand, user, verb, from_state, note="", data=None, internal=False) -> DemandEvent:
+    event = DemandEvent.objects.create(
+        demand=demand, actor=user if user and user.pk else None, verb=verb, from_state=from_state or "",
+        to_state=demand.state, note=note, data=data or {}, internal=internal, created_at=_now(),
+    )
+    _queue_notifications(event.pk)
+    return event
+
+
+def _lock(user, demand_or_id, version: int | None) -> Demand:
+    """Fetch a demand the user may see, locked, and check it is the version the user saw."""
+    pk = demand_or_id.pk if isinstance(demand_or_id, Demand) else demand_or_id
+    try:
+        demand = (Demand.objects.visible_to(user).select_for_update(of=("self",))
+                  .select_related("jurisdiction", "enterprise").get(pk=pk))
+    except (Demand.DoesNotExist, ValueError, TypeError):
+        raise NotFoundError("诉求不存在或您无权查看。") from None
+    if version is not None and int(version) != demand.version:
+        raise ConflictError("该诉求已被他人更新，您看到的是旧版本。请刷新页面后再操作。")
+    return demand
+
+
+def _authorize(verb: str, user, demand) -> None:
+    refused = refusal(verb, user, demand)
+    if refused is None:
+        return
+    kind, message = refused
+    raise {"state": IllegalTransition, "permission": PermissionDeniedError}.get(kind, DomainError)(message)
+
+
+def _save(demand: Demand, fields: Iterable[str], recompute: bool = True) -> None:
+    """Write the changed columns only if nobody else changed the demand since it was read."""
+    if recompute:
+        refresh_deadlines(demand, get_calendar(), rule_for(demand.category))
+        fields = [*fields, *DEADLINE_FIELDS]
+    now = _now()
+    values = {f: getattr(demand, f) for f in set(fields)}
+    updated = Demand.objects.filter(pk=demand.pk, version=demand.version).update(
+        **values, version=demand.version + 1, updated_at=now)
+    if updated != 1:
+        raise ConflictError("该诉求已被他人更新，您看到的是旧版本。请刷新页面后再操作。")
+    demand.version += 1
+    demand.updated_at = now
+
+
+def _required(text: str, what: str, max_length: int | None = None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(f"请填写{what}。")
+    if max_length and len(text) > max_length:
+        raise DomainError(f"{what}不能超过{max_length}个字。")
+    return text
+
+
+def _unit(unit_or_id, what="承办单位") -> Unit:
+    if isinstance(unit_or_id, Unit):
+        return unit_or_id
+    try:
+        return Unit.objects.select_related("jurisdiction").get(pk=unit_or_id, active=True)
+    except (Unit.DoesNotExist, ValueError, TypeError):
+        raise DomainError(f"{what}不存在或已停用。") from None
+
+
+def _next_number(year: int) -> str:
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                DemandSequence.objects.get_or_create(year=year)
+        except IntegrityError:
+            pass
+        DemandSequence.objects.filter(year=year).update(last=F("last") + 1)
+        last = DemandSequence.objects.values_list("last", flat=True).get(year=year)
+    return f"QQ{year}-{last:06d}"
+
+
+def suggest_category(title: str, content: str) -> Category | None:
+    """The active category whose keywords occur most in the text (staff confirm at dispatch)."""
+    text = f"{title} {content}"
+    best, best_hits = None, 0
+    for category in Category.objects.filter(active=True).exclude(keywords=""):
+        hits = sum(text.count(word) for word in category.keywords.split())
+        if hits > best_hits:
+            best, best_hits = category, hits
+    return best
+
+
+def _fallback_category() -> Category:
+    category = Category.objects.filter(active=True, name="其它").first() or Category.objects.filter(
+        active=True).last()
+    if category is None:
+        raise DomainError("尚未配置诉求类别，请联系管理员。")
+    return category
+
+
+def validate_attachments(files) -> None:
+    files = list(files or [])
+    limit = settings.QINQING_ATTACHMENT_MAX_BYTES
+    if len(files) > settings.QINQING_ATTACHMENTS_PER_DEMAND:
+        raise DomainError(f"附件最多{settings.QINQING_ATTACHMENTS_PER_DEMAND}个。")
+    for upload in files:
+        ext = os.path.splitext(upload.name)[1].lower().lstrip(".")
+        if ext not in settings.QINQING_ATTACHMENT_EXTENSIONS:
+            allowed = "、".join(settings.QINQING_ATTACHMENT_EXTENSIONS)
+            raise DomainError(f"附件“{upload.name}”的类型不允许上传，仅支持：{allowed}。")
+        if upload.size > limit:
+            raise DomainError(f"附件“{upload.name}”超过{limit // (1024 * 1024)}MB，请压缩后再上传。")
+        if upload.size == 0:
+            raise DomainError(f"附件“{upload.name}”是空文件。")
+
+
+# ---------------------------------------------------------------- intake
+
+def receive_demand(user, *, channel: str, title: str, content: str, enterprise: Enterprise | None = None,
+                   category: Category | None = None, received_at: dt.datetime | None = None,
+                   reporter_name: str = "", reporter_phone: str = "", jurisdiction=None,
+                   attachments=()) -> Demand:
+    """受理: register a demand from any channel and start its 1231 clock."""
+    if not user or not user.is_authenticated:
+        raise PermissionDeniedError("请先登录。")
+    if user.has_role(Role.ENTERPRISE) and not user.has_role(*RECEIVER_ROLES):
+        if not user.enterprise_id:
+            raise PermissionDeniedError("您的账号尚未关联企业，请联系管理员。")
+        enterprise = user.enterprise
+        if channel not in (Channel.ONLINE, Channel.WECHAT):
+            channel = Channel.ONLINE
+    elif not (user.has_role(*RECEIVER_ROLES) or is_admin(user)):
+        raise PermissionDeniedError("您无权受理诉求。")
+    if channel not in Channel.values:
+        raise DomainError(f"来源渠道“{channel}”无效，应为：{'、'.join(Channel.labels)}。")
+    title = _required(title, "诉求标题", 120)
+    content = _required(content, "诉求内容", 5000)
+    now = _now()
+    if received_at is None:
+        received_at = now
+    elif timezone.is_naive(received_at):
+        received_at = timezone.make_aware(received_at)
+    if received_at > now + CLOCK_SKEW:
+        raise DomainError("受理时间不能晚于当前时间。")
+    if received_at.year < 2004:
+        raise DomainError("受理时间早于工作日历的起始年份（2004年）。")
+    if enterprise is None and not reporter_name.strip():
+        raise DomainError("请选择企业，或填写个人反映人姓名（匿名可填“匿名”）。")
+    jurisdiction = enterprise.jurisdiction if enterprise is not None else (jurisdiction or user.jurisdiction)
+    if jurisdiction is None:
+        raise DomainError("请指定诉求的属地。")
+    if (user.has_role(Role.DISPATCHER) and not is_admin(user) and user.jurisdiction_id
+            and not jurisdiction.path.startswith(user.jurisdiction.path)):
+        raise PermissionDeniedError("该企业不在您的管辖范围内。")
+    if category is not None and not category.active:
+        raise DomainError(f"类别“{category.name}”已停用。")
+    validate_attachments(attachments)
+    category = category or suggest_category(title, content) or _fallback_category()
+
+    with transaction.atomic():
+        demand = Demand(
+            number=_next_number(timezone.localtime(received_at).year), enterprise=enterprise,
+            reporter_name=reporter_name.strip()[:40], reporter_phone=reporter_phone.strip()[:30],
+            jurisdiction=jurisdiction, channel=channel, title=title, content=content, category=category,
+            received_at=received_at, first_receiver=user, state=State.RECEIVED,
+            search_text=search_text(title, content, enterprise.name if enterprise else ""),
+            created_at=now, updated_at=now,
+        )
+        refresh_deadlines(demand, get_calendar(), rule_for(category))
+        demand.save(force_insert=True)
+        for upload in attachments or ():
+            Attachment.objects.create(demand=demand, file=upload, name=upload.name[:200], size=upload.size,
+                                      uploaded_by=user, uploaded_at=now)
+        _log(demand, user, "receive", "", f"经{demand.get_channel_display()}受理",
+             {"channel": channel, "category": category.name})
+    return demand
+
+
+# ---------------------------------------------------------------- dispatch centre
+
+def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, note: str = "",
+                    version: int | None = None) -> Demand:
+    """交办 (or re-dispatch after a return): name the lead unit and any co-units."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("dispatch", user, demand)
+        lead = _unit(lead_unit, "主办单位")
+        co = [_unit(u, "协办单位") for u in co_units or () if u]
+        if any(u.pk == lead.pk for u in co):
+            raise DomainError("协办单位不能与主办单位相同。")
+        if category is not None:
+            if not isinstance(category, Category):
+                category = Category.objects.filter(pk=category, active=True).first()
+                if category is None:
+                    raise DomainError("所选类别不存在或已停用。")
+            demand.category = category
+        from_state = demand.state
+        redispatch = from_state == State.RETURNED
+        demand.lead_unit = lead
+        demand.state = State.DISPATCHED
+        demand.dispatched_at = _now()
+        demand.accepted_at = None
+        _save(demand, ["lead_unit", "state", "dispatched_at", "accepted_at", "category"])
+        demand.co_units.set(co)
+        _log(demand, user, "dispatch", from_state, note.strip(),
+             {"lead_unit": lead.name, "co_units": [u.name for u in co], "redispatch": redispatch,
+              "category": demand.category.name})
+    return demand
+
+
+def return_demand(user, demand, *, reason: str, version: int | None = None) -> Demand:
+    """退回: the lead unit sends back a demand that is not theirs, with the reason."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("return", user, demand)
+        reason = _required(reason, "退回理由", 1000)
+        from_state, unit_name = demand.state, demand.lead_unit.name
+        demand.state = State.RETURNED
+        demand.return_count += 1
+        demand.lead_unit = None
+        _save(demand, ["state", "return_count", "lead_unit"])
+        demand.co_units.clear()
+        _log(demand, user, "return", from_state, reason, {"unit": unit_name})
+    return demand
+
+
+def accept_demand(user, demand, *, note: str = "", version: int | None = None) -> Demand:
+    """签收: the lead unit takes the demand on."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("accept", user, demand)
+        from_state = demand.state
+        demand.state = State.ACCEPTED
+        demand.accepted_at = _now()
+        _save(demand, ["state", "accepted_at"])
+        _log(demand, user, "accept", from_state, note.strip())
+    return demand
+
+
+def contact_enterprise(user, demand, *, method: str, contacted_at: dt.datetime | None = None,
+                       note: str = "", version: int | None = None) -> Demand:
+    """联系企业: record how and when the handler reached the enterprise."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("contact", user, demand)
+        method = _required(method, "联系方式", 40)
+        now = _now()
+        contacted_at = contacted_at or now
+        if timezone.is_naive(contacted_at):
+            contacted_at = timezone.make_aware(contacted_at)
+        if contacted_at > now + CLOSE_ENOUGH or contacted_at < demand.received_at - CLOSE_ENOUGH:
+            raise DomainError("联系时间应在受理时间之后、当前时间之前。")
+        from_state = demand.state
+        if demand.accepted_at is None:
+            demand.accepted_at = now
+        if demand.contacted_at is None:
+            demand.contacted_at = contacted_at
+        if demand.state in (State.DISPATCHED, State.ACCEPTED):
+            demand.state = State.CONTACTED
+        _save(demand, ["state", "accepted_at", "contacted_at"])
+        _log(demand, user, "contact", from_state, note.strip(),
+             {"method": method, "contacted_at": timezone.localtime(contacted_at).isoformat()})
+    return demand
+
+
+CLOSE_ENOUGH = CLOCK_SKEW
+
+
+def feed_back_path(user, demand, *, path: str, version: int | None = None) -> Demand:
+    """反馈解决路径: tell the enterprise how and by when the problem will be solved."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("plan", user, demand)
+        demand.solution_path = _required(path, "解决路径", 3000)
+        from_state = demand.state
+        demand.state = State.PLANNED
+        if demand.path_at is None:
+            demand.path_at = _now()
+        _save(demand, ["state", "solution_path", "path_at"])
+        _log(demand, user, "plan", from_state, demand.solution_path)
+    return demand
+
+
+def request_extension(user, demand, *, days: int, reason: str, version: int | None = None) -> Extension:
+    """申请延期: ask the dispatcher for more working days to resolve."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("request_extension", user, demand)
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            raise DomainError("延期天数应为整数。") from None
+        if not 1 <= days <= 60:
+            raise DomainError("延期天数应在1至60个工作日之间。")
+        reason = _required(reason, "延期理由", 1000)
+        extension = Extension.objects.create(demand=demand, days=days, reason=reason, requested_by=user,
+                                             requested_at=_now())
+        _save(demand, [], recompute=False)
+        _log(demand, user, "request_extension", demand.state, reason, {"days": days, "extension": extension.pk})
+    return extension
+
+
+def _decide_extension(user, demand, verb, approve: bool, note: str, version) -> Demand:
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize(verb, user, demand)
+        extension = demand.extensions.select_for_update().get(status=Extension.Status.PENDING)
+        extension.status = Extension.Status.APPROVED if approve else Extension.Status.REJECTED
+        extension.decided_by, extension.decided_at = user, _now()
+        extension.save(update_fields=["status", "decided_by", "decided_at"])
+        old_due = demand.resolve_due
+        if approve:
+            demand.extension_days += extension.days
+        _save(demand, ["extension_days"])
+        _log(demand, user, verb, demand.state, note.strip(),
+             {"days": extension.days, "old_resolve_due": old_due.isoformat(),
+              "resolve_due": demand.resolve_due.isoformat()})
+    return demand
+
+
+def approve_extension(user, demand, *, note: str = "", version: int | None = None) -> Demand:
+    """批准延期: move the resolution deadline by the requested working days."""
+    return _decide_extension(user, demand, "approve_extension", True, note, version)
+
+
+def reject_extension(user, demand, *, note: str = "", version: int | None = None) -> Demand:
+    """驳回延期: the deadline stays."""
+    if not (note or "").strip():
+        raise DomainError("请填写驳回理由。")
+    return _decide_extension(user, demand, "reject_extension", False, note, version)
+
+
+def escalate_demand(user, demand, *, reason: str, version: int | None = None) -> Demand:
+    """提级: unit → joint office consultation → district leaders."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("escalate", user, demand)
+        reason = _required(reason, "提级理由", 1000)
+        old = demand.get_tier_display()
+        demand.tier += 1
+        _save(demand, ["tier"], recompute=False)
+        _log(demand, user, "escalate", demand.state, reason, {"from": old, "to": demand.get_tier_display()})
+    return demand
+
+
+def mark_long_term(user, demand, *, reason: str, version: int | None = None) -> Demand:
+    """转区级研究推进: a problem the district keeps working on beyond the month."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("mark_long_term", user, demand)
+        reason = _required(reason, "研究推进说明", 2000)
+        from_state = demand.state
+        demand.state, demand.outcome = State.LONG_TERM, Outcome.LONG_TERM
+        _save(demand, ["state", "outcome"])
+        _log(demand, user, "mark_long_term", from_state, reason)
+    return demand
+
+
+def transfer_to_city(user, demand, *, reason: str, version: int | None = None) -> Demand:
+    """移送市级: the district cannot solve it within its powers."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("transfer", user, demand)
+        reason = _required(reason, "移送理由", 2000)
+        from_state = demand.state
+        demand.state, demand.outcome, demand.tier = State.TRANSFERRED, Outcome.TRANSFERRED, Tier.CITY
+        _save(demand, ["state", "outcome", "tier"])
+        _log(demand, user, "transfer", from_state, reason)
+    return demand
+
+
+REPLY_OUTCOMES = (Outcome.SOLVED, Outcome.EXPLAINED, Outcome.UNSOLVABLE)
+
+
+def reply_demand(user, demand, *, reply: str, outcome: str, version: int | None = None) -> Demand:
+    """正式答复: the lead unit's formal answer, with the outcome."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("reply", user, demand)
+        demand.reply = _required(reply, "答复内容", 5000)
+        if outcome not in REPLY_OUTCOMES:
+            raise DomainError("请选择办理结果：已解决、已解释说明或无法解决。")
+        from_state = demand.state
+        now = _now()
+        demand.outcome = outcome
+        demand.state = State.REPLIED
+        demand.replied_at = now
+        if demand.path_at is None:
+            demand.path_at = now
+        demand.evaluation, demand.evaluation_comment, demand.evaluated_at = "", "", None
+        _save(demand, ["reply", "outcome", "state", "replied_at", "path_at", "evaluation",
+                       "evaluation_comment", "evaluated_at"])
+        _log(demand, user, "reply", from_state, demand.reply, {"outcome": demand.get_outcome_display()})
+    return demand
+
+
+def evaluate_demand(user, demand, *, evaluation: str, comment: str = "", version: int | None = None) -> Demand:
+    """评价: the enterprise rates the reply, or staff record a callback (回访) on its behalf."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("evaluate", user, demand)
+        if evaluation not in Evaluation.values:
+            raise DomainError("请选择评价：满意、基本满意或不满意。")
+        comment = (comment or "").strip()
+        if evaluation == Evaluation.UNSATISFIED and not comment:
+            raise DomainError("选择“不满意”时请说明原因，便于重新办理。")
+        by_callback = demand.enterprise_id is None or user.enterprise_id != demand.enterprise_id
+        from_state = demand.state
+        demand.evaluation, demand.evaluation_comment = evaluation, comment[:2000]
+        demand.evaluation_by_callback = by_callback
+        demand.evaluated_at = _now()
+        demand.state = State.EVALUATED
+        _save(demand, ["evaluation", "evaluation_comment", "evaluation_by_callback", "evaluated_at", "state"])
+        _log(demand, user, "evaluate", from_state, comment,
+             {"evaluation": demand.get_evaluation_display(), "callback": by_callback})
+    return demand
+
+
+def reopen_demand(user, demand, *, reason: str, version: int | None = None) -> Demand:
+    """重办: an unsatisfied demand goes back to the lead unit with a fresh resolution clock."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("reopen", user, demand)
+        reason = _required(reason, "重办原因", 2000)
+        from_state = demand.state
+        demand.state = State.REOPENED
+        demand.reopened_at = _now()
+        demand.reopen_count += 1
+        demand.extension_days = 0
+        demand.outcome = ""
+        _save(demand, ["state", "reopened_at", "reopen_count", "extension_days", "outcome"])
+        _log(demand, user, "reopen", from_state, reason, {"resolve_due": demand.resolve_due.isoformat()})
+    return demand
+
+
+def close_demand(user, demand, *, note: str = "", version: int | None = None) -> Demand:
+    """销号: only after a formal reply and an evaluation or callback that is not unsatisfied."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("close", user, demand)
+        if not demand.reply or not demand.evaluation:
+            raise IllegalTransition("销号前须有正式答复和企业评价（或回访）。")
+        from_state = demand.state
+        demand.state = State.CLOSED
+        demand.closed_at = _now()
+        _save(demand, ["state", "closed_at"])
+        _log(demand, user, "close", from_state, note.strip())
+    return demand
+
+
+def merge_demand(user, demand, *, into, note: str = "", version: int | None = None) -> Demand:
+    """并单: a duplicate of an open demand is merged into it and no longer counted on its own."""
+    with transaction.atomic():
+        demand = _lock(user, demand, version)
+        _authorize("merge", user, demand)
+        target_pk = into.pk if isinstance(into, Demand) else into
+        target = Demand.objects.visible_to(user).filter(pk=target_pk).first()
+        if target is None and isinstance(into, str):
+            target = Demand.objects.visible_to(user).filter(number=into.strip()).first()
+        if target is None:
+            raise DomainError("要并入的诉求不存在或您无权查看。")
+        if target.pk == demand.pk:
+            raise DomainError("不能并入自身。")
+        if target.state not in OPEN_STATES and target.state not in (State.LONG_TERM,):
+            raise DomainError(f"目标诉求{target.number}已{target.get_state_display()}，只能并入未办结的诉求。")
+        from_state = demand.state
+        demand.duplicate_of = target
+        demand.state = State.MERGED
+        _save(demand, ["duplicate_of", "state"])
+        _log(demand, user, "merge", from_state, note.strip(), {"into": target.number})
+        _log(target, user, "merge", target.state, f"{demand.number} 作为重复诉求并入本件",
+             {"merged": demand.number}, internal=True)
+    return demand
+
+
+# ---------------------------------------------------------------- the overdue sweep
+
+def urge_overdue(today: dt.date | None = None) -> int:
+    """催办: one urging per demand, overdue stage and deadline; safe to run any number of times.
+
+    Runs as three set-based statements, so that catching up after days of downtime costs the
+    same as a normal run and two workers never issue the same urging twice.
+    """
+    today = today or timezone.localdate()
+    sweep = uuid.uuid4().hex
+    now = _now()
+    demand_t, urging_t, event_t = (Demand._meta.db_table, "demands_urging", DemandEvent._meta.db_table)
+    labels = dict(Stage.choices)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {urging_t} (demand_id, stage, due, unit_id, sweep, created_at)
+                SELECT d.id, d.current_stage, d.next_due, d.lead_unit_id, %s, %s FROM {demand_t} d
+                WHERE d.next_due < %s
+                  AND NOT EXISTS (SELECT 1 FROM {urging_t} u WHERE u.demand_id = d.id
+                                  AND u.stage = d.current_stage AND u.due = d.next_due)
+                ON CONFLICT DO NOTHING""",  # noqa: S608 - table names are ours, values are parameters
+            [sweep, now, today],
+        )
+        created = cursor.rowcount
+        if created:
+            case = " ".join(f"WHEN '{k}' THEN '{v}环节已超期，请抓紧办理'" for k, v in labels.items())
+            cursor.execute(
+                f"""INSERT INTO {event_t} (demand_id, actor_id, verb, from_state, to_state, note, data,
+                                           internal, created_at)
+                    SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END,
+                           '{{}}', %s, %s
+                    FROM {urging_t} u JOIN {demand_t} d ON d.id = u.demand_id WHERE u.sweep = %s""",  # noqa: S608
+                [False, now, sweep],
+            )
+    if created:
+        from qinqing.demands.tasks import deliver_sweep
+
+        transaction.on_commit(lambda: deliver_sweep(sweep))
+    return created
+
+
+def verb_label(verb: str) -> str:
+    return VERB_LABELS.get(verb, verb)

@@ -1,0 +1,33 @@
+"""Background jobs of the demand loop. Jobs receive ids and are queued after commit."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from qinqing.notifications.services import notify_for_event
+
+from .models import DemandEvent, Urging
+
+
+@db_task()
+def deliver_event(event_id: int) -> int:
+    return notify_for_event(event_id)
+
+
+@db_task()
+def deliver_sweep(sweep: str) -> int:
+    urgings = Urging.objects.filter(sweep=sweep)
+    first = urgings.first()
+    if first is None:
+        return 0
+    event_ids = DemandEvent.objects.filter(
+        verb="urge", created_at=first.created_at, demand_id__in=urgings.values("demand_id")
+    ).values_list("pk", flat=True)
+    return sum(notify_for_event(pk) for pk in event_ids.iterator())
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def sweep_overdue() -> int:
+    """Every ten minutes: urge what became overdue. Idempotent, so a missed run costs nothing."""
+    from .services import urge_overdue
+
+    return urge_overdue()

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "亲清 · 政企服务平台管理"
+admin.site.site_title = "亲清管理"
+admin.site.index_title = "系统管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("qinqing.api.urls")),
+    path("portal/", include("qinqing.portal.urls")),
+    path("", include("qinqing.accounts.urls")),
+    path("", include("qinqing.demands.urls")),
+]
