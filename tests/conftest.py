@@ -34,11 +34,12 @@ def make_user(username, *roles, **fields) -> User:
 
 
 @pytest.fixture(autouse=True)
-def _immediate_huey(settings, tmp_path):
+def _test_settings(settings, tmp_path):
     from huey.contrib.djhuey import HUEY
 
     HUEY.immediate = True
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
     HUEY.immediate = True
 

@@ -531,10 +531,13 @@ def merge_demand(user, demand, *, into, note: str = "", version: int | None = No
     with transaction.atomic():
         demand = _lock(user, demand, version)
         _authorize("merge", user, demand)
-        target_pk = into.pk if isinstance(into, Demand) else into
-        target = Demand.objects.visible_to(user).filter(pk=target_pk).first()
-        if target is None and isinstance(into, str):
-            target = Demand.objects.visible_to(user).filter(number=into.strip()).first()
+        visible = Demand.objects.visible_to(user)
+        if isinstance(into, Demand):
+            target = visible.filter(pk=into.pk).first()
+        elif isinstance(into, int) or str(into).strip().isdigit():
+            target = visible.filter(pk=int(into)).first()
+        else:
+            target = visible.filter(number=str(into).strip().upper()).first()
         if target is None:
             raise DomainError("要并入的诉求不存在或您无权查看。")
         if target.pk == demand.pk:
@@ -564,6 +567,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
     now = _now()
     demand_t, urging_t, event_t = (Demand._meta.db_table, "demands_urging", DemandEvent._meta.db_table)
     labels = dict(Stage.choices)
+    db_now = connection.ops.adapt_datetimefield_value(now)  # stored exactly as the ORM stores it
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {urging_t} (demand_id, stage, due, unit_id, sweep, created_at)
@@ -572,7 +576,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
                   AND NOT EXISTS (SELECT 1 FROM {urging_t} u WHERE u.demand_id = d.id
                                   AND u.stage = d.current_stage AND u.due = d.next_due)
                 ON CONFLICT DO NOTHING""",  # noqa: S608 - table names are ours, values are parameters
-            [sweep, now, today],
+            [sweep, db_now, today],
         )
         created = cursor.rowcount
         if created:
@@ -583,7 +587,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
                     SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END,
                            '{{}}', %s, %s
                     FROM {urging_t} u JOIN {demand_t} d ON d.id = u.demand_id WHERE u.sweep = %s""",  # noqa: S608
-                [False, now, sweep],
+                [False, db_now, sweep],
             )
     if created:
         from qinqing.demands.tasks import deliver_sweep

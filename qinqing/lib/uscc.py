@@ -43,7 +43,7 @@ def validate(raw: str) -> str:
         raise InvalidCreditCode("请填写统一社会信用代码。")
     if len(code) != 18:
         raise InvalidCreditCode(f"统一社会信用代码应为18位，当前为{len(code)}位。")
-    for position, ch in enumerate(code, start=1):
+    for position, ch in enumerate(code[:17], start=1):
         if ch not in VALUES:
             raise InvalidCreditCode(
                 f"统一社会信用代码第{position}位“{ch}”不是合法字符（不使用I、O、Z、S、V）。"
