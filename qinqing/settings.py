@@ -118,7 +118,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"jieba": {"level": "WARNING"}},
+    # Huey's consumer installs its own handler; not propagating avoids every line printed twice.
+    "loggers": {"jieba": {"level": "WARNING"}, "huey": {"level": "INFO", "propagate": False}},
 }
 
 SESSION_COOKIE_HTTPONLY = True

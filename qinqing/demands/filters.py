@@ -1,6 +1,7 @@
 """The ledger's filters: one form serves the ledger page, its HTMX partial, the Excel export and the API."""
 
 import datetime as dt
+import re
 
 from django import forms
 from django.db.models import Q
@@ -11,7 +12,9 @@ from qinqing.lib.text import query_tokens
 from qinqing.workdays.calendar import today
 
 from .models import OPEN_STATES, Category, Channel, Stage, State
+from .search import words_filter
 
+NUMBER = re.compile(r"QQ\d{4}-\d{6}")
 OVERDUE_CHOICES = [("", "全部"), ("any", "任一环节超期"), *Stage.choices]
 STATUS_GROUPS = [("", "全部"), ("open", "办理中（未答复）"), ("done", "已办结"),
                  ("long_term", "区级研究推进"), ("transferred", "移送市级")]
@@ -70,9 +73,11 @@ def apply_filters(qs, data: dict):
         qs = qs.filter(received_at__lt=_local_midnight(end + dt.timedelta(days=1)))
     if enterprise := data.get("enterprise"):
         qs = qs.filter(enterprise_id=enterprise)
-    for word in query_tokens(data.get("q") or "")[:8]:
-        word = word.strip().lower()
-        qs = qs.filter(Q(search_text__contains=f" {word} ") | Q(title__contains=word) | Q(number__iexact=word))
+    if keyword := (data.get("q") or "").strip():
+        if NUMBER.fullmatch(keyword.upper()):
+            qs = qs.filter(number=keyword.upper())
+        else:
+            qs = qs.filter(words_filter(query_tokens(keyword)[:8]))
     return qs
 
 

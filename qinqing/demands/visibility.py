@@ -14,12 +14,14 @@ def demand_visibility_q(user):
     if user.is_superuser or user.has_role(Role.ADMIN):
         return None
     q = Q(pk__in=[])
+    if user.is_staff_user:
+        q |= Q(first_receiver=user)  # 首接负责: whoever took a demand in follows it
     if user.has_role(Role.ENTERPRISE) and user.enterprise_id:
         q |= Q(enterprise_id=user.enterprise_id)
     if user.has_role(Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER) and user.jurisdiction_id:
         q |= Q(jurisdiction__path__startswith=user.jurisdiction.path)
     if user.has_role(Role.SPECIALIST):
-        q |= Q(first_receiver=user) | Q(enterprise__service_specialist=user) | Q(enterprise__contact_leader=user)
+        q |= Q(enterprise__service_specialist=user) | Q(enterprise__contact_leader=user)
     if user.has_role(Role.HANDLER, Role.UNIT_HEAD) and user.unit_id:
         co = Demand.co_units.through.objects.filter(demand_id=OuterRef("pk"), unit_id=user.unit_id)
         q |= Q(lead_unit_id=user.unit_id) | Exists(co)
