@@ -1,5 +1,6 @@
 """Jurisdictions, handling units, users and their roles, API tokens."""
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -141,6 +142,9 @@ class User(AbstractUser):
         return [Role(r).label for r in sorted(self.roles)]
 
 
+TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
+
+
 class ApiToken(models.Model):
     """A bearer token for the JSON API. Only its SHA-256 is stored."""
 
@@ -173,4 +177,8 @@ class ApiToken(models.Model):
         token = cls.objects.select_related("user").filter(digest=cls.hash(raw), revoked=False).first()
         if token is None or not token.user.is_active:
             return None
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
+            # Written at most every few minutes: a read-mostly API should not write on every call.
+            cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user

@@ -1,3 +1,21 @@
+"""The JSON API under /api/v1/: one NinjaAPI, one router per resource, JSON errors in Chinese."""
+
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="亲清 API", version="1", urls_namespace="api")
+from . import errors
+from .auth import SessionAuth, TokenAuth
+from .demands import router as demands_router
+
+api = NinjaAPI(
+    title="亲清 API",
+    version="1",
+    description="诉求受理、台账与闭环办理。认证：请求头 Authorization: Bearer <令牌>（manage.py issue_token 签发），"
+                "或已登录浏览器的会话（写操作需带 CSRF 令牌）。错误统一为 {\"detail\": 中文说明, \"code\": 错误代码}。",
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth()],
+    # The interactive docs page would load Swagger UI from a CDN unless "ninja" is an installed app;
+    # no network at run time, so only the OpenAPI document is served.
+    docs_url=None,
+)
+errors.register(api)
+api.add_router("/", demands_router)

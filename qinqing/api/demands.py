@@ -1,0 +1,301 @@
+"""/api/v1/demands: intake, the ledger, one demand, and one endpoint per transition.
+
+Every change goes through qinqing.demands.services; rows come only from
+`Demand.objects.visible_to(user)`, so a demand the caller may not see is a 404 everywhere.
+"""
+
+from django.db.models import Prefetch
+from ninja import Query, Router, Status
+
+from qinqing.accounts.models import Role
+from qinqing.demands import services
+from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
+from qinqing.demands.filters import LEDGER_ORDER, filter_demands
+from qinqing.demands.models import Category, Demand, DemandEvent
+from qinqing.demands.verbs import allowed_verbs
+from qinqing.enterprises.models import Enterprise
+from qinqing.lib import uscc
+
+from .errors import ApiError
+from .schemas import (
+    ContactIn,
+    DemandDetail,
+    DemandIn,
+    DemandPage,
+    DispatchIn,
+    Error,
+    EvaluateIn,
+    ExtensionIn,
+    LedgerFilters,
+    MergeIn,
+    NoteIn,
+    PlanIn,
+    ReasonIn,
+    ReplyIn,
+    ValidationErrorOut,
+    sees_internal_events,
+)
+
+router = Router(tags=["诉求"])
+
+MAX_LIMIT = 200
+NOT_VISIBLE = "诉求不存在或您无权查看。"
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrorOut}
+VERB_RESPONSES = {200: DemandDetail, **ERRORS}
+
+
+# ---------------------------------------------------------------- lookups
+
+def _list_queryset(user):
+    return (Demand.objects.visible_to(user)
+            .select_related("enterprise", "category", "jurisdiction", "lead_unit")
+            .prefetch_related("co_units"))
+
+
+def _detail_queryset(user):
+    events = DemandEvent.objects.select_related("actor")
+    if not sees_internal_events(user):
+        events = events.filter(internal=False)
+    return _list_queryset(user).prefetch_related(
+        "extensions", Prefetch("events", queryset=events, to_attr="api_events"))
+
+
+def _demand_pk(user, ref: str) -> int:
+    """A numeric id or a demand number (QQ2026-000001), resolved among the demands the user may see."""
+    ref = ref.strip()
+    if ref.isdigit() and len(ref) <= 18:
+        return int(ref)
+    pk = Demand.objects.visible_to(user).filter(number=ref.upper()).values_list("pk", flat=True).first()
+    if pk is None:
+        raise NotFoundError(NOT_VISIBLE)
+    return pk
+
+
+def present(user, pk: int, fallback: Demand | None = None) -> Demand:
+    """The demand with its timeline and the caller's allowed actions, as the caller may see it now.
+
+    After a transition that takes the demand out of the caller's sight (a unit returning it),
+    the service's own copy is shown without timeline or actions rather than a confusing 404.
+    """
+    demand = _detail_queryset(user).filter(pk=pk).first()
+    if demand is None:
+        if fallback is None:
+            raise NotFoundError(NOT_VISIBLE)
+        return fallback
+    demand.api_allowed_verbs = allowed_verbs(user, demand)
+    return demand
+
+
+def _form_problems(form) -> str:
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.append(f"{label}：{''.join(errors)}" if label else "".join(errors))
+    return "；".join(parts)
+
+
+def _category(value) -> Category | None:
+    """A category by id or by name; staff type names, scripts send ids."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or str(value).strip().isdigit():
+        category = Category.objects.filter(pk=int(value)).first()
+    else:
+        # Names are unique per parent only; an active one wins over a retired namesake.
+        matches = sorted(Category.objects.filter(name=str(value).strip()), key=lambda c: not c.active)
+        if len(matches) > 1 and matches[1].active:
+            raise DomainError(f"类别名称“{value}”不唯一，请改用类别编号。")
+        category = matches[0] if matches else None
+    if category is None:
+        raise DomainError(f"类别“{value}”不存在。")
+    if not category.active:
+        raise DomainError(f"类别“{category.name}”已停用。")
+    return category
+
+
+def _enterprise(user, raw_code: str | None) -> Enterprise | None:
+    """The enterprise named by a credit code; enterprise accounts may only speak for their own."""
+    if raw_code is None or not raw_code.strip():
+        return None
+    try:
+        code = uscc.validate(raw_code)
+    except uscc.InvalidCreditCode as exc:
+        raise ApiError(400, str(exc), "invalid_credit_code") from None
+    if user.has_role(Role.ENTERPRISE) and not user.has_role(*services.RECEIVER_ROLES):
+        own = Enterprise.objects.filter(pk=user.enterprise_id).values_list("credit_code", flat=True).first()
+        if own != code:
+            raise PermissionDeniedError("企业用户只能为本企业提交诉求。")
+    enterprise = Enterprise.objects.select_related("jurisdiction").filter(credit_code=code).first()
+    if enterprise is None:
+        raise ApiError(400, f"企业库中没有统一社会信用代码为{code}的企业，请先在企业库登记。", "unknown_enterprise")
+    return enterprise
+
+
+# ---------------------------------------------------------------- intake and reading
+
+@router.post("/demands", response={201: DemandDetail, **ERRORS}, summary="受理诉求")
+def create_demand(request, payload: DemandIn):
+    """Register a demand and start its 1231 clock; the four deadlines come back in the answer."""
+    user = request.auth
+    demand = services.receive_demand(
+        user, enterprise=_enterprise(user, payload.credit_code), channel=payload.channel,
+        title=payload.title, content=payload.content, category=_category(payload.category),
+        received_at=payload.received_at, reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone)
+    return Status(201, present(user, demand.pk, fallback=demand))
+
+
+@router.get("/demands", response={200: DemandPage, **ERRORS}, summary="诉求台账")
+def list_demands(request, filters: Query[LedgerFilters], limit: int = 50, offset: int = 0,
+                 count: bool = False):
+    """The ledger with its filters, nearest deadline first; page with `limit` (≤200) and `next`."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, offset)
+    qs, form = filter_demands(_list_queryset(request.auth), request.GET)
+    if form.is_bound and form.errors:
+        raise ApiError(400, f"筛选条件有误：{_form_problems(form)}", "invalid_filter")
+    # One row more than asked tells whether there is a next page, without counting the table.
+    rows = list(qs.order_by(*LEDGER_ORDER)[offset:offset + limit + 1])
+    has_next = len(rows) > limit
+    return {
+        "items": rows[:limit],
+        "next": offset + limit if has_next else None,
+        "count": qs.count() if count else None,
+    }
+
+
+@router.get("/demands/{ref}", response={200: DemandDetail, **ERRORS}, summary="诉求详情")
+def get_demand(request, ref: str):
+    """One demand by id or number, with the caller's allowed actions and its timeline."""
+    return present(request.auth, _demand_pk(request.auth, ref))
+
+
+# ---------------------------------------------------------------- transitions (one per verb)
+
+@router.post("/demands/{ref}/dispatch", response=VERB_RESPONSES, summary="交办")
+def dispatch(request, ref: str, payload: DispatchIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.dispatch_demand(user, pk, lead_unit=payload.lead_unit, co_units=payload.co_units,
+                                      category=_category(payload.category), note=payload.note,
+                                      version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/return", response=VERB_RESPONSES, summary="退回")
+def return_(request, ref: str, payload: ReasonIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.return_demand(user, pk, reason=payload.reason, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/accept", response=VERB_RESPONSES, summary="签收")
+def accept(request, ref: str, payload: NoteIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.accept_demand(user, pk, note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/contact", response=VERB_RESPONSES, summary="联系企业")
+def contact(request, ref: str, payload: ContactIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.contact_enterprise(user, pk, method=payload.method, contacted_at=payload.contacted_at,
+                                         note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/plan", response=VERB_RESPONSES, summary="反馈解决路径")
+def plan(request, ref: str, payload: PlanIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.feed_back_path(user, pk, path=payload.path, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/request_extension", response=VERB_RESPONSES, summary="申请延期")
+def request_extension(request, ref: str, payload: ExtensionIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    services.request_extension(user, pk, days=payload.days, reason=payload.reason, version=payload.version)
+    return present(user, pk)
+
+
+@router.post("/demands/{ref}/approve_extension", response=VERB_RESPONSES, summary="批准延期")
+def approve_extension(request, ref: str, payload: NoteIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.approve_extension(user, pk, note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/reject_extension", response=VERB_RESPONSES, summary="驳回延期")
+def reject_extension(request, ref: str, payload: NoteIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.reject_extension(user, pk, note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/escalate", response=VERB_RESPONSES, summary="提级办理")
+def escalate(request, ref: str, payload: ReasonIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.escalate_demand(user, pk, reason=payload.reason, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/mark_long_term", response=VERB_RESPONSES, summary="转区级研究推进")
+def mark_long_term(request, ref: str, payload: ReasonIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.mark_long_term(user, pk, reason=payload.reason, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/transfer", response=VERB_RESPONSES, summary="移送市级")
+def transfer(request, ref: str, payload: ReasonIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.transfer_to_city(user, pk, reason=payload.reason, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/reply", response=VERB_RESPONSES, summary="正式答复")
+def reply(request, ref: str, payload: ReplyIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.reply_demand(user, pk, reply=payload.reply, outcome=payload.outcome,
+                                   version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/evaluate", response=VERB_RESPONSES, summary="评价")
+def evaluate(request, ref: str, payload: EvaluateIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.evaluate_demand(user, pk, evaluation=payload.evaluation, comment=payload.comment,
+                                      version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/reopen", response=VERB_RESPONSES, summary="重办")
+def reopen(request, ref: str, payload: ReasonIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.reopen_demand(user, pk, reason=payload.reason, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/close", response=VERB_RESPONSES, summary="销号")
+def close(request, ref: str, payload: NoteIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.close_demand(user, pk, note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/merge", response=VERB_RESPONSES, summary="并单")
+def merge(request, ref: str, payload: MergeIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    into = payload.into
+    if isinstance(into, str):
+        # The service looks targets up by pk; a number is resolved here among visible demands.
+        try:
+            into = _demand_pk(user, into)
+        except NotFoundError:
+            raise DomainError("要并入的诉求不存在或您无权查看。") from None
+    demand = services.merge_demand(user, pk, into=into, note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/{verb}", response=ERRORS, include_in_schema=False)
+def unknown_verb(request, ref: str, verb: str):
+    raise NotFoundError(f"没有名为“{verb}”的操作。")
