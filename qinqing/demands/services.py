@@ -96,7 +96,7 @@ def _lock(user, demand_or_id, version: int | None) -> Demand:
     pk = demand_or_id.pk if isinstance(demand_or_id, Demand) else demand_or_id
     try:
         demand = (Demand.objects.visible_to(user).select_for_update(of=("self",))
-                  .select_related("jurisdiction", "enterprise").get(pk=pk))
+                  .select_related("jurisdiction", "enterprise", "category").get(pk=pk))
     except (Demand.DoesNotExist, ValueError, TypeError):
         raise NotFoundError("诉求不存在或您无权查看。") from None
     if version is not None and int(version) != demand.version:
@@ -589,7 +589,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
                     FROM {urging_t} u JOIN {demand_t} d ON d.id = u.demand_id WHERE u.sweep = %s""",  # noqa: S608
                 [False, db_now, sweep],
             )
-    if created:
+    if created and not _quiet.get():  # a demo or history load urges without notifying
         from qinqing.demands.tasks import deliver_sweep
 
         transaction.on_commit(lambda: deliver_sweep(sweep))

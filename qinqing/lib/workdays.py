@@ -24,11 +24,20 @@ class WorkCalendar:
     def __init__(self, overrides: Mapping[dt.date, bool] | None = None):
         self.overrides = dict(overrides or {})
         self.override_years = {d.year for d in self.overrides}
+        # Each day's answer, remembered: the official-calendar lookup is slow and every deadline
+        # computation asks about the same few weeks again (the instance is rebuilt when overrides change).
+        self._known: dict[dt.date, bool] = {}
 
     def is_known_year(self, year: int) -> bool:
         return CC_FIRST_YEAR <= year <= CC_LAST_YEAR or year in self.override_years
 
     def is_workday(self, day: dt.date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._is_workday(day)
+        return known
+
+    def _is_workday(self, day: dt.date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
         if CC_FIRST_YEAR <= day.year <= CC_LAST_YEAR:

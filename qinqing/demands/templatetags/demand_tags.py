@@ -1,0 +1,138 @@
+"""Template helpers of the staff pages: state badges, working-day countdowns, timeline details."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from qinqing.demands.models import Channel, State
+from qinqing.workdays import calendar as workcal
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """How far a deadline is, in working days, and how urgently it should look."""
+
+    days: int  # working days left (>0), 0 due today, <0 working days overdue
+    overdue: bool
+    text: str
+    level: str  # css modifier: ok, soon, today, late
+
+
+def countdown(due: dt.date | None, today: dt.date | None = None) -> Countdown | None:
+    """"剩余N个工作日" / "今日到期" / "已超期N个工作日" for a deadline, counted on the official calendar."""
+    if due is None:
+        return None
+    today = today or workcal.today()
+    cal = workcal.get_calendar()
+    if due < today:
+        # Working days in (due, today]; on a weekend right after the deadline that is still 0.
+        late = cal.workdays_between(due, today)
+        text = f"已超期{late}个工作日" if late else "已超期"
+        return Countdown(-late, True, text, "late")
+    if due == today:
+        return Countdown(0, False, "今日到期", "today")
+    left = cal.workdays_between(today, due)
+    if left == 0:  # due on a rest day after today: the next working day is already past it
+        return Countdown(0, False, "今日到期", "today")
+    return Countdown(left, False, f"剩余{left}个工作日", "soon" if left <= 1 else "ok")
+
+
+@register.simple_tag
+def due_countdown(due, today=None):
+    return countdown(due, today)
+
+
+@register.simple_tag
+def state_badge(state: str, label: str = ""):
+    """A coloured pill for a demand state; the colour comes from State.colour."""
+    if not state:
+        return ""
+    label = label or dict(State.choices).get(state, state)
+    return format_html('<span class="badge badge-{}">{}</span>', State.colour(state), label)
+
+
+@register.inclusion_tag("demands/_countdown.html")
+def countdown_pill(due, stage_label=""):
+    return {"cd": countdown(due), "due": due, "stage_label": stage_label}
+
+
+@register.filter
+def hours_left(due: dt.date | None) -> int | None:
+    """Whole hours until the end of the due day (local time); the dispatch clock is that tight."""
+    if due is None:
+        return None
+    end = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
+    return int((end - timezone.now()).total_seconds() // 3600)
+
+
+# How timeline details are shown: key → label; values that are codes are translated below.
+DATA_LABELS = {
+    "lead_unit": "主办单位", "co_units": "协办单位", "category": "类别", "channel": "渠道", "method": "联系方式",
+    "contacted_at": "联系时间", "days": "延期天数", "old_resolve_due": "原办结期限", "resolve_due": "办结期限",
+    "outcome": "办理结果", "evaluation": "评价", "callback": "回访代评", "into": "并入", "merged": "并入本件",
+    "from": "原层级", "to": "新层级", "unit": "退回单位", "redispatch": "重新交办",
+}
+_HIDDEN_KEYS = {"extension"}
+
+
+def _value(key, value):
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "无"
+    if key == "channel":
+        return dict(Channel.choices).get(value, value)
+    if key == "contacted_at" and isinstance(value, str):
+        return value.replace("T", " ")[:16]
+    return value
+
+
+@register.filter
+def event_details(data) -> list[tuple[str, str]]:
+    """(label, value) pairs of a timeline entry's data, skipping empty and internal keys."""
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for key, value in data.items():
+        if key in _HIDDEN_KEYS or value in ("", None, []) or (key == "redispatch" and not value):
+            continue
+        out.append((DATA_LABELS.get(key, key), _value(key, value)))
+    return out
+
+
+# ---------------------------------------------------------------- navigation
+
+@register.simple_tag(takes_context=True)
+def staff_nav(context) -> list[dict]:
+    """The header links a user's roles call for, with the current one marked."""
+    from django.urls import reverse
+
+    from qinqing.accounts.models import Role
+    from qinqing.demands.services import RECEIVER_ROLES
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_staff_user:
+        return []
+    admin = user.is_superuser or user.has_role(Role.ADMIN)
+    items = [("home", "工作台", True), ("demands:ledger", "诉求台账", True),
+             ("demands:dispatch_inbox", "交办箱", admin or user.has_role(Role.DISPATCHER)),
+             ("demands:unit_inbox", "本单位", bool(user.unit_id) and user.has_role(Role.HANDLER, Role.UNIT_HEAD)),
+             ("demands:overdue", "超期督办",
+              admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
+             ("demands:receive", "新增诉求", admin or user.has_role(*RECEIVER_ROLES))]
+    current = getattr(getattr(request, "resolver_match", None), "view_name", "")
+    if current == "demands:detail" or current == "demands:act":
+        current = "demands:ledger"
+    return [{"url": reverse(name), "label": label, "active": name == current}
+            for name, label, shown in items if shown]
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, key) if hasattr(mapping, "get") else key

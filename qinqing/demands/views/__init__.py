@@ -1,0 +1,8 @@
+"""Staff pages of the demand loop. Each module is one page family; URLs are in demands/urls.py."""
+
+from .detail import act, attachment, detail
+from .inbox import dispatch_inbox, overdue, unit_inbox
+from .intake import receive
+from .ledger import ledger
+
+__all__ = ["act", "attachment", "detail", "dispatch_inbox", "ledger", "overdue", "receive", "unit_inbox"]

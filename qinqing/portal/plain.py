@@ -1,0 +1,186 @@
+"""What an enterprise owner reads about its demand: plain words, no staff jargon, no internal notes.
+
+Staff state names ("待签收", "已反馈路径") and timeline verbs ("退回", "提级") describe the
+government's internal workflow. The owner wants to know three things: is someone on it,
+what happens next, and what do I need to do. Everything shown in the portal is phrased
+here, in one place, so that a new verb or state is shown safely (label only, never its note).
+"""
+
+from dataclasses import dataclass
+
+from qinqing.demands.models import Evaluation, State
+
+# A short badge per state, and the colour class the stylesheet knows.
+BADGES = {
+    State.RECEIVED: ("已受理", "blue"),
+    State.DISPATCHED: ("办理中", "blue"),
+    State.RETURNED: ("办理中", "blue"),
+    State.ACCEPTED: ("办理中", "blue"),
+    State.CONTACTED: ("办理中", "blue"),
+    State.PLANNED: ("办理中", "blue"),
+    State.REOPENED: ("重新办理", "orange"),
+    State.REPLIED: ("待您评价", "red"),
+    State.EVALUATED: ("已评价", "purple"),
+    State.CLOSED: ("已办结", "green"),
+    State.LONG_TERM: ("研究推进", "gold"),
+    State.TRANSFERRED: ("市级研究", "gold"),
+    State.MERGED: ("合并办理", "grey"),
+}
+
+
+def badge(demand) -> tuple[str, str]:
+    return BADGES.get(demand.state, ("办理中", "blue"))
+
+
+def status_line(demand) -> str:
+    """One sentence: where the demand is and what happens next."""
+    unit = demand.lead_unit.name if demand.lead_unit_id else "承办单位"
+    state = demand.state
+    if state == State.RECEIVED:
+        return "已受理，等待交办"
+    if state == State.RETURNED:
+        return "正在为您重新安排承办单位"
+    if state == State.DISPATCHED:
+        return f"已交给{unit}，等待对方接手"
+    if state == State.ACCEPTED:
+        return f"{unit}正在办理，会尽快与您联系"
+    if state == State.CONTACTED:
+        return f"{unit}已与您联系，正在研究解决办法"
+    if state == State.PLANNED:
+        return f"{unit}已告知解决办法，正在办理"
+    if state == State.REOPENED:
+        return f"正在重新办理（{unit}）"
+    if state == State.REPLIED:
+        return "已正式答复，请您评价"
+    if state == State.EVALUATED:
+        if demand.evaluation == Evaluation.UNSATISFIED:
+            return "您评价为不满意，可申请重新办理"
+        return "感谢您的评价，等待办结"
+    if state == State.CLOSED:
+        return "已办结"
+    if state == State.LONG_TERM:
+        return "需区里研究推进，会持续跟进并告知进展"
+    if state == State.TRANSFERRED:
+        return "已移送市级部门研究，会跟进结果"
+    if state == State.MERGED:
+        return "与相同问题合并办理，进度请看合并后的诉求"
+    return "办理中"
+
+
+# ---------------------------------------------------------------- progress of the loop
+
+STEPS = ("受理", "交办", "联系", "路径", "答复", "评价", "办结")
+ANSWERED = (State.REPLIED, State.EVALUATED, State.CLOSED)
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    done: bool
+    current: bool
+
+
+def progress(demand) -> list[Step]:
+    """The seven steps of the loop, each done or not; the first undone one is current.
+
+    A later step done implies the earlier ones are (a reply may come without a recorded
+    contact, e.g. after long-term study), so the bar never shows gaps.
+    """
+    state = demand.state
+    done = [
+        True,
+        demand.dispatched_at is not None and state not in (State.RECEIVED, State.RETURNED),
+        demand.contacted_at is not None,
+        demand.path_at is not None,
+        state in ANSWERED,
+        state in (State.EVALUATED, State.CLOSED),
+        state == State.CLOSED,
+    ]
+    for i in range(len(done) - 2, -1, -1):
+        done[i] = done[i] or done[i + 1]
+    stopped = state in (State.MERGED, State.TRANSFERRED, State.LONG_TERM)
+    current = next((i for i, d in enumerate(done) if not d), None)
+    return [Step(label, done[i], i == current and not stopped) for i, label in enumerate(STEPS)]
+
+
+# ---------------------------------------------------------------- the timeline
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: object
+    text: str
+    note: str = ""
+    tone: str = ""  # "" | "reply" (the government's answer) | "mine" (what this user did)
+
+
+def _evaluation_text(event) -> str:
+    label = event.data.get("evaluation", "")
+    who = "回访评价" if event.data.get("callback") else "您的评价"
+    return f"{who}：{label}" if label else who
+
+
+# verb → (text, show the note?). The note is shown only where it was written for the enterprise.
+def _describe(event) -> tuple[str, bool, str] | None:
+    data = event.data or {}
+    verb = event.verb
+    if verb == "receive":
+        return "诉求已受理", False, ""
+    if verb == "dispatch":
+        unit = data.get("lead_unit")
+        return (f"已交给{unit}办理" if unit else "已交给承办单位办理"), False, ""
+    if verb == "return":
+        return "正在重新安排承办单位", False, ""
+    if verb == "accept":
+        return "承办单位已接手办理", False, ""
+    if verb == "contact":
+        method = data.get("method")
+        return (f"承办单位已与您联系（{method}）" if method else "承办单位已与您联系"), False, ""
+    if verb == "plan":
+        return "告知了解决办法", True, "reply"
+    if verb == "approve_extension":
+        due = data.get("resolve_due", "")
+        return (f"办理期限延长至{due}" if due else "办理期限已延长"), False, ""
+    if verb == "escalate":
+        return "已提请上级协调办理", False, ""
+    if verb == "mark_long_term":
+        return "列入区级研究推进", False, ""
+    if verb == "transfer":
+        return "移送市级部门研究", False, ""
+    if verb == "reply":
+        outcome = data.get("outcome")
+        return (f"正式答复（{outcome}）" if outcome else "正式答复"), True, "reply"
+    if verb == "evaluate":
+        return _evaluation_text(event), True, ""
+    if verb == "reopen":
+        return "重新办理", True, ""
+    if verb == "close":
+        return "办结", True, ""
+    if verb == "merge":
+        return "与相同问题合并办理", False, ""
+    if verb == "urge":
+        return "已督促承办单位抓紧办理", False, ""
+    # Staff-only bookkeeping (extension requests and refusals, edits) is not the owner's concern.
+    return None
+
+
+def timeline(events, user, shown=()) -> list[Entry]:
+    """Non-internal events in plain words; notes only where they were written for the enterprise.
+
+    `shown` holds texts the page already displays in full (the current reply and solution path),
+    which the timeline then does not repeat; earlier replies before a reopening still show.
+    """
+    shown = {text.strip() for text in shown if text}
+    entries = []
+    for event in events:
+        if event.internal:
+            continue
+        described = _describe(event)
+        if described is None:
+            continue
+        text, show_note, tone = described
+        if event.actor_id is not None and event.actor_id == user.pk:
+            tone = "mine"
+        note = event.note if show_note and event.note.strip() not in shown else ""
+        entries.append(Entry(at=event.created_at, text=text, note=note, tone=tone))
+    return entries

@@ -1,0 +1,70 @@
+"""Admin for the working-day calendar: edit single days, or import the State Council's arrangement as CSV."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from qinqing.demands.errors import DomainError
+
+from .models import WorkdayOverride
+from .services import import_workdays
+
+# A year's arrangement is a few dozen lines; anything much bigger is not a calendar file.
+MAX_CSV_BYTES = 512 * 1024
+
+
+class WorkdayImportForm(forms.Form):
+    file = forms.FileField(label="CSV 文件", help_text="UTF-8 编码，表头 date,kind[,note]；kind 为 holiday（放假）"
+                                                     "或 workday（调休上班），date 为 YYYY-MM-DD。")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError("文件过大，日历文件不应超过 512 KB。")
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError("文件须为 UTF-8 编码的 CSV。") from exc
+
+
+@admin.register(WorkdayOverride)
+class WorkdayOverrideAdmin(admin.ModelAdmin):
+    list_display = ["date", "weekday", "kind", "note"]
+    list_filter = ["kind"]
+    search_fields = ["note"]
+    date_hierarchy = "date"
+    change_list_template = "admin/workdays/workdayoverride/change_list.html"
+
+    @admin.display(description="星期")
+    def weekday(self, obj):
+        return "一二三四五六日"[obj.date.weekday()]
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="workdays_workdayoverride_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Upload a CSV; the service checks every row before writing any, and its message is shown as is."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        form = WorkdayImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                count = import_workdays(form.cleaned_data["file"])
+            except DomainError as exc:
+                form.add_error("file", exc.message)
+            else:
+                self.message_user(request, f"已导入 {count} 个日期。", messages.SUCCESS)
+                return redirect(reverse("admin:workdays_workdayoverride_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "导入节假日与调休（CSV）",
+            "opts": self.model._meta,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/workdays/workdayoverride/import.html", context)

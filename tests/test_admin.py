@@ -1,0 +1,285 @@
+"""The Django admin: every page an administrator opens loads, demands and their timeline cannot be changed
+around the services, and the working-day calendar can be imported from a CSV file."""
+
+import datetime as dt
+
+import pytest
+from django import forms
+from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from qinqing.accounts.models import ApiToken, Role, RoleGrant, User
+from qinqing.demands import services
+from qinqing.demands.models import Demand, DemandEvent, Extension, State, Urging
+from qinqing.notifications.models import Notification
+from qinqing.workdays.calendar import invalidate
+from qinqing.workdays.models import WorkdayOverride
+
+from .conftest import login, make_user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """The working-day calendar is cached per process; overrides written here are rolled back after each
+    test, so the cache must not carry them into the next one."""
+    invalidate()
+    yield
+    invalidate()
+
+
+QINQING_MODELS = [m for m in admin.site._registry if m.__module__.startswith("qinqing.")]
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def busy_world(world, demand):
+    """A world with a row in every table the admin shows: a dispatched demand with an extension request,
+    an urging from the overdue sweep, a notification, an API token and a calendar override."""
+    w = world
+    services.dispatch_demand(w.dispatcher, demand, lead_unit=w.bureau)
+    services.accept_demand(w.handler, demand)
+    services.request_extension(w.handler, demand, days=5, reason="需协调用地指标")
+    services.urge_overdue(today=dt.date(2027, 6, 1))
+    Notification.objects.create(recipient=w.handler, demand=demand, text="有一件诉求交办给您")
+    ApiToken.issue(w.handler, name="对接12345热线")
+    WorkdayOverride.objects.create(date=dt.date(2027, 1, 1), kind=WorkdayOverride.Kind.HOLIDAY, note="元旦")
+    # The registry (issue 4): an accepted pilot code, a year's figures (and its audit entry), an import job.
+    from qinqing.enterprises import services as registry
+    from qinqing.enterprises.models import ImportJob
+
+    registry.accept_nonconforming_code(w.admin, "91350211M0000XUF46", "营业执照原件核验，厦门早期试点代码")
+    registry.record_yearly_figures(w.admin, w.enterprise, year=2025, employees=120, revenue=2600)
+    ImportJob.objects.create(original_name="南山区企业名单.xlsx", uploaded_by=w.admin, file="imports/x.xlsx")
+    w.demand = Demand.objects.get(pk=demand.pk)
+    return w
+
+
+def test_every_qinqing_model_is_in_the_admin():
+    names = {m._meta.label for m in QINQING_MODELS}
+    assert {"accounts.Jurisdiction", "accounts.Unit", "accounts.User", "accounts.ApiToken",
+            "workdays.WorkdayOverride", "enterprises.Enterprise", "demands.Category", "demands.SlaRule",
+            "demands.Demand", "demands.DemandEvent", "demands.Extension", "demands.Urging",
+            "notifications.Notification"} <= names
+
+
+@pytest.mark.parametrize("model", QINQING_MODELS, ids=lambda m: m._meta.label)
+def test_an_administrator_opens_the_list_a_search_and_a_row_of_every_model(busy_world, model):
+    client = login(busy_world.admin)
+    listing = client.get(admin_url(model, "changelist"))
+    assert listing.status_code == 200
+    assert str(model._meta.verbose_name_plural) in listing.content.decode()
+    assert client.get(admin_url(model, "changelist"), {"q": "南山"}).status_code == 200
+    row = model._default_manager.first()
+    assert row is not None, "the busy world should hold a row of every model"
+    assert client.get(admin_url(model, "change", row.pk)).status_code == 200
+
+
+def test_the_admin_speaks_chinese(busy_world):
+    page = login(busy_world.admin).get(reverse("admin:index")).content.decode()
+    assert "亲清" in page
+    assert "诉求" in page and "办理记录" in page
+
+
+def test_a_user_without_staff_status_is_sent_to_the_admin_login(world):
+    response = login(world.dispatcher).get(admin_url(Demand, "changelist"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_the_timeline_cannot_be_changed_or_deleted_in_the_admin(busy_world):
+    client = login(busy_world.admin)
+    event = DemandEvent.objects.filter(demand=busy_world.demand).first()
+    before = list(DemandEvent.objects.values_list("id", "verb", "note"))
+
+    change = client.post(admin_url(DemandEvent, "change", event.pk), {"verb": "close", "note": "改写"})
+    delete = client.post(admin_url(DemandEvent, "delete", event.pk), {"post": "yes"})
+    bulk = client.post(admin_url(DemandEvent, "changelist"),
+                       {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"})
+    add = client.get(admin_url(DemandEvent, "add"))
+
+    assert change.status_code == 403
+    assert delete.status_code == 403
+    assert add.status_code == 403
+    assert bulk.status_code in (200, 302)  # no such action: the admin ignores it
+    assert list(DemandEvent.objects.values_list("id", "verb", "note")) == before
+    page = client.get(admin_url(DemandEvent, "change", event.pk)).content.decode()
+    assert admin_url(DemandEvent, "delete", event.pk) not in page
+    assert 'name="_save"' not in page
+
+
+def test_a_demand_cannot_be_added_changed_or_deleted_around_the_services(busy_world):
+    client = login(busy_world.admin)
+    demand = busy_world.demand
+
+    assert client.get(admin_url(Demand, "add")).status_code == 403
+    assert client.post(admin_url(Demand, "change", demand.pk), {"state": State.CLOSED}).status_code == 403
+    assert client.post(admin_url(Demand, "delete", demand.pk), {"post": "yes"}).status_code == 403
+
+    demand.refresh_from_db()
+    assert demand.state == State.ACCEPTED
+    page = client.get(admin_url(Demand, "change", demand.pk)).content.decode()
+    assert demand.number in page
+    assert "申请延期" in page  # the timeline is shown under the demand
+    assert 'name="_save"' not in page
+
+
+def test_extensions_and_urgings_are_read_only_in_the_admin(busy_world):
+    client = login(busy_world.admin)
+    extension, urging = Extension.objects.get(), Urging.objects.first()
+    assert client.post(admin_url(Extension, "change", extension.pk), {"status": "approved"}).status_code == 403
+    assert client.post(admin_url(Urging, "delete", urging.pk), {"post": "yes"}).status_code == 403
+    extension.refresh_from_db()
+    assert extension.status == Extension.Status.PENDING
+
+
+def test_the_token_page_shows_the_digest_but_never_the_raw_token(world):
+    raw = ApiToken.issue(world.handler, name="数据交换")
+    token = ApiToken.objects.get()
+    client = login(world.admin)
+    page = client.get(admin_url(ApiToken, "change", token.pk)).content.decode()
+    assert token.digest in page
+    assert raw not in page
+    assert client.get(admin_url(ApiToken, "add")).status_code == 403
+
+
+def test_revoking_a_token_in_the_admin_stops_it_working(world):
+    ApiToken.issue(world.handler)
+    token = ApiToken.objects.get()
+    response = login(world.admin).post(admin_url(ApiToken, "changelist"),
+                                       {"action": "revoke", "_selected_action": [token.pk]}, follow=True)
+    assert "已吊销 1 个令牌" in response.content.decode()
+    token.refresh_from_db()
+    assert token.revoked
+
+
+def _form_data(response) -> dict:
+    """POST data for an admin change form as the browser would send it, unchanged."""
+    data = {}
+
+    def add(form):
+        for bound in form:
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            if isinstance(bound.field.widget, forms.MultiWidget):  # the admin's date + time inputs
+                parts = value if isinstance(value, list) else bound.field.widget.decompress(value)
+                for i, part in enumerate(parts):
+                    data[f"{bound.html_name}_{i}"] = part
+            elif isinstance(value, list | tuple):
+                data[bound.html_name] = [getattr(v, "pk", v) for v in value]
+            else:
+                data[bound.html_name] = value
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        add(formset.management_form)
+        for form in formset.forms:
+            add(form)
+    return data
+
+
+def test_an_administrator_grants_a_role_on_the_user_page(world):
+    client = login(world.admin)
+    url = admin_url(User, "change", world.supervisor.pk)
+    data = _form_data(client.get(url))
+    prefix = "role_grants"
+    index = int(data[f"{prefix}-TOTAL_FORMS"]) - 1  # the empty extra row
+    data[f"{prefix}-{index}-role"] = Role.LEADER
+    data["phone"] = "13900000009"
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert set(RoleGrant.objects.filter(user=world.supervisor).values_list("role", flat=True)) == {
+        Role.SUPERVISOR, Role.LEADER}
+    world.supervisor.refresh_from_db()
+    assert world.supervisor.phone == "13900000009"
+
+
+def test_the_user_list_costs_the_same_queries_for_many_users(world, django_assert_max_num_queries):
+    client = login(world.admin)
+    url = admin_url(User, "changelist")
+    client.get(url)  # warm the session and content types
+    with django_assert_max_num_queries(12) as few:
+        client.get(url)
+    for i in range(30):
+        make_user(f"extra{i}", Role.HANDLER, Role.UNIT_HEAD, unit=world.bureau, jurisdiction=world.district)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url)
+    assert "承办单位负责人" in page.content.decode()
+
+
+def test_the_demand_list_costs_the_same_queries_for_many_demands(busy_world, django_assert_max_num_queries):
+    client = login(busy_world.admin)
+    url = admin_url(Demand, "changelist")
+    client.get(url)
+    with django_assert_max_num_queries(15) as few:
+        client.get(url)
+    for i in range(10):
+        services.receive_demand(busy_world.dispatcher, enterprise=busy_world.enterprise, channel="visit",
+                                title=f"用电报装{i}", content="新厂房需要增容。", category=busy_world.hiring)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
+
+
+# ----------------------------------------------------------------- the calendar import
+
+
+def _upload(text: str, name: str = "2027.csv") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode("utf-8"), content_type="text/csv")
+
+
+def test_the_calendar_list_offers_the_csv_import(world):
+    page = login(world.admin).get(admin_url(WorkdayOverride, "changelist")).content.decode()
+    assert reverse("admin:workdays_workdayoverride_import") in page
+    assert "导入CSV" in page
+
+
+def test_an_administrator_imports_next_years_calendar_from_csv(world):
+    client = login(world.admin)
+    csv_text = "\ufeffdate,kind,note\n2027-01-01,holiday,元旦\n2027-02-07,workday,春节调休上班\n"
+
+    response = client.post(reverse("admin:workdays_workdayoverride_import"), {"file": _upload(csv_text)},
+                           follow=True)
+
+    assert "已导入 2 个日期" in response.content.decode()
+    assert dict(WorkdayOverride.objects.values_list("date", "kind")) == {
+        dt.date(2027, 1, 1): WorkdayOverride.Kind.HOLIDAY, dt.date(2027, 2, 7): WorkdayOverride.Kind.WORKDAY}
+
+
+def test_a_malformed_calendar_file_is_refused_whole_with_the_reason(world):
+    client = login(world.admin)
+    csv_text = "date,kind\n2027-01-01,holiday\n2027-13-01,holiday\n2027-02-07,weekend\n"
+
+    response = client.post(reverse("admin:workdays_workdayoverride_import"), {"file": _upload(csv_text)})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "日历文件有误，未导入任何日期" in page
+    assert "第3行" in page and "第4行" in page
+    assert not WorkdayOverride.objects.exists()
+
+
+def test_a_calendar_file_without_the_header_is_refused(world):
+    response = login(world.admin).post(reverse("admin:workdays_workdayoverride_import"),
+                                       {"file": _upload("2027-01-01,holiday\n")})
+    assert "日历文件须包含表头 date,kind" in response.content.decode()
+    assert not WorkdayOverride.objects.exists()
+
+
+def test_a_calendar_file_that_is_not_utf8_is_refused(world):
+    upload = SimpleUploadedFile("2027.csv", "date,kind,note\n2027-01-01,holiday,元旦\n".encode("gbk"))
+    response = login(world.admin).post(reverse("admin:workdays_workdayoverride_import"), {"file": upload})
+    assert "文件须为 UTF-8 编码的 CSV" in response.content.decode()
+    assert not WorkdayOverride.objects.exists()
+
+
+def test_only_staff_reach_the_calendar_import(world):
+    response = login(world.dispatcher).get(reverse("admin:workdays_workdayoverride_import"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
