@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("qinqing.api.urls")),
     path("portal/", include("qinqing.portal.urls")),
+    path("enterprises/", include("qinqing.enterprises.urls")),
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),
 ]

@@ -40,6 +40,10 @@ def _test_settings(settings, tmp_path):
     HUEY.immediate = True
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The calendar is cached per process; a rolled-back test must not leave its days behind.
+    from qinqing.workdays.calendar import invalidate
+
+    invalidate()
     yield
     HUEY.immediate = True
 

@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from . import errors
 from .auth import SessionAuth, TokenAuth
 from .demands import router as demands_router
+from .enterprises import router as enterprises_router
 
 api = NinjaAPI(
     title="亲清 API",
@@ -19,3 +20,4 @@ api = NinjaAPI(
 )
 errors.register(api)
 api.add_router("/", demands_router)
+api.add_router("/enterprises", enterprises_router)

@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -79,6 +79,7 @@ def seed(log: Callable[[str], None] = print) -> None:
         step(f"办理过程已排定：集中走访{len(campaign_plans)}件，当前在办{len(current_plans)}件")
         runner.play(campaign_plans + current_plans, sweeps)
         step("诉求已按时间顺序经各环节办理")
+        _analyze()
         urged = services.urge_overdue()
         step(f"超期催办已运行：新增催办{urged}条")
         verify()
@@ -108,6 +109,14 @@ def campaign_demands():
 
 def _district_path() -> str:
     return Jurisdiction.objects.get(code=DISTRICT_CODE).path
+
+
+def _analyze() -> None:
+    """Fresh statistics: rows inserted in one open transaction are invisible to autovacuum, and
+    PostgreSQL would otherwise plan the sweep and the checks below as if the tables were empty."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def verify() -> None:

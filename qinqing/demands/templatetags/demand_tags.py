@@ -125,10 +125,13 @@ def staff_nav(context) -> list[dict]:
              ("demands:unit_inbox", "本单位", bool(user.unit_id) and user.has_role(Role.HANDLER, Role.UNIT_HEAD)),
              ("demands:overdue", "超期督办",
               admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
+             ("enterprises:list", "企业库", True),
              ("demands:receive", "新增诉求", admin or user.has_role(*RECEIVER_ROLES))]
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     if current == "demands:detail" or current == "demands:act":
         current = "demands:ledger"
+    elif current.startswith("enterprises:"):
+        current = "enterprises:list"
     return [{"url": reverse(name), "label": label, "active": name == current}
             for name, label, shown in items if shown]
 
