@@ -119,6 +119,7 @@ def run(args, work: Path, database_url: str, pg: ThrowawayPostgres | None = None
     print("==> Overdue sweep (qinqing.demands.services.urge_overdue)")
     from qinqing.demands.services import urge_overdue
 
+    explain_slow_statements()
     for key in ("sweep1", "sweep2"):
         start = time.perf_counter()
         created = urge_overdue()
@@ -129,6 +130,26 @@ def run(args, work: Path, database_url: str, pg: ThrowawayPostgres | None = None
     sweep_breakdown()
     summary(results)
     return 0
+
+
+def explain_slow_statements() -> None:
+    """On PostgreSQL, print the plan of any statement slower than 500 ms (auto_explain, superuser only)."""
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("LOAD 'auto_explain'")
+            cursor.execute("SET auto_explain.log_min_duration = '500ms'")
+            cursor.execute("SET auto_explain.log_analyze = on")
+            cursor.execute("SET auto_explain.log_buffers = on")
+            cursor.execute("SET client_min_messages = log")  # the plans come back as notices
+    except DatabaseError as exc:
+        print(f"    (auto_explain not available: {exc})")
+        return
+    connection.connection.add_notice_handler(
+        lambda diag: print("      " + (diag.message_primary or "").replace("\n", "\n      "), flush=True))
 
 
 def sweep_breakdown() -> None:
