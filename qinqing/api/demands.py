@@ -65,10 +65,11 @@ def _demand_pk(user, ref: str) -> int:
     ref = ref.strip()
     if ref.isdigit() and len(ref) <= 18:
         return int(ref)
-    pk = Demand.objects.visible_to(user).filter(number=ref.upper()).values_list("pk", flat=True).first()
-    if pk is None:
+    # No ORDER BY: .first() would sort by pk, and PostgreSQL may then walk the pk index at 1M rows.
+    pks = list(Demand.objects.visible_to(user).filter(number=ref.upper()).order_by().values_list("pk", flat=True)[:1])
+    if not pks:
         raise NotFoundError(NOT_VISIBLE)
-    return pk
+    return pks[0]
 
 
 def present(user, pk: int, fallback: Demand | None = None) -> Demand:
@@ -77,7 +78,8 @@ def present(user, pk: int, fallback: Demand | None = None) -> Demand:
     After a transition that takes the demand out of the caller's sight (a unit returning it),
     the service's own copy is shown without timeline or actions rather than a confusing 404.
     """
-    demand = _detail_queryset(user).filter(pk=pk).first()
+    # Unordered on purpose: the default "-received_at" ordering made this a scan of the date index.
+    demand = next(iter(_detail_queryset(user).filter(pk=pk).order_by()[:1]), None)
     if demand is None:
         if fallback is None:
             raise NotFoundError(NOT_VISIBLE)

@@ -27,6 +27,7 @@ class WorkCalendar:
         # Each day's answer, remembered: the official-calendar lookup is slow and every deadline
         # computation asks about the same few weeks again (the instance is rebuilt when overrides change).
         self._known: dict[dt.date, bool] = {}
+        self._totals: dict[int, list[int]] = {}
 
     def is_known_year(self, year: int) -> bool:
         return CC_FIRST_YEAR <= year <= CC_LAST_YEAR or year in self.override_years
@@ -66,18 +67,32 @@ class WorkCalendar:
         return day
 
     def workdays_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in (start, end]; negative when end is before start. Used for countdowns."""
+        """Working days in (start, end]; negative when end is before start. Used for countdowns.
+
+        Answered from per-year running totals, so a ledger page of demands overdue by a year
+        costs a few lookups per row rather than a walk over every day.
+        """
         if end == start:
             return 0
         sign = 1
         if end < start:
             start, end, sign = end, start, -1
-        count = 0
-        day = start + dt.timedelta(days=1)
-        while day <= end:
-            count += self.is_workday(day)
-            day += dt.timedelta(days=1)
+        count = self._through(end) - self._through(start)
+        for year in range(start.year, end.year):
+            count += self._through(dt.date(year, 12, 31))
         return sign * count
+
+    def _through(self, day: dt.date) -> int:
+        """Working days from 1 January of `day`'s year up to and including `day`."""
+        totals = self._totals.get(day.year)
+        if totals is None:
+            totals, running, current = [], 0, dt.date(day.year, 1, 1)
+            while current.year == day.year:
+                running += self.is_workday(current)
+                totals.append(running)
+                current += dt.timedelta(days=1)
+            self._totals[day.year] = totals
+        return totals[day.timetuple().tm_yday - 1]
 
     def non_standard_days(self, year: int) -> list[tuple[dt.date, str, str]]:
         """Holidays on weekdays and working weekends of a year: (date, kind, source)."""
