@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from qinqing.lib.append_only import AppendOnlyModel
+
 
 class Channel(models.TextChoices):
     VISIT = "visit", "走访"
@@ -237,17 +239,7 @@ class Demand(models.Model):
         return getattr(self, f"{stage}_due")
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("办理记录只能追加，不能修改。")
-
-    def delete(self):
-        raise TypeError("办理记录只能追加，不能删除。")
-
-    _raw_delete = delete
-
-
-class DemandEvent(models.Model):
+class DemandEvent(AppendOnlyModel):
     """One line of a demand's timeline: who did what, when, from which state to which. Append-only."""
 
     demand = models.ForeignKey(Demand, models.PROTECT, related_name="events", verbose_name="诉求")
@@ -261,8 +253,6 @@ class DemandEvent(models.Model):
     internal = models.BooleanField("内部记录", default=False, help_text="企业看不到内部记录")
     created_at = models.DateTimeField("时间", default=timezone.now)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = verbose_name_plural = "办理记录"
         ordering = ["created_at", "id"]
@@ -270,14 +260,6 @@ class DemandEvent(models.Model):
 
     def __str__(self):
         return f"{self.demand_id} {self.verb}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("办理记录只能追加，不能修改。")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("办理记录只能追加，不能删除。")
 
     @property
     def verb_label(self) -> str:

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from qinqing.lib import uscc
+from qinqing.lib.append_only import AppendOnlyModel
 
 
 def validate_credit_code(value: str) -> None:
@@ -325,17 +326,7 @@ class YearlyFigures(models.Model):
         return f"{self.enterprise_id} {self.year}"
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("企业库记录只能追加，不能修改。")
-
-    def delete(self):
-        raise TypeError("企业库记录只能追加，不能删除。")
-
-    _raw_delete = delete
-
-
-class EnterpriseEvent(models.Model):
+class EnterpriseEvent(AppendOnlyModel):
     """One line of the registry's audit trail: who changed what, when, through which path. Append-only."""
 
     class Verb(models.TextChoices):
@@ -356,7 +347,6 @@ class EnterpriseEvent(models.Model):
     note = models.TextField("说明", blank=True)
     created_at = models.DateTimeField("时间", default=timezone.now)
 
-    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "企业库操作记录"
