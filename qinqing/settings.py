@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "qinqing.notifications",
     "qinqing.portal",
     "qinqing.demo",
+    "qinqing.visits",
 ]
 
 MIDDLEWARE = [
