@@ -248,6 +248,8 @@ class Visit(models.Model):
     financing_need = models.DecimalField("融资需求（万元）", max_digits=12, decimal_places=2, null=True, blank=True)
     demands = models.ManyToManyField("demands.Demand", related_name="visits", blank=True,
                                      verbose_name="提出的问题（诉求）")
+    solved_demands = models.ManyToManyField("demands.Demand", related_name="solved_at_visits", blank=True,
+                                            verbose_name="现场解决的问题")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="记录人")
     recorded_at = models.DateTimeField("记录时间", default=timezone.now)
