@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "qinqing.portal",
     "qinqing.demo",
     "qinqing.visits",
+    "qinqing.supervision",
+    "qinqing.reports",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +88,9 @@ STATICFILES_DIRS = [BASE_DIR / "qinqing" / "static"]
 _NODE_HTMX = BASE_DIR / "node_modules" / "htmx.org" / "dist"
 if _NODE_HTMX.exists():
     STATICFILES_DIRS.append(("vendor/htmx", _NODE_HTMX))
+_NODE_ECHARTS = BASE_DIR / "node_modules" / "echarts" / "dist"
+if _NODE_ECHARTS.exists():  # dashboards fall back to their tables without it
+    STATICFILES_DIRS.append(("vendor/echarts", _NODE_ECHARTS))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

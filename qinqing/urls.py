@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/v1/", include("qinqing.api.urls")),
     path("portal/", include("qinqing.portal.urls")),
     path("enterprises/", include("qinqing.enterprises.urls")),
+    path("reports/", include("qinqing.reports.urls")),
+    path("supervision/", include("qinqing.supervision.urls")),
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReportsConfig(AppConfig):
+    name = "qinqing.reports"
+    verbose_name = "统计通报"

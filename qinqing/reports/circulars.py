@@ -1,0 +1,192 @@
+"""The three circulars of seed 000's supervision mechanism ("定期通报"), as data and as documents.
+
+* weekly summary (每周工作简报) to the joint office: demands received and finished in the week, by kind,
+  what is overdue now, per unit;
+* half-monthly circular (半月通报): visits, problems, solutions and satisfaction callbacks of the half month;
+* monthly overdue circular (超期事项月度通报): every demand past its deadline, unit by unit, until closed.
+
+`snapshot(kind, jurisdiction, period)` computes the figures with database aggregates and returns plain
+JSON-able data; `render_word` / `render_excel` turn a snapshot into files without touching the database,
+which is what makes a stored circular reproducible.
+"""
+
+import datetime as dt
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from qinqing.accounts.models import Jurisdiction, Unit
+from qinqing.demands.models import OPEN_STATES, Demand, Stage, State, Urging
+from qinqing.workdays import calendar as workcal
+
+from . import stats
+from .docs import OfficialDocument, cn_date, workbook
+from .models import CircularKind
+
+OVERDUE_ROWS = 2000  # details listed in a monthly circular; the rest are counted and linked
+UNIT_ROWS = 200
+
+
+def period_for(kind: str, day: dt.date) -> stats.Period:
+    """The last complete period of a kind before `day` (what the scheduled job reports on)."""
+    if kind == CircularKind.WEEKLY:
+        monday = day - dt.timedelta(days=day.weekday())
+        return stats.Period(monday - dt.timedelta(days=7), monday - dt.timedelta(days=1))
+    first = day.replace(day=1)
+    if kind == CircularKind.HALF_MONTHLY:
+        if day.day > 15:
+            return stats.Period(first, first.replace(day=15))
+        prev_end = first - dt.timedelta(days=1)
+        return stats.Period(prev_end.replace(day=16), prev_end)
+    prev_end = first - dt.timedelta(days=1)
+    return stats.Period(prev_end.replace(day=1), prev_end)
+
+
+def issuer_for(kind: str, jurisdiction: Jurisdiction) -> str:
+    if kind == CircularKind.MONTHLY:
+        return f"{jurisdiction.name}督查室"
+    return f"{jurisdiction.name}民营经济联席会议办公室"
+
+
+def title_for(kind: str, jurisdiction: Jurisdiction, period: stats.Period) -> str:
+    if kind == CircularKind.WEEKLY:
+        return f"{jurisdiction.name}涉企诉求办理情况周报（{period.label}）"
+    if kind == CircularKind.HALF_MONTHLY:
+        return f"关于{period.label}走访服务民营企业及问题办理情况的通报"
+    return f"关于{period.end.year}年{period.end.month}月超期未办结涉企诉求的通报"
+
+
+def _units_table(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date) -> list[list]:
+    """Per lead unit: received in the period, replied in the period, open now, overdue now."""
+    scope = Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path, lead_unit__isnull=False)
+    start, end = stats.local_bounds(period)
+    rows = (scope.order_by().values("lead_unit_id").annotate(
+        received=Count("pk", filter=Q(received_at__gte=start, received_at__lt=end) & ~Q(state=State.MERGED)),
+        replied=Count("pk", filter=Q(replied_at__gte=start, replied_at__lt=end)),
+        open=Count("pk", filter=Q(state__in=OPEN_STATES)),
+        overdue=Count("pk", filter=Q(due_order__lt=today)),
+    ).filter(Q(received__gt=0) | Q(replied__gt=0) | Q(open__gt=0)))
+    rows = sorted(rows, key=lambda r: (-r["overdue"], -r["received"]))[:UNIT_ROWS]
+    names = dict(Unit.objects.filter(pk__in=[r["lead_unit_id"] for r in rows]).values_list("pk", "name"))
+    return [[names.get(r["lead_unit_id"], ""), r["received"], r["replied"], r["open"], r["overdue"]]
+            for r in rows]
+
+
+def snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today: dt.date | None = None) -> dict:
+    today = today or workcal.today()
+    figures = stats.demand_figures(jurisdiction, period)
+    overdue = stats.overdue_by_stage(jurisdiction, today)
+    data = {
+        "kind": kind, "jurisdiction": jurisdiction.name, "jurisdiction_code": jurisdiction.code,
+        "period": [period.start.isoformat(), period.end.isoformat()], "period_label": period.label,
+        "as_of": today.isoformat(), "issuer": issuer_for(kind, jurisdiction),
+        "issuer_short": jurisdiction.name.rstrip("省市区县") + "亲清",
+        "title": title_for(kind, jurisdiction, period),
+        "received": figures.total.value, "received_url": figures.total.url,
+        "by_category": [[i.label, i.value, i.url] for i in figures.by_category],
+        "outcomes": [[i.label, i.value, i.url] for i in (figures.closed, figures.long_term, figures.transferred,
+                                                         figures.open)],
+        "overdue": [[i.label, i.value, i.url] for i in overdue],
+        "finished": stats.finished_in(jurisdiction, period),
+        "units": _units_table(jurisdiction, period, today),
+    }
+    if kind == CircularKind.HALF_MONTHLY:
+        data["evaluations"] = stats.evaluations(jurisdiction, period)
+        data["visits"] = _visits(jurisdiction, period)
+    if kind == CircularKind.MONTHLY:
+        data["overdue_rows"] = _overdue_rows(jurisdiction, today)
+    return data
+
+
+def _visits(jurisdiction: Jurisdiction, period: stats.Period) -> dict:
+    from .briefing import visit_figures
+
+    v = visit_figures(jurisdiction, period)
+    return {"enterprises": v.enterprises, "four_above": v.four_above, "four_below": v.four_below,
+            "seminars": v.seminars, "by_sector": [list(s) for s in v.by_sector]}
+
+
+def _overdue_rows(jurisdiction: Jurisdiction, today: dt.date) -> list[list]:
+    cal = workcal.get_calendar()
+    urged = Urging.objects.filter(demand=OuterRef("pk"))
+    qs = (Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path, due_order__lt=today)
+          .select_related("enterprise", "lead_unit").annotate(urged=Exists(urged))
+          .order_by("due_order", "id")[:OVERDUE_ROWS])
+    stages = dict(Stage.choices)
+    return [[d.number, d.title, d.enterprise.name if d.enterprise_id else d.reporter_name,
+             d.lead_unit.name if d.lead_unit_id else "未交办", stages.get(d.current_stage, ""),
+             d.next_due.isoformat(), cal.workdays_between(d.next_due, today), "是" if d.urged else "否"]
+            for d in qs]
+
+
+# ---------------------------------------------------------------- rendering (from the snapshot only)
+
+def _lead(data: dict) -> str:
+    outcomes = {label: n for label, n, _ in data["outcomes"]}
+    kinds = "、".join(f"{label}{n}件" for label, n, _ in data["by_category"])
+    text = f"{data['period_label']}，{data['jurisdiction']}共受理涉企诉求{data['received']}件"
+    text += f"（{kinds}）。" if kinds else "。"
+    text += (f"其中已办结{outcomes.get('已办结', 0)}件，区级研究推进{outcomes.get('区级研究推进', 0)}件，"
+             f"移送市级研究{outcomes.get('移送市级研究', 0)}件，尚在办理{outcomes.get('办理中', 0)}件。")
+    finished = data["finished"]
+    text += f"本期正式答复{finished['replied']}件（按期{finished['replied_ontime']}件），销号办结{finished['closed']}件。"
+    overdue = data["overdue"][0][1]
+    text += (f"截至{cn_date(dt.date.fromisoformat(data['as_of']))}，当前环节超期未办结{overdue}件。" if overdue
+             else "目前无超期未办结事项。")
+    return text
+
+
+UNIT_HEADERS = ["主办单位", "本期受理", "本期答复", "在办", "当前超期"]
+OVERDUE_HEADERS = ["编号", "标题", "企业", "主办单位", "超期环节", "期限", "超期工作日", "已催办"]
+
+
+def render_word(data: dict, number: str) -> bytes:
+    doc = OfficialDocument()
+    doc.head(data["issuer"], number)
+    doc.title(data["title"])
+    doc.heading("一、总体情况")
+    doc.paragraph(_lead(data))
+    section = 2
+    if "visits" in data:
+        v, e = data["visits"], data["evaluations"]
+        doc.heading(f"{'二三四五六'[section - 2]}、走访和满意度回访情况")
+        sectors = "、".join(f"{label}{n}家" for label, n in v["by_sector"])
+        doc.paragraph(f"本期走访民营企业{v['enterprises']}家（“四上”企业{v['four_above']}家、“四下”企业"
+                      f"{v['four_below']}家{'；' + sectors if sectors else ''}），召开宣讲会和座谈会{v['seminars']}次。"
+                      f"本期评价和回访{e['total']}件（其中回访代评{e['callback']}件），满意{e['satisfied']}件、"
+                      f"基本满意{e['basic']}件、不满意{e['unsatisfied']}件，满意率"
+                      f"{'—' if e['rate'] is None else str(e['rate']) + '%'}。")
+        section += 1
+    doc.heading(f"{'二三四五六'[section - 2]}、问题分类")
+    doc.table(["类别", "件数"], [[label, n] for label, n, _ in data["by_category"]] + [["合计", data["received"]]])
+    section += 1
+    doc.heading(f"{'二三四五六'[section - 2]}、各单位办理情况")
+    doc.table(UNIT_HEADERS, data["units"])
+    section += 1
+    doc.heading(f"{'二三四五六'[section - 2]}、超期情况")
+    doc.table(["环节", "超期件数"], [[label, n] for label, n, _ in data["overdue"][1:]] + [["合计", data["overdue"][0][1]]])
+    if "overdue_rows" in data:
+        doc.paragraph("下列事项已超过办理期限，请各主办单位于3个工作日内办结或书面说明原因，督查室将持续跟踪直至销号。")
+        doc.table(OVERDUE_HEADERS, data["overdue_rows"])
+        more = data["overdue"][0][1] - len(data["overdue_rows"])
+        if more > 0:
+            doc.paragraph(f"另有{more}件超期事项详见诉求台账。")
+    doc.signature(data["issuer"], dt.date.fromisoformat(data["as_of"]))
+    return doc.bytes()
+
+
+def render_excel(data: dict) -> bytes:
+    sheets = [
+        ("总体情况", data["title"], ["项目", "件数"],
+         [["受理诉求", data["received"]], *([label, n] for label, n, _ in data["outcomes"]),
+          ["本期答复", data["finished"]["replied"]], ["本期按期答复", data["finished"]["replied_ontime"]],
+          ["本期销号", data["finished"]["closed"]], *([f"{label}超期", n] for label, n, _ in data["overdue"])]),
+        ("问题分类", "问题分类", ["类别", "件数"], [[label, n] for label, n, _ in data["by_category"]]),
+        ("单位情况", "各单位办理情况", UNIT_HEADERS, data["units"]),
+    ]
+    if "evaluations" in data:
+        e = data["evaluations"]
+        sheets.append(("满意度回访", "评价与回访", ["总数", "回访代评", "满意", "基本满意", "不满意", "满意率(%)"],
+                       [[e["total"], e["callback"], e["satisfied"], e["basic"], e["unsatisfied"], e["rate"]]]))
+    if "overdue_rows" in data:
+        sheets.append(("超期明细", "超期未办结事项", OVERDUE_HEADERS, data["overdue_rows"]))
+    return workbook(sheets)

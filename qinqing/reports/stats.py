@@ -1,0 +1,277 @@
+"""Every figure the dashboard, circulars and briefings show, each with the ledger URL that lists it.
+
+Consistency is by construction: a figure is either counted on a queryset built with the ledger's own
+`apply_filters` from the very parameters its link carries, or read from the rollup, which is kept equal to
+those counts (see `rollup.py`, and the tests that compare both with the ledger for every link).
+All counting is done by the database (COUNT … GROUP BY); Python only arranges the grouped rows.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+
+from qinqing.accounts.models import Jurisdiction, Role, Unit
+from qinqing.demands.filters import apply_filters
+from qinqing.demands.models import OPEN_STATES, Category, Channel, Demand, Evaluation, Stage, State
+from qinqing.workdays import calendar as workcal
+
+from .models import DemandRollup, Dimension
+from .rollup import MEASURE_FIELDS, local_midnight, week_of
+
+COUNTED_STATES = [s for s in State.values if s != State.MERGED]
+LEADER_ROLES = (Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
+STAGE_MEASURES = [(Stage.DISPATCH, "dispatch"), (Stage.CONTACT, "contact"), (Stage.PATH, "path"),
+                  (Stage.RESOLVE, "reply")]
+
+
+def may_see_statistics(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or user.has_role(*LEADER_ROLES)))
+
+
+def jurisdictions_for(user):
+    """Jurisdictions whose statistics a user may read: their subtree; everything for administrators."""
+    if not may_see_statistics(user):
+        return Jurisdiction.objects.none()
+    if user.is_superuser or user.has_role(Role.ADMIN):
+        return Jurisdiction.objects.all()
+    if user.jurisdiction_id:
+        return Jurisdiction.objects.filter(path__startswith=user.jurisdiction.path)
+    return Jurisdiction.objects.none()
+
+
+def default_jurisdiction(user) -> Jurisdiction | None:
+    if user.jurisdiction_id and jurisdictions_for(user).filter(pk=user.jurisdiction_id).exists():
+        return user.jurisdiction
+    return jurisdictions_for(user).order_by("path").first()
+
+
+def ledger_url(**params) -> str:
+    """The ledger listing exactly the demands a figure counts."""
+    query = []
+    for key, value in params.items():
+        if value in (None, "", []):
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            query.append((key, item.isoformat() if isinstance(item, dt.date) else str(item)))
+    return f"{reverse('demands:ledger')}?{urlencode(query)}"
+
+
+@dataclass
+class Period:
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @property
+    def label(self) -> str:
+        if self.start.year == self.end.year:
+            return f"{self.start.year}年{self.start.month}月{self.start.day}日至{self.end.month}月{self.end.day}日"
+        return f"{self.start:%Y年%-m月%-d日}至{self.end:%Y年%-m月%-d日}"
+
+
+def local_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) as aware datetimes: local midnight of the first day and of the day after the last."""
+    return local_midnight(period.start), local_midnight(period.end + dt.timedelta(days=1))
+
+
+def period_params(jurisdiction: Jurisdiction, period: Period) -> dict:
+    return {"jurisdiction": jurisdiction.code, "received_from": period.start, "received_to": period.end,
+            "state": COUNTED_STATES}
+
+
+def received(jurisdiction: Jurisdiction, period: Period):
+    """Demands received in the period under the jurisdiction, merged duplicates left out: the ledger's
+    filter applied to the same parameters the figures link with."""
+    data = {"jurisdiction": jurisdiction, "received_from": period.start, "received_to": period.end,
+            "state": COUNTED_STATES}
+    return apply_filters(Demand.objects.all(), data)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+# ---------------------------------------------------------------- the dashboard (from the rollup)
+
+@dataclass
+class Item:
+    label: str
+    value: int
+    url: str = ""
+
+
+@dataclass
+class Dashboard:
+    jurisdiction: Jurisdiction
+    period: Period
+    total: Item = None
+    cards: list[Item] = field(default_factory=list)
+    by_category: list[Item] = field(default_factory=list)
+    by_channel: list[Item] = field(default_factory=list)
+    by_state: list[Item] = field(default_factory=list)
+    by_unit: list[Item] = field(default_factory=list)
+    by_jurisdiction: list[Item] = field(default_factory=list)
+    trend: list[Item] = field(default_factory=list)
+    hot: list[Item] = field(default_factory=list)
+    rates: list[dict] = field(default_factory=list)
+    satisfaction: dict = field(default_factory=dict)
+    overdue: list[Item] = field(default_factory=list)
+
+
+def _cells(jurisdiction: Jurisdiction, period: Period, dimension: str):
+    return DemandRollup.objects.filter(
+        jurisdiction__path__startswith=jurisdiction.path, dimension=dimension,
+        week__gte=week_of(period.start), week__lte=week_of(period.end))
+
+
+def _sums(qs, *group):
+    sums = {f: Sum(f) for f in MEASURE_FIELDS}
+    return qs.values(*group).annotate(**sums).order_by() if group else qs.aggregate(**sums)
+
+
+def week_aligned(period: Period) -> Period:
+    return Period(week_of(period.start), week_of(period.end) + dt.timedelta(days=6))
+
+
+def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None = None) -> Dashboard:
+    """All dashboard figures for whole weeks, read from the rollup (call rollup.refresh() first)."""
+    period = week_aligned(period)
+    today = today or workcal.today()
+    base = period_params(jurisdiction, period)
+    board = Dashboard(jurisdiction, period)
+
+    totals = {k: v or 0 for k, v in _sums(_cells(jurisdiction, period, Dimension.ALL)).items()}
+    board.total = Item("受理诉求", totals["n"], ledger_url(**base))
+
+    states = {r["key"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.STATE), "key")}
+    board.by_state = [Item(label, states.get(value, 0), ledger_url(**{**base, "state": value}))
+                      for value, label in State.choices if value != State.MERGED and states.get(value)]
+    open_n = sum(states.get(s, 0) for s in OPEN_STATES)
+    board.cards = [
+        board.total,
+        Item("办理中", open_n, ledger_url(**base, group="open")),
+        Item("已办结", states.get(State.CLOSED, 0), ledger_url(**{**base, "state": State.CLOSED})),
+        Item("区级研究推进", states.get(State.LONG_TERM, 0), ledger_url(**{**base, "state": State.LONG_TERM})),
+        Item("移送市级", states.get(State.TRANSFERRED, 0), ledger_url(**{**base, "state": State.TRANSFERRED})),
+    ]
+
+    categories = {r["key"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.CATEGORY), "key")}
+    names = dict(Category.objects.filter(parent=None).values_list("pk", "name"))
+    board.by_category = sorted(
+        (Item(names.get(int(k), "（已删除类别）"), n, ledger_url(**base, category=k))
+         for k, n in categories.items() if n), key=lambda i: -i.value)
+
+    channels = {r["key"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.CHANNEL), "key")}
+    board.by_channel = [Item(label, channels[value], ledger_url(**base, channel=value))
+                        for value, label in Channel.choices if channels.get(value)]
+
+    units = sorted(((r["key"], r["n"]) for r in _sums(_cells(jurisdiction, period, Dimension.UNIT), "key")
+                    if r["n"]), key=lambda kv: -kv[1])
+    unit_names = dict(Unit.objects.filter(pk__in=[int(k) for k, _ in units[:15] if k]).values_list(
+        "pk", "name"))
+    board.by_unit = [Item(unit_names.get(int(k), "") if k else "未交办", n,
+                          ledger_url(**base, unit=k) if k else "") for k, n in units[:15]]
+
+    weekly = {r["week"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.ALL), "week")}
+    week = period.start
+    while week <= period.end:
+        board.trend.append(Item(f"{week:%m-%d}", weekly.get(week, 0), ledger_url(
+            **{**base, "received_from": week, "received_to": week + dt.timedelta(days=6)})))
+        week += dt.timedelta(days=7)
+
+    recent = Period(max(period.start, week_of(period.end) - dt.timedelta(days=21)), period.end)
+    recent_base = period_params(jurisdiction, recent)
+    hot = _sums(_cells(jurisdiction, recent, Dimension.CATEGORY), "key")
+    board.hot = sorted((Item(names.get(int(r["key"]), ""), r["n"], ledger_url(**recent_base, category=r["key"]))
+                        for r in hot if r["n"]), key=lambda i: -i.value)[:5]
+
+    children = list(Jurisdiction.objects.filter(parent=jurisdiction).order_by("path").values_list(
+        "code", "name", "path"))
+    if children:
+        per_node = _sums(_cells(jurisdiction, period, Dimension.ALL), "jurisdiction__path")
+        counts = {c: 0 for c, _, _ in children}
+        for row in per_node:
+            for code, _, path in children:
+                if row["jurisdiction__path"].startswith(path):
+                    counts[code] += row["n"]
+                    break
+        board.by_jurisdiction = [Item(name, counts[code], ledger_url(**{**base, "jurisdiction": code}))
+                                 for code, name, _ in children]
+
+    board.rates = [{"stage": stage.label, "done": totals[f"{m}_done"], "ontime": totals[f"{m}_ontime"],
+                    "rate": _rate(totals[f"{m}_ontime"], totals[f"{m}_done"])} for stage, m in STAGE_MEASURES]
+    board.satisfaction = {"evaluated": totals["evaluated"], "satisfied": totals["satisfied"],
+                          "rate": _rate(totals["satisfied"], totals["evaluated"])}
+    board.overdue = overdue_by_stage(jurisdiction, today)
+    return board
+
+
+def overdue_by_stage(jurisdiction: Jurisdiction, today: dt.date) -> list[Item]:
+    """Open demands past their current stage's deadline now (live: time, not an event, makes them late)."""
+    qs = apply_filters(Demand.objects.all(), {"jurisdiction": jurisdiction, "overdue": "any"})
+    counts = dict(qs.order_by().values_list("current_stage").annotate(n=Count("pk")))
+    items = [Item("合计", sum(counts.values()), ledger_url(jurisdiction=jurisdiction.code, overdue="any"))]
+    items += [Item(label, counts.get(value, 0), ledger_url(jurisdiction=jurisdiction.code, overdue=value))
+              for value, label in Stage.choices]
+    return items
+
+
+# ---------------------------------------------------------------- live figures for a period (briefings)
+
+@dataclass
+class DemandFigures:
+    total: Item
+    by_category: list[Item]
+    closed: Item
+    long_term: Item
+    transferred: Item
+    open: Item
+
+
+def demand_figures(jurisdiction: Jurisdiction, period: Period) -> DemandFigures:
+    qs = received(jurisdiction, period)
+    base = period_params(jurisdiction, period)
+    by_top = dict(qs.annotate(top=Coalesce("category__parent_id", "category_id")).order_by().values_list("top").annotate(n=Count("pk")))
+    states = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    tops = Category.objects.filter(parent=None).order_by("position", "id").values_list("pk", "name")
+    by_category = [Item(name, by_top.get(pk, 0), ledger_url(**base, category=pk)) for pk, name in tops
+                   if by_top.get(pk)]
+    return DemandFigures(
+        total=Item("收集问题", sum(states.values()), ledger_url(**base)),
+        by_category=by_category,
+        closed=Item("已办结", states.get(State.CLOSED, 0), ledger_url(**{**base, "state": State.CLOSED})),
+        long_term=Item("区级研究推进", states.get(State.LONG_TERM, 0),
+                       ledger_url(**{**base, "state": State.LONG_TERM})),
+        transferred=Item("移送市级研究", states.get(State.TRANSFERRED, 0),
+                         ledger_url(**{**base, "state": State.TRANSFERRED})),
+        open=Item("办理中", sum(states.get(s, 0) for s in OPEN_STATES), ledger_url(**base, group="open")),
+    )
+
+
+def evaluations(jurisdiction: Jurisdiction, period: Period) -> dict:
+    """Evaluations and callbacks recorded in the period (whatever the receipt date)."""
+    start, end = local_bounds(period)
+    qs = Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path,
+                               evaluated_at__gte=start, evaluated_at__lt=end)
+    row = qs.aggregate(
+        total=Count("pk"), callback=Count("pk", filter=Q(evaluation_by_callback=True)),
+        satisfied=Count("pk", filter=Q(evaluation=Evaluation.SATISFIED)),
+        basic=Count("pk", filter=Q(evaluation=Evaluation.BASIC)),
+        unsatisfied=Count("pk", filter=Q(evaluation=Evaluation.UNSATISFIED)))
+    row["rate"] = _rate(row["satisfied"] + row["basic"], row["total"])
+    return row
+
+
+def finished_in(jurisdiction: Jurisdiction, period: Period) -> dict:
+    """Replies given and demands closed during the period."""
+    start, end = local_bounds(period)
+    replied = Q(replied_at__gte=start, replied_at__lt=end)
+    return Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path).aggregate(
+        replied=Count("pk", filter=replied),
+        replied_ontime=Count("pk", filter=replied & Q(replied_at__date__lte=F("resolve_due"))),
+        closed=Count("pk", filter=Q(closed_at__gte=start, closed_at__lt=end, state=State.CLOSED)),
+    )
+
