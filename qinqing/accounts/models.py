@@ -174,7 +174,9 @@ class ApiToken(models.Model):
 
     @classmethod
     def authenticate(cls, raw: str):
-        token = cls.objects.select_related("user").filter(digest=cls.hash(raw), revoked=False).first()
+        # The user's jurisdiction and unit come along: every API call checks scope against them.
+        token = next(iter(cls.objects.select_related("user__jurisdiction", "user__unit").filter(digest=cls.hash(raw), revoked=False)
+                          .order_by()[:1]), None)
         if token is None or not token.user.is_active:
             return None
         now = timezone.now()

@@ -7,11 +7,11 @@ Every change goes through qinqing.demands.services; rows come only from
 from django.db.models import Prefetch
 from ninja import Query, Router, Status
 
-from qinqing.accounts.models import Role
+from qinqing.accounts.models import Role, Unit
 from qinqing.demands import services
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
-from qinqing.demands.models import Category, Demand, DemandEvent
+from qinqing.demands.models import Category, Demand, DemandEvent, Extension
 from qinqing.demands.verbs import allowed_verbs
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import uscc
@@ -88,6 +88,18 @@ def present(user, pk: int, fallback: Demand | None = None) -> Demand:
     return demand
 
 
+def present_new(user, demand: Demand) -> Demand:
+    """The 201 body of a demand just received, from the object the service wrote: a new demand has no
+    co-units or extensions yet, and its timeline is the one receipt entry (read by its index)."""
+    events = demand.events.select_related("actor").order_by("created_at", "id")
+    if not sees_internal_events(user):
+        events = events.filter(internal=False)
+    demand.api_events = list(events)
+    demand._prefetched_objects_cache = {"co_units": Unit.objects.none(), "extensions": Extension.objects.none()}
+    demand.api_allowed_verbs = allowed_verbs(user, demand)
+    return demand
+
+
 def _form_problems(form) -> str:
     parts = []
     for name, errors in form.errors.items():
@@ -101,10 +113,11 @@ def _category(value) -> Category | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) or str(value).strip().isdigit():
-        category = Category.objects.filter(pk=int(value)).first()
+        category = Category.objects.select_related("sla_rule").filter(pk=int(value)).first()
     else:
         # Names are unique per parent only; an active one wins over a retired namesake.
-        matches = sorted(Category.objects.filter(name=str(value).strip()), key=lambda c: not c.active)
+        matches = sorted(Category.objects.select_related("sla_rule").filter(name=str(value).strip()),
+                         key=lambda c: not c.active)
         if len(matches) > 1 and matches[1].active:
             raise DomainError(f"类别名称“{value}”不唯一，请改用类别编号。")
         category = matches[0] if matches else None
@@ -127,7 +140,9 @@ def _enterprise(user, raw_code: str | None) -> Enterprise | None:
         own = Enterprise.objects.filter(pk=user.enterprise_id).values_list("credit_code", flat=True).first()
         if own != code:
             raise PermissionDeniedError("企业用户只能为本企业提交诉求。")
-    enterprise = Enterprise.objects.select_related("jurisdiction").filter(credit_code=code).first()
+    # Unordered: .first() would add ORDER BY id, which a planner may serve from the pk index.
+    enterprise = next(iter(Enterprise.objects.select_related("jurisdiction").filter(credit_code=code)
+                           .order_by()[:1]), None)
     if enterprise is None:
         raise ApiError(400, f"企业库中没有统一社会信用代码为{code}的企业，请先在企业库登记。", "unknown_enterprise")
     return enterprise
@@ -144,7 +159,7 @@ def create_demand(request, payload: DemandIn):
         title=payload.title, content=payload.content, category=_category(payload.category),
         received_at=payload.received_at, reporter_name=payload.reporter_name,
         reporter_phone=payload.reporter_phone)
-    return Status(201, present(user, demand.pk, fallback=demand))
+    return Status(201, present_new(user, demand))
 
 
 @router.get("/demands", response={200: DemandPage, **ERRORS}, summary="诉求台账")

@@ -13,6 +13,7 @@ from qinqing.workdays.calendar import today
 
 from .models import OPEN_STATES, Category, Channel, Stage, State
 from .search import words_filter
+from .widgets import QuickSelect, QuickSelectMultiple
 
 NUMBER = re.compile(r"QQ\d{4}-\d{6}")
 OVERDUE_CHOICES = [("", "全部"), ("any", "任一环节超期"), *Stage.choices]
@@ -22,14 +23,18 @@ STATUS_GROUPS = [("", "全部"), ("open", "办理中（未答复）"), ("done", 
 
 class DemandFilterForm(forms.Form):
     q = forms.CharField(label="关键词", required=False, max_length=100)
-    state = forms.MultipleChoiceField(label="状态", choices=State.choices, required=False)
-    group = forms.ChoiceField(label="进度", choices=STATUS_GROUPS, required=False)
-    category = forms.ModelChoiceField(label="类别", queryset=Category.objects.filter(active=True), required=False)
-    channel = forms.ChoiceField(label="渠道", choices=[("", "全部"), *Channel.choices], required=False)
-    unit = forms.ModelChoiceField(label="承办单位", queryset=Unit.objects.filter(active=True), required=False)
+    state = forms.MultipleChoiceField(label="状态", choices=State.choices, required=False,
+                                      widget=QuickSelectMultiple)
+    group = forms.ChoiceField(label="进度", choices=STATUS_GROUPS, required=False, widget=QuickSelect)
+    category = forms.ModelChoiceField(label="类别", queryset=Category.objects.filter(active=True), required=False,
+                                      widget=QuickSelect)
+    channel = forms.ChoiceField(label="渠道", choices=[("", "全部"), *Channel.choices], required=False,
+                                widget=QuickSelect)
+    unit = forms.ModelChoiceField(label="承办单位", queryset=Unit.objects.filter(active=True), required=False,
+                                  widget=QuickSelect)
     jurisdiction = forms.ModelChoiceField(label="属地", queryset=Jurisdiction.objects.all(), required=False,
-                                          to_field_name="code")
-    overdue = forms.ChoiceField(label="超期", choices=OVERDUE_CHOICES, required=False)
+                                          to_field_name="code", widget=QuickSelect)
+    overdue = forms.ChoiceField(label="超期", choices=OVERDUE_CHOICES, required=False, widget=QuickSelect)
     received_from = forms.DateField(label="受理日期自", required=False)
     received_to = forms.DateField(label="至", required=False)
     enterprise = forms.IntegerField(required=False, widget=forms.HiddenInput)

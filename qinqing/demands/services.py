@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from qinqing.accounts.models import Role, Unit
@@ -146,22 +145,27 @@ def _unit(unit_or_id, what="承办单位") -> Unit:
 
 
 def _next_number(year: int) -> str:
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                DemandSequence.objects.get_or_create(year=year)
-        except IntegrityError:
-            pass
-        DemandSequence.objects.filter(year=year).update(last=F("last") + 1)
-        last = DemandSequence.objects.values_list("last", flat=True).get(year=year)
-    return f"QQ{year}-{last:06d}"
+    """The next QQyyyy-nnnnnn number: one atomic UPDATE … RETURNING, the row lock serialises writers."""
+    sql = "UPDATE demands_demandsequence SET last = last + 1 WHERE year = %s RETURNING last"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [year])
+        row = cursor.fetchone()
+        if row is None:  # the year's first demand: create its row once, then count as usual
+            try:
+                with transaction.atomic():
+                    DemandSequence.objects.create(year=year, last=0)
+            except IntegrityError:
+                pass  # another request created it first
+            cursor.execute(sql, [year])
+            row = cursor.fetchone()
+    return f"QQ{year}-{row[0]:06d}"
 
 
 def suggest_category(title: str, content: str) -> Category | None:
     """The active category whose keywords occur most in the text (staff confirm at dispatch)."""
     text = f"{title} {content}"
     best, best_hits = None, 0
-    for category in Category.objects.filter(active=True).exclude(keywords=""):
+    for category in Category.objects.filter(active=True).exclude(keywords="").select_related("sla_rule"):
         hits = sum(text.count(word) for word in category.keywords.split())
         if hits > best_hits:
             best, best_hits = category, hits
@@ -169,8 +173,8 @@ def suggest_category(title: str, content: str) -> Category | None:
 
 
 def _fallback_category() -> Category:
-    category = Category.objects.filter(active=True, name="其它").first() or Category.objects.filter(
-        active=True).last()
+    active = Category.objects.filter(active=True).select_related("sla_rule")
+    category = active.filter(name="其它").first() or active.last()
     if category is None:
         raise DomainError("尚未配置诉求类别，请联系管理员。")
     return category

@@ -6,6 +6,7 @@ from django.utils.cache import patch_vary_headers
 
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
 from qinqing.demands.models import State
+from qinqing.demands.widgets import QuickSelect
 
 from .common import is_htmx, jurisdictions_in_scope, paginate, staff_required, units_in_scope, visible_demands
 
@@ -24,7 +25,7 @@ def _decorate(form, user):
     form.fields["jurisdiction"].queryset = jurisdictions_in_scope(user)
     for name in ("category", "unit", "jurisdiction"):
         form.fields[name].empty_label = "全部"
-    form.fields["state"].widget = forms.Select(choices=[("", "全部"), *State.choices])
+    form.fields["state"].widget = QuickSelect(choices=[("", "全部"), *State.choices])
     for name in ("received_from", "received_to"):
         form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     form.fields["q"].widget.attrs.update(placeholder="标题、内容、企业或编号", type="search")
