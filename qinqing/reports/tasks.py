@@ -1,8 +1,8 @@
 """Scheduled statistics work: keep the rollup fresh, and issue the circulars on their days."""
 
+from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
-from django.utils import timezone
 
 from . import rollup, services
 from .models import CircularKind

@@ -130,7 +130,9 @@ def staff_nav(context) -> list[dict]:
     items = [("home", "工作台", True), ("demands:ledger", "诉求台账", True),
              ("demands:dispatch_inbox", "交办箱", admin or user.has_role(Role.DISPATCHER)),
              ("demands:unit_inbox", "本单位", bool(user.unit_id) and user.has_role(Role.HANDLER, Role.UNIT_HEAD)),
-             ("demands:overdue", "超期督办",
+             ("supervision:board", "超期督办",
+              admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
+             ("reports:dashboard", "统计通报",
               admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
              ("enterprises:list", "企业库", True),
              ("demands:receive", "新增诉求", admin or user.has_role(*RECEIVER_ROLES))]
@@ -139,6 +141,8 @@ def staff_nav(context) -> list[dict]:
         current = "demands:ledger"
     elif current.startswith("enterprises:"):
         current = "enterprises:list"
+    elif current.startswith(("supervision:", "reports:")):
+        current = current.split(":")[0] + (":board" if current.startswith("supervision:") else ":dashboard")
     return [{"url": reverse(name), "label": label, "active": name == current}
             for name, label, shown in items if shown]
 
