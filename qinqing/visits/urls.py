@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "visits"
+
+urlpatterns = [
+    path("", views.my_week, name="my_week"),
+    path("log/", views.visit_log, name="log"),
+    path("new/", views.visit_new, name="new"),
+    path("<int:pk>/", views.visit_detail, name="detail"),
+    path("enterprises/<int:pk>/", views.enterprise_duties, name="enterprise"),
+    path("enterprises/<int:pk>/assign/", views.assign, name="assign"),
+    path("assignments/", views.assignments, name="assignments"),
+    path("assignments/import/", views.assignments_import, name="assignments_import"),
+    path("assignments/rule/", views.assign_by_rule, name="assign_rule"),
+    path("campaigns/", views.campaigns, name="campaigns"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("neglect/", views.neglect, name="neglect"),
+]

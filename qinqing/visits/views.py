@@ -1,0 +1,275 @@
+"""Staff pages of contact duties and visits. Rows come only through visible_to; changes only through services."""
+
+import io
+
+from django.contrib import messages
+from django.db.models import Count, Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from qinqing.accounts.models import Role, User
+from qinqing.demands.errors import DomainError
+from qinqing.demands.views.common import paginate, staff_required
+from qinqing.enterprises.models import Enterprise
+
+from . import excel, queries, services
+from .forms import PROBLEM_ROWS, AssignForm, ImportForm, RuleForm, VisitForm
+from .models import Assignment, Cadre, Campaign, Duty, Level, Visit
+from .visibility import JURISDICTION_ROLES, is_admin
+
+
+def _scope_path(user) -> str | None:
+    """None for administrators (everything), else the user's jurisdiction path; 404 without one."""
+    if is_admin(user):
+        return None
+    if user.has_role(*JURISDICTION_ROLES) and user.jurisdiction_id:
+        return user.jurisdiction.path
+    raise Http404("页面不存在")
+
+
+def _can_manage(user) -> bool:
+    return is_admin(user) or (user.has_role(Role.DISPATCHER, Role.LEADER) and bool(user.jurisdiction_id))
+
+
+def _visit_rows(qs):
+    return qs.select_related("enterprise", "recorded_by").prefetch_related(
+        Prefetch("visitors", queryset=User.objects.only("pk", "full_name", "username")))
+
+
+# ---------------------------------------------------------------- a cadre's week
+
+@staff_required
+def my_week(request):
+    """我的包联: what is due this week, and every enterprise held."""
+    today = timezone.localdate()
+    cadre = Cadre.objects.filter(user=request.user).first()
+    context = {"cadre": cadre, "today": today, "week_end": queries.week_end(today)}
+    if cadre is not None:
+        context["due"] = list(queries.due_this_week(cadre.pk, today))
+        context["held"] = Assignment.objects.current().filter(cadre=cadre).count()
+        context["recent"] = list(_visit_rows(Visit.objects.filter(visitors=request.user)).order_by(
+            "-visited_on", "-pk")[:10])
+    return render(request, "visits/my_week.html", context)
+
+
+# ---------------------------------------------------------------- visits
+
+@staff_required
+def visit_log(request):
+    visits = Visit.objects.visible_to(request.user)
+    form = request.GET.get("form", "")
+    if form:
+        visits = visits.filter(form=form)
+    confirmation = request.GET.get("confirmation", "")
+    if confirmation:
+        visits = visits.filter(confirmation=confirmation)
+    page = paginate(_visit_rows(visits).order_by("-visited_on", "-pk"), request)
+    return render(request, "visits/log.html", {"page": page, "form_value": form, "confirmation": confirmation})
+
+
+@staff_required
+def visit_new(request):
+    """Quick entry after a visit, phone-first; the page keeps a local draft until the server has the visit."""
+    if request.method == "POST":
+        form = VisitForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                visit = services.record_visit(request.user, **form.service_kwargs())
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                raised = visit.demands.count()
+                messages.success(request, f"走访已记录{f'，{raised}个问题已转为诉求' if raised else ''}。")
+                return redirect(f"{reverse('visits:detail', args=[visit.pk])}?saved=1")
+    else:
+        initial = {}
+        enterprise_id = request.GET.get("enterprise", "")
+        if enterprise_id.isdigit():
+            initial["enterprise"] = enterprise_id
+        form = VisitForm(user=request.user, initial=initial)
+    enterprise = None
+    raw = form["enterprise"].value()
+    if raw and str(raw).isdigit():
+        enterprise = Enterprise.objects.visible_to(request.user).filter(pk=raw).first()
+    choices = []
+    if enterprise is None:
+        choices = list(Enterprise.objects.filter(
+            pk__in=Assignment.objects.current().filter(cadre__user=request.user).values("enterprise_id"))
+            .only("pk", "name").order_by("name")[:200])
+    rows = [(form[f"problem_{i}_title"], form[f"problem_{i}_content"], form[f"problem_{i}_solution"])
+            for i in range(1, PROBLEM_ROWS + 1)]
+    return render(request, "visits/visit_form.html",
+                  {"form": form, "enterprise": enterprise, "choices": choices, "problem_rows": rows},
+                  status=400 if form.is_bound else 200)
+
+
+@staff_required
+def visit_detail(request, pk):
+    visit = get_object_or_404(_visit_rows(Visit.objects.visible_to(request.user)), pk=pk)
+    demands = list(visit.demands.select_related("category").order_by("pk"))
+    solved = set(visit.solved_demands.values_list("pk", flat=True))
+    return render(request, "visits/visit_detail.html",
+                  {"visit": visit, "demands": demands, "solved": solved, "saved": request.GET.get("saved")})
+
+
+# ---------------------------------------------------------------- an enterprise's helpers
+
+@staff_required
+def enterprise_duties(request, pk):
+    enterprise = get_object_or_404(Enterprise.objects.visible_to(request.user).select_related(
+        "jurisdiction", "contact_leader", "service_specialist"), pk=pk)
+    history = list(Assignment.objects.filter(enterprise=enterprise).select_related("cadre__user", "assigned_by")
+                   .order_by("duty", "-started_on", "-pk"))
+    visits = list(_visit_rows(Visit.objects.visible_to(request.user).filter(enterprise=enterprise))
+                  .order_by("-visited_on", "-pk")[:30])
+    return render(request, "visits/enterprise.html", {
+        "enterprise": enterprise, "history": history, "visits": visits, "form": AssignForm(),
+        "can_manage": _can_manage(request.user)})
+
+
+@staff_required
+@require_POST
+def assign(request, pk):
+    enterprise = get_object_or_404(Enterprise.objects.visible_to(request.user).select_related("jurisdiction"), pk=pk)
+    form = AssignForm(request.POST)
+    if form.is_valid():
+        cadre = Cadre.objects.filter(user__username=form.cleaned_data["username"]).select_related("user").first()
+        if cadre is None:
+            messages.error(request, "该用户尚未登记为包联干部，请先在后台“包联干部”中登记。")
+        else:
+            try:
+                services.assign_contact(request.user, enterprise, cadre, duty=form.cleaned_data["duty"],
+                                        on=form.cleaned_data["on"])
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"已将{cadre.user}设为{Duty(form.cleaned_data['duty']).label}。")
+    else:
+        messages.error(request, "请填写职责和干部用户名。")
+    return redirect("visits:enterprise", pk=enterprise.pk)
+
+
+# ---------------------------------------------------------------- assignments: rule, export, import
+
+@staff_required
+def assignments(request):
+    path = _scope_path(request.user)
+    qs = Assignment.objects.visible_to(request.user).current()
+    if path is not None:
+        qs = qs.filter(enterprise__jurisdiction__path__startswith=path)
+    duty = request.GET.get("duty", "")
+    if duty in Duty.values:
+        qs = qs.filter(duty=duty)
+    if request.GET.get("format") == "xlsx":
+        stream = io.BytesIO()
+        excel.export(qs, stream)
+        response = HttpResponse(stream.getvalue(), content_type="application/vnd.openxmlformats-officedocument"
+                                                                 ".spreadsheetml.sheet")
+        stamp = timezone.localdate().strftime("%Y%m%d")
+        response["Content-Disposition"] = f"attachment; filename=\"assignments-{stamp}.xlsx\""
+        return response
+    levels, duties = dict(Level.choices), dict(Duty.choices)
+    by_level = [(f"{duties[r['duty']]}（{levels[r['level']]}）", r["n"])
+                for r in qs.order_by().values("level", "duty").annotate(n=Count("pk")).order_by("duty", "level")]
+    page = paginate(qs.select_related("enterprise", "enterprise__jurisdiction", "cadre__user")
+                    .order_by("next_contact_due", "pk"), request)
+    return render(request, "visits/assignments.html", {
+        "page": page, "duty": duty, "by_level": by_level, "can_manage": _can_manage(request.user),
+        "import_form": ImportForm()})
+
+
+@staff_required
+@require_POST
+def assignments_import(request):
+    if not _can_manage(request.user):
+        raise Http404("页面不存在")
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "请选择要导入的 .xlsx 文件。")
+    else:
+        try:
+            done = excel.import_assignments(request.user, form.cleaned_data["file"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"导入完成：变更包联关系{done}条。")
+    return redirect("visits:assignments")
+
+
+@staff_required
+def assign_by_rule(request):
+    """按规则批量分配: preview (GET with the form filled) then apply (POST)."""
+    if not _can_manage(request.user):
+        raise Http404("页面不存在")
+    jurisdiction = request.user.jurisdiction
+    if jurisdiction is None:
+        messages.error(request, "您的账号没有所属区划，无法按规则分配。")
+        return redirect("visits:assignments")
+    plan = None
+    if request.method == "POST":
+        form = RuleForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                plan = services.apply_bulk_assignment(request.user, jurisdiction, on=d["on"], replace=d["replace"],
+                                                      tiers=d["tiers"])
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"已按规则分配{plan.placed}家企业"
+                                 f"{f'，{plan.unplaced}家因干部已满额未分配' if plan.unplaced else ''}。")
+                return redirect("visits:assignments")
+    else:
+        form = RuleForm(request.GET or None)
+        if form.is_bound and form.is_valid():
+            d = form.cleaned_data
+            plan = services.plan_bulk_assignment(request.user, jurisdiction, on=d["on"], replace=d["replace"],
+                                                 tiers=d["tiers"])
+    loads = sorted(plan.loads, key=lambda r: -(r[3] + r[4]))[:200] if plan else []
+    return render(request, "visits/assign_rule.html", {"form": form, "plan": plan, "loads": loads,
+                                                       "jurisdiction": jurisdiction})
+
+
+# ---------------------------------------------------------------- campaigns
+
+@staff_required
+def campaigns(request):
+    rows = list(Campaign.objects.visible_to(request.user).select_related("jurisdiction")
+                .annotate(n=Count("target_rows")).order_by("-starts_on", "-pk")[:100])
+    return render(request, "visits/campaigns.html", {"campaigns": rows})
+
+
+@staff_required
+def campaign_detail(request, pk):
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user).select_related("jurisdiction"), pk=pk)
+    cov = queries.coverage(campaign)
+    page = paginate(queries.not_visited(campaign), request)
+    groups = list(campaign.groups.select_related("leader").annotate(n=Count("members")))
+    return render(request, "visits/campaign.html", {"campaign": campaign, "cov": cov, "page": page,
+                                                    "groups": groups})
+
+
+# ---------------------------------------------------------------- neglect
+
+NEGLECT_TABS = (("overdue", "超期未联系"), ("cadres", "走访率偏低的干部"), ("empty", "空白走访记录"),
+                ("disputed", "企业有异议的走访"))
+
+
+@staff_required
+def neglect(request):
+    path = _scope_path(request.user)
+    today = timezone.localdate()
+    tab = request.GET.get("tab") if request.GET.get("tab") in dict(NEGLECT_TABS) else "overdue"
+    visits = Visit.objects.visible_to(request.user)
+    if tab == "overdue":
+        page = paginate(queries.overdue_contacts(path, today), request)
+    elif tab == "cadres":
+        page = paginate(queries.cadres_below_rate(path, today), request)
+    elif tab == "empty":
+        page = paginate(_visit_rows(queries.empty_visits(visits)).order_by("-visited_on", "-pk"), request)
+    else:
+        page = paginate(_visit_rows(queries.disputed_visits(visits)).order_by("-visited_on", "-pk"), request)
+    return render(request, "visits/neglect.html", {"tab": tab, "tabs": NEGLECT_TABS, "page": page, "today": today})
