@@ -94,6 +94,23 @@ ensure_postgres_installed() {
     fi
 }
 
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here), with a CJK font
+# so that screenshots show Chinese text. Installed with apt-get like PostgreSQL, in CI or as root.
+ensure_chromium_installed() {
+    [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" && return
+    if [ "${CI:-}" = true ] || [ "$(id -u)" = 0 ]; then
+        step "Chromium or a Chinese font is missing: installing them with apt-get"
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            chromium fonts-wqy-microhei
+    fi
+    if [ ! -x /usr/bin/chromium ]; then
+        echo "test.sh: /usr/bin/chromium not found; the browser tests are skipped. Install 'chromium'." >&2
+    fi
+}
+
 free_port() {
     "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -181,6 +198,8 @@ LINT_PATHS=()
 for path in qinqing tests bench; do
     [ -e "$path" ] && LINT_PATHS+=("$path")
 done
+ensure_chromium_installed
+
 step "ruff check ${LINT_PATHS[*]}"
 .venv/bin/ruff check "${LINT_PATHS[@]}"
 

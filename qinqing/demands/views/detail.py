@@ -137,6 +137,9 @@ def act(request, number, verb):
         messages.error(request, exc.message)
         return render_detail(request, get_demand(request.user, number), bound=form, status=exc.status)
     messages.success(request, f"已{VERB_LABELS[verb]}。")
+    if not Demand.objects.visible_to(request.user).filter(pk=demand.pk).exists():
+        # A return hands the demand back to the dispatcher: the unit no longer sees it.
+        return redirect("home")
     return redirect(_next_url(request, url))
 
 

@@ -1,0 +1,203 @@
+"""The whole loop in a real browser: Playwright drives Debian's Chromium against a live server.
+
+An owner submits on a phone-sized screen, the dispatcher dispatches, the unit returns it and gets it
+again, contacts the enterprise, feeds back a path and replies; the owner rates 不满意 and reopens, the
+unit replies again, the owner rates 满意 and the dispatcher closes it. An outsider enterprise opening
+the demand's URL gets nothing. Every step leaves a screenshot in build/screenshots/.
+
+The live server runs in a thread of this process, so these tests need a transactional database;
+`serialized_rollback` puts the taxonomy rows written by migrations back for the tests that follow.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from qinqing.demands.models import Demand, State
+from qinqing.notifications.models import Notification
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by `make install`")
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+                       reason="Chromium is not installed (scripts/test.sh installs it with apt-get)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):  # in CI a missing browser is a failure, not a skip
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls made between browser steps
+    # (fixtures, assertions, the database flush afterwards) are ordinary blocking calls, which Django
+    # would otherwise refuse next to a loop. Set for the module's lifetime, restored afterwards.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_api.sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+
+
+class Actor:
+    """One person at their own browser, logged in through the login page like anybody else."""
+
+    def __init__(self, browser, base_url, user, viewport, prefix):
+        self.context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.base_url = base_url
+        self.prefix = prefix
+        self.page.goto(f"{base_url}/login/")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", "pw-" + user.username)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def open(self, path):
+        response = self.page.goto(self.base_url + path)
+        self.page.wait_for_load_state()
+        return response
+
+    def shot(self, step: str):
+        self.page.screenshot(path=str(SHOTS / f"{self.prefix}-{step}.png"), full_page=True)
+
+    def act(self, verb: str, fill=None):
+        """Submit one action form of the staff demand page, opening the fold of secondary actions if needed."""
+        form = self.page.locator(f"#act-{verb}")
+        if not form.is_visible():
+            self.page.locator("details.more-actions > summary").click()
+        if fill:
+            fill(form)
+        form.locator("button[type=submit]").click()
+        self.page.wait_for_load_state()
+
+    def messages(self) -> str:
+        return self.page.locator(".messages, .p-messages").inner_text()
+
+
+def _demand(number) -> Demand:
+    return Demand.objects.get(number=number)
+
+
+def test_a_demand_travels_the_whole_loop_across_roles_in_a_browser(browser, live_server, world, tmp_path):
+    base = live_server.url
+    owner = Actor(browser, base, world.owner, PHONE, "loop")
+    dispatcher = Actor(browser, base, world.dispatcher, DESKTOP, "loop")
+    handler = Actor(browser, base, world.handler, DESKTOP, "loop")
+
+    # 1. The owner, on a phone, submits with a photo attached.
+    page = owner.page
+    assert page.url.endswith("/portal/"), "an enterprise account lands on the portal"
+    owner.shot("01-portal-home")
+    page.click("a.p-cta")
+    photo = tmp_path / "现场照片.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    page.fill("#id_content", "厂房屋顶光伏并网申请已提交两个月，供电公司一直没有安排验收，影响企业降本。")
+    page.fill("#id_title", "光伏并网验收迟迟未安排")
+    page.set_input_files("#id_attachments", str(photo))
+    owner.shot("02-portal-submit-filled")
+    page.click("form.p-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/portal/demands/QQ\d{4}-\d{6}/$"))
+    number = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert "已提交" in owner.messages()
+    assert page.locator(".p-files").inner_text().strip().startswith("现场照片.png")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the portal page scrolls sideways on a phone ({width}px)"
+    owner.shot("03-portal-submitted")
+
+    # 2. The dispatcher dispatches it to the human resources bureau… which returns it, and gets it again.
+    dispatcher.open(f"/demands/{number}/")
+    dispatcher.shot("04-staff-received")
+    dispatcher.act("dispatch", lambda f: f.locator("select[name=lead_unit]").select_option(str(world.bureau.pk)))
+    assert "已交办" in dispatcher.messages()
+    handler.open(f"/demands/{number}/")
+    handler.act("return", lambda f: f.locator("textarea[name=reason]").fill("并网验收属供电与发改部门职责。"))
+    assert "已退回" in handler.messages()
+    handler.shot("05-staff-returned")
+    assert _demand(number).state == State.RETURNED
+    dispatcher.open(f"/demands/{number}/")
+    dispatcher.act("dispatch", lambda f: (
+        f.locator("select[name=lead_unit]").select_option(str(world.bureau.pk)),
+        f.locator("textarea[name=note]").fill("请人社局牵头，金融局配合。"),
+    ))
+    dispatcher.shot("06-staff-redispatched")
+    assert _demand(number).state == State.DISPATCHED
+
+    # 3. The unit contacts the enterprise, feeds back a path and replies.
+    handler.open(f"/demands/{number}/")
+    handler.act("contact", lambda f: f.locator("select[name=method]").select_option("电话"))
+    assert "已联系企业" in handler.messages()
+    handler.act("plan", lambda f: f.locator("textarea[name=path]").fill("本周内协调供电公司现场验收。"))
+    handler.act("reply", lambda f: (
+        f.locator("input[name=outcome][value=solved]").check(),
+        f.locator("textarea[name=reply]").fill("已协调供电公司，验收安排在下周一。"),
+    ))
+    handler.shot("07-staff-replied")
+    assert _demand(number).state == State.REPLIED
+
+    # 4. The owner is not satisfied and asks for the demand to be handled again.
+    owner.open("/portal/")
+    assert owner.page.locator(".p-stat-alert").count() == 1, "a reply waiting for a rating stands out"
+    owner.open(f"/portal/demands/{number}/")
+    owner.shot("08-portal-to-rate")
+    page.locator("label.p-choice-unsatisfied").click()
+    page.fill("#rate textarea[name=comment]", "验收日期一推再推，没有书面答复。")
+    page.click("#rate button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#reopen").is_visible()
+    owner.shot("09-portal-unsatisfied")
+    page.click("#reopen button[type=submit]")
+    page.wait_for_load_state()
+    assert "已申请重新办理" in owner.messages()
+    assert _demand(number).state == State.REOPENED
+
+    # 5. The unit replies again; the owner is satisfied this time; the dispatcher closes it out.
+    handler.open(f"/demands/{number}/")
+    handler.act("reply", lambda f: (
+        f.locator("input[name=outcome][value=solved]").check(),
+        f.locator("textarea[name=reply]").fill("供电公司已于今日完成验收并出具书面意见。"),
+    ))
+    owner.open(f"/portal/demands/{number}/")
+    page.locator("label.p-choice-satisfied").click()
+    page.click("#rate button[type=submit]")
+    page.wait_for_load_state()
+    assert "感谢您的评价" in owner.messages()
+    owner.shot("10-portal-satisfied")
+    dispatcher.open(f"/demands/{number}/")
+    dispatcher.act("close")
+    assert "已销号" in dispatcher.messages()
+    dispatcher.shot("11-staff-closed")
+    demand = _demand(number)
+    assert demand.state == State.CLOSED and demand.reopen_count == 1 and demand.return_count == 1
+
+    # The owner's timeline tells the whole story in plain words, with no staff-only notes.
+    owner.open(f"/portal/demands/{number}/")
+    story = page.locator(".p-timeline").inner_text()
+    for words in ("诉求已受理", "正在重新安排承办单位", "承办单位已与您联系", "重新办理", "办结"):
+        assert words in story
+    assert "并网验收属供电与发改部门职责" not in page.content(), "a return reason is internal to staff"
+    assert "请人社局牵头" not in page.content(), "a dispatch note is internal to staff"
+    owner.shot("12-portal-closed-timeline")
+    assert Notification.objects.filter(recipient=world.owner, demand=demand).count() >= 5
+
+    # An outsider enterprise that learns the URL gets nothing, on the portal or the staff page.
+    outsider = Actor(browser, base, world.neighbour_owner, PHONE, "loop")
+    assert outsider.open(f"/portal/demands/{number}/").status == 404
+    assert number not in outsider.page.content()
+    assert outsider.open(f"/demands/{number}/").status == 404
+    outsider.shot("13-outsider-404")
+    for actor in (owner, dispatcher, handler, outsider):
+        actor.context.close()
+
