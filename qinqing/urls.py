@@ -8,10 +8,13 @@ admin.site.index_title = "系统管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("qinqing.api.urls")),
+    path("portal/visits/", include("qinqing.visits.portal_urls")),
     path("portal/", include("qinqing.portal.urls")),
+    path("notifications/", include("qinqing.notifications.urls")),
     path("enterprises/", include("qinqing.enterprises.urls")),
     path("reports/", include("qinqing.reports.urls")),
     path("supervision/", include("qinqing.supervision.urls")),
+    path("visits/", include("qinqing.visits.urls")),
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),
 ]

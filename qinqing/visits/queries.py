@@ -119,13 +119,14 @@ def overdue_contacts(path: str | None, today: dt.date):
 
 
 def cadres_below_rate(path: str | None, today: dt.date, threshold: int = 80):
-    """Cadres for whom less than `threshold`% of their enterprises are within the visit cadence."""
+    """Cadres for whom less than `threshold`% of their enterprises are within both deadlines of the cadence."""
     qs = Cadre.objects.filter(active=True)
     if path is not None:
         qs = qs.filter(jurisdiction__path__startswith=path)
     current = Q(assignments__ended_on__isnull=True)
     qs = (qs.annotate(held=Count("assignments", filter=current),
-                      on_time=Count("assignments", filter=current & Q(assignments__next_visit_due__gte=today)))
+                      on_time=Count("assignments", filter=current & Q(assignments__next_visit_due__gte=today,
+                                                                       assignments__next_contact_due__gte=today)))
           .filter(held__gt=0).filter(on_time__lt=F("held") * threshold / 100.0)
           .select_related("user", "unit").order_by("on_time", "-held"))
     return qs
