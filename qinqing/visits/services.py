@@ -226,17 +226,17 @@ class Tier:
     duty: str
     level: str
     enterprises: Q  # which enterprises of the jurisdiction
-    by: str  # "jurisdiction" (the enterprise's own town/park or the whole jurisdiction) or "sector"
+    by_sector: bool  # cadres who list sectors take them by industry, the others by territory
 
 
 TIERS = [
     Tier("industrial", "区级领导包联规上工业企业", Duty.CONTACT_LEADER, Level.DISTRICT_LEADER,
-         Q(sector=Sector.INDUSTRY, is_four_above=True), "whole"),
+         Q(sector=Sector.INDUSTRY, is_four_above=True), False),
     Tier("four_above", "部门/镇街处级领导包联其余四上企业", Duty.CONTACT_LEADER, Level.DIVISION_LEADER,
-         Q(is_four_above=True) & ~Q(sector=Sector.INDUSTRY), "sector_or_town"),
+         Q(is_four_above=True) & ~Q(sector=Sector.INDUSTRY), True),
     Tier("four_below", "科室负责人包联四下企业", Duty.CONTACT_LEADER, Level.SECTION_CHIEF,
-         Q(is_four_above=False), "town"),
-    Tier("specialist", "为企服务专员一对N服务", Duty.SPECIALIST, Level.SPECIALIST, Q(), "town"),
+         Q(is_four_above=False), False),
+    Tier("specialist", "为企服务专员一对N服务", Duty.SPECIALIST, Level.SPECIALIST, Q(), False),
 ]
 
 
@@ -251,6 +251,8 @@ class Plan:
     loads: list = field(default_factory=list)  # (cadre id, name, level, existing, new, capacity)
     unplaced: int = 0
     quotas: list = field(default_factory=list)  # (tier key, pool, cadre id, lo, hi)
+    territory: dict = field(default_factory=dict)  # tier key -> {jurisdiction id: pool jurisdiction id}
+    sector_tiers: set = field(default_factory=set)
 
     @property
     def placed(self) -> int:
@@ -261,22 +263,22 @@ class Plan:
         return max((row[3] + row[4] for row in self.loads), default=0)
 
 
-def _pool_column(tier: Tier, cadres: list[Cadre], jurisdiction) -> str:
-    """How a tier's enterprises are shared out: one pool for the jurisdiction, by town, or by sector."""
-    if tier.by == "whole":
-        return "whole"
-    town_cadres = [c for c in cadres if c.jurisdiction_id != jurisdiction.pk]
-    if tier.by == "sector_or_town" and any(c.sectors for c in cadres):
-        return "sector"
-    return "town" if town_cadres else "whole"
+def _territories(jurisdictions: list[tuple[int, str]], cadre_places: set[int]) -> dict[int, int]:
+    """Each jurisdiction → the deepest jurisdiction at or above it where a cadre of the tier sits.
 
-
-def _cadre_pool(column: str, cadre: Cadre) -> list[str]:
-    if column == "whole":
-        return ["*"]
-    if column == "sector":
-        return list(cadre.sectors) or ["*"]
-    return [str(cadre.jurisdiction_id)]
+    A town's enterprises go to the town's own cadres when it has some, else to the district's: the
+    pools follow the tree, so a district leader never gets another district's enterprises.
+    """
+    by_path = {path: pk for pk, path in jurisdictions}
+    out = {}
+    for pk, path in jurisdictions:
+        parts = path.rstrip("/").split("/")
+        for depth in range(len(parts), 0, -1):
+            ancestor = by_path.get("/".join(parts[:depth]) + "/")
+            if ancestor in cadre_places:
+                out[pk] = ancestor
+                break
+    return out
 
 
 def _water_fill(cadres: list[tuple[int, int, int]], n: int) -> dict[int, int]:
@@ -314,54 +316,63 @@ def _tier_enterprises(tier: Tier, jurisdiction, replace: bool):
     return qs
 
 
-def _pool_key(column: str):
-    return {"whole": None, "sector": "sector", "town": "jurisdiction_id"}[column]
-
-
 def plan_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, replace: bool = False,
                          tiers=None) -> Plan:
-    """Preview seed 000's three levels (and the specialists) for a jurisdiction: who would take how many."""
+    """Preview seed 000's three levels (and the specialists) for a jurisdiction: who would take how many.
+
+    Everything here is counted with GROUP BY over (town, sector): the plan costs the same for a
+    thousand enterprises as for a million. Loads are balanced by water-filling within each pool.
+    """
     _require_manager(user, jurisdiction)
     plan = Plan(jurisdiction, on or _today(), replace)
     chosen = [t for t in TIERS if tiers is None or t.key in tiers]
+    places = list(Jurisdiction.objects.filter(path__startswith=jurisdiction.path).values_list("pk", "path"))
     all_cadres = list(Cadre.objects.filter(active=True, jurisdiction__path__startswith=jurisdiction.path)
                       .select_related("user").order_by("pk"))
     for tier in chosen:
         cadres = [c for c in all_cadres if c.level == tier.level]
-        enterprises = _tier_enterprises(tier, jurisdiction, replace)
-        column = _pool_column(tier, cadres, jurisdiction)
-        key = _pool_key(column)
-        if key is None:
-            counts = {"*": enterprises.count()}
-        else:
-            counts = {str(k): n for k, n in enterprises.values_list(key).annotate(n=Count("pk")).order_by()}
+        by_sector = tier.by_sector and any(c.sectors for c in cadres)
+        territory = _territories(places, {c.jurisdiction_id for c in cadres})
+        plan.territory[tier.key] = territory
+        if by_sector:
+            plan.sector_tiers.add(tier.key)
+        counts: dict[str, int] = {}
+        grouped = (_tier_enterprises(tier, jurisdiction, replace).values_list("jurisdiction_id", "sector")
+                   .annotate(n=Count("pk")).order_by())
+        for place, sector, n in grouped:
+            pool = territory.get(place)
+            key = f"{pool}:{sector}" if by_sector else str(pool)
+            counts[key] = counts.get(key, 0) + n
         existing = {} if replace else dict(
             Assignment.objects.current().filter(duty=tier.duty, cadre__in=cadres)
             .values_list("cadre_id").annotate(n=Count("pk")).order_by())
         pools: dict[str, list[Cadre]] = {}
         for c in cadres:
-            for pool in _cadre_pool(column, c):
-                pools.setdefault(pool, []).append(c)
+            keys = ([f"{c.jurisdiction_id}:{s}" for s in (c.sectors or Sector.values)] if by_sector
+                    else [str(c.jurisdiction_id)])
+            for key in keys:
+                pools.setdefault(key, []).append(c)
+        given: dict[int, int] = {}
         placed = 0
-        for pool, n in counts.items():
-            members = pools.get(pool) or pools.get("*") or []
-            # A cadre serving several pools shares one capacity: count what earlier pools gave them.
-            given = {pk: sum(q[4] - q[3] for q in plan.quotas if q[0] == tier.key and q[2] == pk)
-                     for pk in (c.pk for c in members)}
-            quotas = _water_fill([(c.pk, existing.get(c.pk, 0) + given[c.pk], c.capacity) for c in members], n)
+        for pool, n in sorted(counts.items()):
+            members = pools.get(pool, [])
+            # A cadre serving several pools (several sectors) shares one capacity across them.
+            quotas = _water_fill([(c.pk, existing.get(c.pk, 0) + given.get(c.pk, 0), c.capacity)
+                                  for c in members], n)
             lo = 0
             for c in members:
                 q = quotas.get(c.pk, 0)
                 if q:
                     plan.quotas.append((tier.key, pool, c.pk, lo, lo + q))
+                    given[c.pk] = given.get(c.pk, 0) + q
                     lo += q
             placed += lo
         matched = sum(counts.values())
         plan.tiers.append((tier, matched, placed))
         plan.unplaced += matched - placed
         for c in cadres:
-            new = sum(q[4] - q[3] for q in plan.quotas if q[0] == tier.key and q[2] == c.pk)
-            plan.loads.append((c.pk, str(c.user), c.get_level_display(), existing.get(c.pk, 0), new, c.capacity))
+            plan.loads.append((c.pk, str(c.user), c.get_level_display(), existing.get(c.pk, 0),
+                               given.get(c.pk, 0), c.capacity))
     return plan
 
 
@@ -382,16 +393,13 @@ def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repl
 
 
 def _apply_tier(user, plan: Plan, tier: Tier, rules, batch: str) -> None:
+    """The quota rows say "pool P, enterprises ranked lo+1..hi go to cadre C"; one INSERT … SELECT
+    ranks the tier's enterprises within their pool and joins them to those ranges."""
     quotas = [q for q in plan.quotas if q[0] == tier.key]
     cadres = {c.pk: c.user_id for c in Cadre.objects.filter(pk__in={q[2] for q in quotas})}
     enterprises = _tier_enterprises(tier, plan.jurisdiction, plan.replace)
-    pools = {q[1] for q in quotas}
-    if pools == {"*"}:
-        key, partition = "'*'", ""
-    else:
-        key = "e.sector" if any(p in Sector.values for p in pools) else "CAST(e.jurisdiction_id AS TEXT)"
-        partition = f"PARTITION BY {key}"
     ent_sql, ent_params = enterprises.values("pk").query.sql_with_params()
+    key = "m.pool || ':' || e.sector" if tier.key in plan.sector_tiers else "m.pool"
     on = plan.on
     contact_due = on + dt.timedelta(days=rules[tier.level][0])
     visit_due = on + dt.timedelta(days=rules[tier.level][1])
@@ -399,20 +407,26 @@ def _apply_tier(user, plan: Plan, tier: Tier, rules, batch: str) -> None:
     jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS visits_quota")
-        cur.execute("CREATE TEMP TABLE visits_quota (pool VARCHAR(40), cadre_id INTEGER, user_id INTEGER, "
+        for table in ("visits_quota", "visits_jmap", "visits_pick"):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute("CREATE TEMP TABLE visits_quota (pool VARCHAR(60), cadre_id INTEGER, user_id INTEGER, "
                     "lo INTEGER, hi INTEGER)")
         cur.executemany("INSERT INTO visits_quota VALUES (%s, %s, %s, %s, %s)",
                         [(q[1], q[2], cadres[q[2]], q[3], q[4]) for q in quotas])
-        cur.execute("DROP TABLE IF EXISTS visits_pick")
+        cur.execute("CREATE TEMP TABLE visits_jmap (jid INTEGER PRIMARY KEY, pool VARCHAR(20))")
+        cur.executemany("INSERT INTO visits_jmap VALUES (%s, %s)",
+                        [(jid, str(pool)) for jid, pool in plan.territory[tier.key].items()])
         cur.execute(
             f"""CREATE TEMP TABLE visits_pick AS
                 SELECT r.id AS enterprise_id, q.cadre_id, q.user_id FROM (
-                    SELECT e.id, {key} AS pool, ROW_NUMBER() OVER ({partition} ORDER BY e.id) AS rn
-                    FROM {e_t} e WHERE e.id IN ({ent_sql})) r
+                    SELECT e.id, {key} AS pool, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY e.id) AS rn
+                    FROM {e_t} e JOIN visits_jmap m ON m.jid = e.jurisdiction_id
+                    WHERE e.id IN ({ent_sql})) r
                 JOIN visits_quota q ON q.pool = r.pool AND r.rn > q.lo AND r.rn <= q.hi""",  # noqa: S608
             ent_params)
         cur.execute("CREATE INDEX visits_pick_e ON visits_pick (enterprise_id)")
+        if connection.vendor == "postgresql":
+            cur.execute("ANALYZE visits_pick")
         if plan.replace:
             cur.execute(f"""UPDATE {a_t} SET ended_on = %s WHERE ended_on IS NULL AND duty = %s
                             AND enterprise_id IN (SELECT enterprise_id FROM visits_pick)""",  # noqa: S608
@@ -434,8 +448,8 @@ def _apply_tier(user, plan: Plan, tier: Tier, rules, batch: str) -> None:
                        %s
                 FROM visits_pick""",  # noqa: S608 - batch is hex, duty a choice value; values are parameters
             [DutyEvent.Verb.ASSIGN, user.pk, tier.label, now])
-        cur.execute("DROP TABLE visits_pick")
-        cur.execute("DROP TABLE visits_quota")
+        for table in ("visits_pick", "visits_jmap", "visits_quota"):
+            cur.execute(f"DROP TABLE {table}")
     _grant_service_role(list(cadres.values()))
 
 
