@@ -135,12 +135,15 @@ def staff_nav(context) -> list[dict]:
              ("reports:dashboard", "统计通报",
               admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
              ("enterprises:list", "企业库", True),
+             ("visits:my_week", "包联走访", True),
              ("demands:receive", "新增诉求", admin or user.has_role(*RECEIVER_ROLES))]
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     if current == "demands:detail" or current == "demands:act":
         current = "demands:ledger"
     elif current.startswith("enterprises:"):
         current = "enterprises:list"
+    elif current.startswith("visits:"):
+        current = "visits:my_week"
     elif current.startswith(("supervision:", "reports:")):
         current = current.split(":")[0] + (":board" if current.startswith("supervision:") else ":dashboard")
     return [{"url": reverse(name), "label": label, "active": name == current}
