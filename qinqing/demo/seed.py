@@ -19,7 +19,7 @@ from qinqing.demands.models import Category, Demand, State
 from qinqing.enterprises.models import Enterprise, Sector
 from qinqing.workdays.calendar import get_calendar
 
-from . import campaign, org, registry, runner
+from . import campaign, org, registry, runner, visits
 from .current import Current
 from .figures import (
     CAMPAIGN_END,
@@ -79,6 +79,7 @@ def seed(log: Callable[[str], None] = print) -> None:
         step(f"办理过程已排定：集中走访{len(campaign_plans)}件，当前在办{len(current_plans)}件")
         runner.play(campaign_plans + current_plans, sweeps)
         step("诉求已按时间顺序经各环节办理")
+        visits.build(_rng("visits"), the_org, enterprises, cal, step)
         _analyze()
         urged = services.urge_overdue()
         step(f"超期催办已运行：新增催办{urged}条")
