@@ -1,0 +1,67 @@
+"""On the demo district, the briefing reproduces seed 000's first section exactly.
+
+Seeding takes a while (minutes on PostgreSQL), so it happens once for the module, inside a transaction
+that is rolled back afterwards; every assertion about the demo lives here.
+"""
+
+import datetime as dt
+import io
+from unittest import mock
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.http import QueryDict
+
+from qinqing.accounts.models import Jurisdiction, User
+from qinqing.demands.filters import filter_demands
+from qinqing.demands.models import Demand
+from qinqing.demo import figures
+from qinqing.reports import rollup, stats
+from qinqing.reports.briefing import build_briefing
+
+AS_OF = dt.date(2026, 11, 27)
+SEED_000 = ("2026年3月2日至4月30日，共走访区内民营企业930家（“四上”企业549家、“四下”存在困难的企业381家）。"
+            "其中工业307家、建筑业182家、农林牧业53家、批发零售业79家、餐饮住宿业133家、交通运输业22家、"
+            "房地产业38家、服务业及其他116家。召开250次宣讲会和座谈会，收集到企业反映的困难和问题2200件，"
+            "涉及准入难110件、融资难484件、降本增效难594件、政策落地难286件、引才用工难308件、创业难66件、"
+            "转型升级难175件，其它问题177件。截至2026年11月27日，已办结1606件，区级研究推进585件，移送市级研究9件。")
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo", stdout=io.StringIO())
+        yield Jurisdiction.objects.get(code=figures.DISTRICT_CODE)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_the_briefing_on_the_demo_district_is_seed_000s_paragraph(demo):
+    briefing = build_briefing(demo, figures.CAMPAIGN_START, figures.CAMPAIGN_END, AS_OF)
+    assert briefing.text == SEED_000
+
+    # Each demand figure is also the count of the ledger it links to, for the district's leader.
+    leader = User.objects.get(username="quzhang")
+    d = briefing.demands
+    for item in [d.total, *d.by_category, d.closed, d.long_term, d.transferred]:
+        qs, form = filter_demands(Demand.objects.visible_to(leader), QueryDict(urlsplit(item.url).query))
+        assert form.is_valid() and qs.count() == item.value, item.label
+
+    out = io.StringIO()
+    with mock.patch("qinqing.reports.briefing.timezone.localdate", return_value=AS_OF):
+        call_command("briefing", "--from", "2026-03-02", "--to", "2026-04-30", "--jurisdiction",
+                     figures.DISTRICT_CODE, stdout=out)
+    assert out.getvalue().strip() == SEED_000
+
+
+@pytest.mark.django_db
+def test_the_demo_dashboard_adds_up_to_the_ledger(demo):
+    rollup.rebuild()
+    board = stats.dashboard(demo, stats.Period(figures.CAMPAIGN_START, figures.CAMPAIGN_END), AS_OF)
+    leader = User.objects.get(username="quzhang")
+    for item in [board.total, *board.by_category, *board.by_state, *board.by_channel]:
+        qs, form = filter_demands(Demand.objects.visible_to(leader), QueryDict(urlsplit(item.url).query))
+        assert qs.count() == item.value, item.label
+    assert board.total.value >= figures.DEMANDS
