@@ -41,9 +41,11 @@ def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The calendar is cached per process; a rolled-back test must not leave its days behind.
+    from qinqing.demands import taxonomy
     from qinqing.workdays.calendar import invalidate
 
     invalidate()
+    taxonomy.invalidate()
     yield
     HUEY.immediate = True
 

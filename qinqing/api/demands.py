@@ -19,6 +19,8 @@ from qinqing.lib import uscc
 from .errors import ApiError
 from .schemas import (
     ContactIn,
+    DemandBatchIn,
+    DemandBatchOut,
     DemandDetail,
     DemandIn,
     DemandPage,
@@ -130,22 +132,37 @@ def _category(value) -> Category | None:
 
 def _enterprise(user, raw_code: str | None) -> Enterprise | None:
     """The enterprise named by a credit code; enterprise accounts may only speak for their own."""
-    if raw_code is None or not raw_code.strip():
-        return None
-    try:
-        code = uscc.validate(raw_code)
-    except uscc.InvalidCreditCode as exc:
-        raise ApiError(400, str(exc), "invalid_credit_code") from None
+    return _enterprises(user, [raw_code])[0]
+
+
+def _enterprises(user, raw_codes: list[str | None]) -> list[Enterprise | None]:
+    """The enterprises named by credit codes, looked up together; a bad code names its position."""
+    many = len(raw_codes) > 1
+    where = (lambda i: f"第{i}件：") if many else (lambda i: "")
+    codes: list[str | None] = []
+    for position, raw in enumerate(raw_codes, start=1):
+        if raw is None or not raw.strip():
+            codes.append(None)
+            continue
+        try:
+            codes.append(uscc.validate(raw))
+        except uscc.InvalidCreditCode as exc:
+            raise ApiError(400, f"{where(position)}{exc}", "invalid_credit_code") from None
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return [None] * len(codes)
     if user.has_role(Role.ENTERPRISE) and not user.has_role(*services.RECEIVER_ROLES):
         own = Enterprise.objects.filter(pk=user.enterprise_id).values_list("credit_code", flat=True).first()
-        if own != code:
+        if wanted != {own}:
             raise PermissionDeniedError("企业用户只能为本企业提交诉求。")
     # Unordered: .first() would add ORDER BY id, which a planner may serve from the pk index.
-    enterprise = next(iter(Enterprise.objects.select_related("jurisdiction").filter(credit_code=code)
-                           .order_by()[:1]), None)
-    if enterprise is None:
-        raise ApiError(400, f"企业库中没有统一社会信用代码为{code}的企业，请先在企业库登记。", "unknown_enterprise")
-    return enterprise
+    found = {e.credit_code: e for e in Enterprise.objects.select_related("jurisdiction")
+             .filter(credit_code__in=wanted).order_by()}
+    for position, code in enumerate(codes, start=1):
+        if code and code not in found:
+            raise ApiError(400, f"{where(position)}企业库中没有统一社会信用代码为{code}的企业，请先在企业库登记。",
+                           "unknown_enterprise")
+    return [found[c] if c else None for c in codes]
 
 
 # ---------------------------------------------------------------- intake and reading
@@ -160,6 +177,29 @@ def create_demand(request, payload: DemandIn):
         received_at=payload.received_at, reporter_name=payload.reporter_name,
         reporter_phone=payload.reporter_phone)
     return Status(201, present_new(user, demand))
+
+
+@router.post("/demands/batch", response={201: DemandBatchOut, **ERRORS}, summary="批量受理诉求")
+def create_demands(request, payload: DemandBatchIn):
+    """Register up to 200 demands at once — how an integration such as the 12345 hotline hands over its
+    new work orders. All or none: if any item is refused, nothing is registered and the error names it."""
+    user = request.auth
+    items = payload.items
+    enterprises = _enterprises(user, [item.credit_code for item in items])
+    intakes = []
+    for position, (item, enterprise) in enumerate(zip(items, enterprises, strict=True), start=1):
+        try:
+            category = _category(item.category)
+        except DomainError as exc:
+            raise type(exc)(f"第{position}件：{exc.message}") from None
+        intakes.append(services.Intake(
+            enterprise=enterprise, channel=item.channel, title=item.title, content=item.content,
+            category=category, received_at=item.received_at, reporter_name=item.reporter_name,
+            reporter_phone=item.reporter_phone))
+    demands = services.receive_demands(user, intakes)
+    for demand in demands:
+        demand._prefetched_objects_cache = {"co_units": Unit.objects.none()}
+    return Status(201, {"items": demands})
 
 
 @router.get("/demands", response={200: DemandPage, **ERRORS}, summary="诉求台账")

@@ -51,6 +51,8 @@ _PROBLEMS = {
     "dict_type": "应为 JSON 对象",
     "greater_than_equal": "取值过小",
     "less_than_equal": "取值过大",
+    "too_short": "条目过少",
+    "too_long": "条目过多（批量受理一次最多200件）",
 }
 
 

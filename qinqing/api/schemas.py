@@ -221,6 +221,16 @@ class DemandIn(Schema):
     reporter_phone: str = ""
 
 
+class DemandBatchIn(Schema):
+    """批量受理: up to 200 demands, received all together or not at all."""
+
+    items: list[DemandIn] = Field(min_length=1, max_length=200, description="诉求列表，1–200件")
+
+
+class DemandBatchOut(Schema):
+    items: list[DemandOut] = Field(description="已受理的诉求，顺序与提交时相同")
+
+
 class VersionedIn(Schema):
     version: int | None = Field(None, description="您看到的诉求版本号；他人已更新时返回 409")
 

@@ -16,3 +16,4 @@ class DemandsConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_ensure_search_index, sender=self)
+        from . import taxonomy  # noqa: F401  (connects the cache's invalidation signals)

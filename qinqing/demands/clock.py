@@ -23,9 +23,13 @@ class Deadlines:
 
 
 def rule_for(category: Category | None) -> SlaRule:
+    """The category's own rule, else the default rule, else the built-in 1231."""
+    from .taxonomy import get_taxonomy
+
+    taxonomy = get_taxonomy()
     if category is not None and category.sla_rule_id:
-        return category.sla_rule
-    return SlaRule.objects.filter(is_default=True).first() or BUILTIN_1231
+        return taxonomy.rules.get(category.sla_rule_id) or category.sla_rule
+    return taxonomy.default_rule or BUILTIN_1231
 
 
 def compute_deadlines(received_at: dt.datetime, rule: SlaRule, cal: WorkCalendar) -> Deadlines:

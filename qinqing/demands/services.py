@@ -10,7 +10,8 @@ import contextvars
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -38,6 +39,7 @@ from .models import (
     State,
     Tier,
 )
+from .taxonomy import get_taxonomy
 from .verbs import VERB_LABELS, is_admin, refusal
 
 RECEIVER_ROLES = (Role.DISPATCHER, Role.SPECIALIST, Role.HANDLER, Role.UNIT_HEAD, Role.ADMIN)
@@ -144,11 +146,14 @@ def _unit(unit_or_id, what="承办单位") -> Unit:
         raise DomainError(f"{what}不存在或已停用。") from None
 
 
-def _next_number(year: int) -> str:
-    """The next QQyyyy-nnnnnn number: one atomic UPDATE … RETURNING, the row lock serialises writers."""
-    sql = "UPDATE demands_demandsequence SET last = last + 1 WHERE year = %s RETURNING last"
+def _reserve_numbers(year: int, count: int) -> int:
+    """Advance the year's counter by `count` in one statement and return its new value.
+
+    The row stays locked until the transaction ends, so numbers are gapless and never issued twice.
+    """
+    sql = "UPDATE demands_demandsequence SET last = last + %s WHERE year = %s RETURNING last"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [year])
+        cursor.execute(sql, [count, year])
         row = cursor.fetchone()
         if row is None:  # the year's first demand: create its row once, then count as usual
             try:
@@ -156,16 +161,16 @@ def _next_number(year: int) -> str:
                     DemandSequence.objects.create(year=year, last=0)
             except IntegrityError:
                 pass  # another request created it first
-            cursor.execute(sql, [year])
+            cursor.execute(sql, [count, year])
             row = cursor.fetchone()
-    return f"QQ{year}-{row[0]:06d}"
+    return row[0]
 
 
 def suggest_category(title: str, content: str) -> Category | None:
     """The active category whose keywords occur most in the text (staff confirm at dispatch)."""
     text = f"{title} {content}"
     best, best_hits = None, 0
-    for category in Category.objects.filter(active=True).exclude(keywords="").select_related("sla_rule"):
+    for category in get_taxonomy().active_categories:
         hits = sum(text.count(word) for word in category.keywords.split())
         if hits > best_hits:
             best, best_hits = category, hits
@@ -173,8 +178,8 @@ def suggest_category(title: str, content: str) -> Category | None:
 
 
 def _fallback_category() -> Category:
-    active = Category.objects.filter(active=True).select_related("sla_rule")
-    category = active.filter(name="其它").first() or active.last()
+    active = get_taxonomy().active_categories
+    category = next((c for c in active if c.name == "其它"), None) or (active[-1] if active else None)
     if category is None:
         raise DomainError("尚未配置诉求类别，请联系管理员。")
     return category
@@ -198,26 +203,109 @@ def validate_attachments(files) -> None:
 
 # ---------------------------------------------------------------- intake
 
+MAX_BATCH = 200
+
+
+@dataclass
+class Intake:
+    """One demand to receive, as a form, the API, an importer or a visit report supplies it."""
+
+    channel: str
+    title: str
+    content: str
+    enterprise: Enterprise | None = None
+    category: Category | None = None
+    received_at: dt.datetime | None = None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    jurisdiction: object = None
+    attachments: Sequence = ()
+
+
 def receive_demand(user, *, channel: str, title: str, content: str, enterprise: Enterprise | None = None,
                    category: Category | None = None, received_at: dt.datetime | None = None,
                    reporter_name: str = "", reporter_phone: str = "", jurisdiction=None,
                    attachments=()) -> Demand:
     """受理: register a demand from any channel and start its 1231 clock."""
+    intake = Intake(channel=channel, title=title, content=content, enterprise=enterprise, category=category,
+                    received_at=received_at, reporter_name=reporter_name, reporter_phone=reporter_phone,
+                    jurisdiction=jurisdiction, attachments=attachments)
+    return receive_demands(user, [intake])[0]
+
+
+def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
+    """受理 several demands at once (an integration such as the 12345 hotline pushing its new work orders).
+
+    All or none: every item is checked before anything is written, and a refused item is named by its
+    position. Numbers are reserved per year in one statement, at the end, so that concurrent intakes
+    wait on the year's counter only while their rows are inserted.
+    """
+    _check_receiver(user)
+    if not intakes:
+        raise DomainError("没有需要受理的诉求。")
+    if len(intakes) > MAX_BATCH:
+        raise DomainError(f"一次最多受理{MAX_BATCH}件诉求，本次提交了{len(intakes)}件。")
+    now = _now()
+    demands = []
+    for position, intake in enumerate(intakes, start=1):
+        try:
+            demands.append(_prepared_demand(user, intake, now))
+        except DomainError as exc:
+            if len(intakes) == 1:
+                raise
+            raise type(exc)(f"第{position}件：{exc.message}") from None
+
+    with transaction.atomic():
+        by_year: dict[int, list[Demand]] = {}
+        for demand in demands:
+            by_year.setdefault(timezone.localtime(demand.received_at).year, []).append(demand)
+        for year, rows in by_year.items():
+            last = _reserve_numbers(year, len(rows))
+            for offset, demand in enumerate(rows, start=last - len(rows) + 1):
+                demand.number = f"QQ{year}-{offset:06d}"
+        if len(demands) == 1:
+            demands[0].save(force_insert=True)
+        else:
+            Demand.objects.bulk_create(demands)
+        for demand, intake in zip(demands, intakes, strict=True):
+            for upload in intake.attachments or ():
+                Attachment.objects.create(demand=demand, file=upload, name=upload.name[:200], size=upload.size,
+                                          uploaded_by=user, uploaded_at=now)
+        events = [DemandEvent(demand=d, actor=user, verb="receive", from_state="", to_state=d.state,
+                              note=f"经{d.get_channel_display()}受理",
+                              data={"channel": d.channel, "category": d.category.name}, created_at=now)
+                  for d in demands]
+        if len(events) == 1:
+            events[0].save(force_insert=True)
+        else:
+            DemandEvent.objects.bulk_create(events)
+        for event in events:
+            _queue_notifications(event.pk)
+    return demands
+
+
+def _check_receiver(user) -> None:
     if not user or not user.is_authenticated:
         raise PermissionDeniedError("请先登录。")
     if user.has_role(Role.ENTERPRISE) and not user.has_role(*RECEIVER_ROLES):
         if not user.enterprise_id:
             raise PermissionDeniedError("您的账号尚未关联企业，请联系管理员。")
+    elif not (user.has_role(*RECEIVER_ROLES) or is_admin(user)):
+        raise PermissionDeniedError("您无权受理诉求。")
+
+
+def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
+    """The unsaved demand for one intake, checked, with its deadlines; the number comes at insert."""
+    channel, enterprise, jurisdiction = intake.channel, intake.enterprise, intake.jurisdiction
+    if user.has_role(Role.ENTERPRISE) and not user.has_role(*RECEIVER_ROLES):
         enterprise = user.enterprise
         if channel not in (Channel.ONLINE, Channel.WECHAT):
             channel = Channel.ONLINE
-    elif not (user.has_role(*RECEIVER_ROLES) or is_admin(user)):
-        raise PermissionDeniedError("您无权受理诉求。")
     if channel not in Channel.values:
         raise DomainError(f"来源渠道“{channel}”无效，应为：{'、'.join(Channel.labels)}。")
-    title = _required(title, "诉求标题", 120)
-    content = _required(content, "诉求内容", 5000)
-    now = _now()
+    title = _required(intake.title, "诉求标题", 120)
+    content = _required(intake.content, "诉求内容", 5000)
+    received_at = intake.received_at
     if received_at is None:
         received_at = now
     elif timezone.is_naive(received_at):
@@ -226,7 +314,8 @@ def receive_demand(user, *, channel: str, title: str, content: str, enterprise: 
         raise DomainError("受理时间不能晚于当前时间。")
     if received_at.year < 2004:
         raise DomainError("受理时间早于工作日历的起始年份（2004年）。")
-    if enterprise is None and not reporter_name.strip():
+    reporter_name = (intake.reporter_name or "").strip()
+    if enterprise is None and not reporter_name:
         raise DomainError("请选择企业，或填写个人反映人姓名（匿名可填“匿名”）。")
     jurisdiction = enterprise.jurisdiction if enterprise is not None else (jurisdiction or user.jurisdiction)
     if jurisdiction is None:
@@ -234,27 +323,19 @@ def receive_demand(user, *, channel: str, title: str, content: str, enterprise: 
     if (user.has_role(Role.DISPATCHER) and not is_admin(user) and user.jurisdiction_id
             and not jurisdiction.path.startswith(user.jurisdiction.path)):
         raise PermissionDeniedError("该企业不在您的管辖范围内。")
+    category = intake.category
     if category is not None and not category.active:
         raise DomainError(f"类别“{category.name}”已停用。")
-    validate_attachments(attachments)
+    validate_attachments(intake.attachments)
     category = category or suggest_category(title, content) or _fallback_category()
-
-    with transaction.atomic():
-        demand = Demand(
-            number=_next_number(timezone.localtime(received_at).year), enterprise=enterprise,
-            reporter_name=reporter_name.strip()[:40], reporter_phone=reporter_phone.strip()[:30],
-            jurisdiction=jurisdiction, channel=channel, title=title, content=content, category=category,
-            received_at=received_at, first_receiver=user, state=State.RECEIVED,
-            search_text=search_text(title, content, enterprise.name if enterprise else ""),
-            created_at=now, updated_at=now,
-        )
-        refresh_deadlines(demand, get_calendar(), rule_for(category))
-        demand.save(force_insert=True)
-        for upload in attachments or ():
-            Attachment.objects.create(demand=demand, file=upload, name=upload.name[:200], size=upload.size,
-                                      uploaded_by=user, uploaded_at=now)
-        _log(demand, user, "receive", "", f"经{demand.get_channel_display()}受理",
-             {"channel": channel, "category": category.name})
+    demand = Demand(
+        enterprise=enterprise, reporter_name=reporter_name[:40],
+        reporter_phone=(intake.reporter_phone or "").strip()[:30], jurisdiction=jurisdiction, channel=channel,
+        title=title, content=content, category=category, received_at=received_at, first_receiver=user,
+        state=State.RECEIVED, search_text=search_text(title, content, enterprise.name if enterprise else ""),
+        created_at=now, updated_at=now,
+    )
+    refresh_deadlines(demand, get_calendar(), rule_for(category))
     return demand
 
 
