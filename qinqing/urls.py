@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("qinqing.api.urls")),
     path("portal/visits/", include("qinqing.visits.portal_urls")),
     path("portal/", include("qinqing.portal.urls")),
+    path("notifications/", include("qinqing.notifications.urls")),
     path("enterprises/", include("qinqing.enterprises.urls")),
     path("reports/", include("qinqing.reports.urls")),
     path("supervision/", include("qinqing.supervision.urls")),

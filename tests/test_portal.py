@@ -265,7 +265,7 @@ def test_the_history_tabs_filter_by_progress(world, demand):
     assert "用电成本高" in doing and "技术工人招聘困难" not in doing
 
 
-@pytest.mark.parametrize(("page", "queries"), [("home", 6), ("history", 5)])
+@pytest.mark.parametrize(("page", "queries"), [("home", 7), ("history", 6)])
 def test_list_query_counts_do_not_grow_with_the_number_of_demands(world, page, queries,
                                                                   django_assert_num_queries):
     owner = login(world.owner)
@@ -277,7 +277,7 @@ def test_list_query_counts_do_not_grow_with_the_number_of_demands(world, page, q
     for i in range(2, 15):
         d = received(world, f"诉求{i}")
         services.dispatch_demand(world.dispatcher, d, lead_unit=world.bureau)
-    # session, user, roles, then the page's own: (enterprise,) counts or pager, rows.
+    # session, user, roles, then the page's own: (enterprise,) counts or pager, rows; the unread count.
     with django_assert_num_queries(queries), CaptureQueriesContext(connection) as many:
         html = owner.get(url(page)).content.decode()
     assert "诉求14" in html
@@ -287,6 +287,6 @@ def test_list_query_counts_do_not_grow_with_the_number_of_demands(world, page, q
 def test_the_demand_page_query_count_does_not_grow_with_its_timeline(world, demand, django_assert_num_queries):
     d = replied(world, demand)
     owner = login(world.owner)
-    # session, user, roles, demand, timeline, attachments
-    with django_assert_num_queries(6):
+    # session, user, roles, demand, timeline, attachments, the header's unread count
+    with django_assert_num_queries(7):
         assert owner.get(url("detail", d)).status_code == 200

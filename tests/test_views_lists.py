@@ -226,7 +226,7 @@ def test_the_ledger_query_count_is_pinned(world, django_assert_num_queries):
     client = login(world.dispatcher)
     client.get(LEDGER)
     # session, user, roles, jurisdiction, rows, the user's unit in the header,
-    # three filter dropdowns (category, unit, jurisdiction)
-    with django_assert_num_queries(9):
+    # three filter dropdowns (category, unit, jurisdiction), the header's unread notification count
+    with django_assert_num_queries(10):
         client.get(LEDGER, {"q": "批量"})
     assert Demand.objects.filter(state=State.RECEIVED).exists()

@@ -1,16 +1,33 @@
-"""Who is told about a timeline entry, and in which words."""
+"""Who is told about a timeline entry, in which words and through which channels; reading them.
 
+The in-app notification is always written; e-mail (Django's mail backend) and SMS (the gateway in
+sms.py) follow each person's Preference. Everything here runs in the worker after commit, and running
+it twice for the same entry sends nothing twice.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from qinqing.accounts.models import Role, User
 from qinqing.demands.models import DemandEvent
 
-from .models import Notification
+from .models import Notification, Preference
+from .sms import send_sms
+
+log = logging.getLogger(__name__)
 
 # What an enterprise reads, in plain words, for each step of its demand.
 ENTERPRISE_TEXT = {
     "receive": "您反映的问题“{title}”已受理，编号{number}。",
     "dispatch": "您反映的问题已交由{unit}办理，对方将在2个工作日内与您联系。",
+    "return": "我们正在为您的问题重新安排承办单位，请耐心等待。",
+    "accept": "{unit}已接手办理您的问题。",
+    "approve_extension": "您的问题办理时间需要延长，预计{resolve_due}前办结。",
     "contact": "{unit}已与您联系，正在办理。",
     "plan": "{unit}已给出解决路径，请在进度中查看。",
     "reply": "{unit}已正式答复您的问题，请查看并评价。",
@@ -30,6 +47,7 @@ STAFF_TEXT = {
     "reject_extension": "延期申请未获批准：{number}",
     "urge": "【催办】{number} {title}：{note}",
     "escalate": "诉求已提级：{number} {title}",
+    "reply": "承办单位已答复，待企业评价：{number} {title}",
 }
 
 
@@ -51,7 +69,7 @@ def recipients(event: DemandEvent):
     q = Q(pk__in=[])
     if verb in ("dispatch", "evaluate", "reopen", "urge", "approve_extension", "reject_extension"):
         q |= _unit_members(units if verb == "dispatch" else [demand.lead_unit_id])
-    if verb in ("receive", "return", "request_extension", "escalate") and not event.internal:
+    if verb in ("receive", "return", "request_extension", "escalate", "reply", "evaluate") and not event.internal:
         q |= _dispatchers(demand)
     staff = list(User.objects.filter(q, is_active=True).exclude(pk=event.actor_id).distinct())
     owners = []
@@ -62,18 +80,89 @@ def recipients(event: DemandEvent):
 
 
 def notify_for_event(event_id: int) -> int:
-    """Create the notifications of one timeline entry; running it twice creates nothing more."""
+    """Create the notifications of one timeline entry; running it twice creates (and sends) nothing more."""
     event = DemandEvent.objects.select_related("demand__lead_unit", "demand__jurisdiction").get(pk=event_id)
     demand = event.demand
     staff, owners = recipients(event)
     fields = {"number": demand.number, "title": demand.title[:60], "note": event.note[:80],
               "unit": demand.lead_unit.name if demand.lead_unit else "承办单位",
-              "evaluation": demand.get_evaluation_display() or ""}
+              "evaluation": demand.get_evaluation_display() or "",
+              "resolve_due": f"{demand.resolve_due.month}月{demand.resolve_due.day}日"}
+    already = set(Notification.objects.filter(event=event).values_list("recipient_id", flat=True))
     rows = []
     if event.verb in STAFF_TEXT:
         rows += [Notification(recipient=u, demand=demand, event=event, text=STAFF_TEXT[event.verb].format(**fields))
-                 for u in staff]
+                 for u in staff if u.pk not in already]
     rows += [Notification(recipient=u, demand=demand, event=event, text=ENTERPRISE_TEXT[event.verb].format(**fields))
-             for u in owners]
+             for u in owners if u.pk not in already]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        _send_outside(rows)
     return len(rows)
+
+
+def _send_outside(rows: list[Notification]) -> None:
+    """E-mail and SMS for the people who asked for them; a failing channel never stops the others."""
+    wanted = {p.user_id: p for p in Preference.objects.filter(user_id__in=[n.recipient.pk for n in rows])}
+    for note in rows:
+        pref, user = wanted.get(note.recipient.pk), note.recipient
+        if pref is None:
+            continue
+        if pref.by_email and user.email:
+            try:
+                send_mail(f"【亲清】{note.demand.number if note.demand else '通知'}", note.text,
+                          settings.DEFAULT_FROM_EMAIL, [user.email])
+            except Exception:  # noqa: BLE001 - the in-app notification stands; the failure is logged
+                log.exception("notification e-mail to user %s failed", user.pk)
+        if pref.by_sms and user.phone:
+            send_sms(user.phone, f"【亲清】{note.text}", recipient=user)
+
+
+# ---------------------------------------------------------------- the reader's side
+
+def visible_notifications(user):
+    """A person's own notifications; nobody reads anybody else's."""
+    return Notification.objects.filter(recipient=user)
+
+
+UNREAD_CAP = 99  # the header shows "99+" beyond this, so it never counts a backlog in full
+
+
+def unread_count(user) -> int:
+    """Unread notifications, up to UNREAD_CAP + 1: one short index read, whatever the backlog."""
+    if not user.is_authenticated:
+        return 0
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
+    return len(unread.values_list("pk", flat=True)[:UNREAD_CAP + 1])
+
+
+def mark_read(user, notification_id) -> Notification | None:
+    """Mark one of the user's notifications read; another person's id finds nothing."""
+    note = visible_notifications(user).select_related("demand").filter(pk=notification_id).first()
+    if note is not None and note.read_at is None:
+        note.read_at = timezone.now()
+        Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=note.read_at)
+    return note
+
+
+def mark_all_read(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def preference_for(user) -> Preference:
+    return Preference.objects.filter(user=user).first() or Preference(user=user)
+
+
+def set_preferences(user, *, by_email: bool, by_sms: bool) -> Preference:
+    """Save how the user wants to be told; asking for a channel without an address is refused."""
+    from qinqing.demands.errors import DomainError
+
+    if by_email and not user.email:
+        raise DomainError("您的账号没有登记电子邮箱，无法开启邮件通知。请联系管理员登记邮箱。")
+    if by_sms and not user.phone:
+        raise DomainError("您的账号没有登记手机号，无法开启短信通知。请联系管理员登记手机号。")
+    with transaction.atomic():
+        pref, _ = Preference.objects.select_for_update().get_or_create(user=user)
+        pref.by_email, pref.by_sms, pref.updated_at = by_email, by_sms, timezone.now()
+        pref.save(update_fields=["by_email", "by_sms", "updated_at"])
+    return pref
