@@ -378,76 +378,92 @@ def plan_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repla
 
 def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, replace: bool = False,
                           tiers=None) -> Plan:
-    """按规则批量分配: write the previewed plan with set-based statements, one tier at a time."""
+    """按规则批量分配: write the previewed plan with set-based statements.
+
+    Each tier's picks go into one temporary table; then a handful of statements end the replaced
+    assignments, insert the new ones with their deadlines, move both pointers of each enterprise in
+    a single UPDATE and write one audit line per assignment.
+    """
     plan = plan_bulk_assignment(user, jurisdiction, on=on, replace=replace, tiers=tiers)
-    rules = cadence()
     batch = uuid.uuid4().hex[:12]
     with transaction.atomic():
-        for tier, _matched, placed in plan.tiers:
-            if placed:
-                _apply_tier(user, plan, tier, rules, batch)
+        if plan.placed:
+            _write_plan(user, plan, batch)
         _event(DutyEvent.Verb.BULK_ASSIGN, user, note=f"{jurisdiction.name}：按规则分配{plan.placed}家",
                data={"batch": batch, "jurisdiction": jurisdiction.pk, "replace": replace,
                      "tiers": {t.key: [m, p] for t, m, p in plan.tiers}, "unplaced": plan.unplaced})
     return plan
 
 
-def _apply_tier(user, plan: Plan, tier: Tier, rules, batch: str) -> None:
-    """The quota rows say "pool P, enterprises ranked lo+1..hi go to cadre C"; one INSERT … SELECT
+def _write_plan(user, plan: Plan, batch: str) -> None:
+    """The quota rows say "pool P, enterprises ranked lo+1..hi go to cadre C"; per tier one INSERT … SELECT
     ranks the tier's enterprises within their pool and joins them to those ranges."""
-    quotas = [q for q in plan.quotas if q[0] == tier.key]
-    cadres = {c.pk: c.user_id for c in Cadre.objects.filter(pk__in={q[2] for q in quotas})}
-    enterprises = _tier_enterprises(tier, plan.jurisdiction, plan.replace)
-    ent_sql, ent_params = enterprises.values("pk").query.sql_with_params()
-    key = "m.pool || ':' || e.sector" if tier.key in plan.sector_tiers else "m.pool"
+    rules = cadence()
+    cadres = {c.pk: c.user_id for c in Cadre.objects.filter(pk__in={q[2] for q in plan.quotas})}
     on = plan.on
-    contact_due = on + dt.timedelta(days=rules[tier.level][0])
-    visit_due = on + dt.timedelta(days=rules[tier.level][1])
     a_t, e_t, ev_t = Assignment._meta.db_table, Enterprise._meta.db_table, DutyEvent._meta.db_table
-    jsonb = "::jsonb" if connection.vendor == "postgresql" else ""
+    pg = connection.vendor == "postgresql"
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
         for table in ("visits_quota", "visits_jmap", "visits_pick"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute("CREATE TEMP TABLE visits_quota (pool VARCHAR(60), cadre_id INTEGER, user_id INTEGER, "
-                    "lo INTEGER, hi INTEGER)")
-        cur.executemany("INSERT INTO visits_quota VALUES (%s, %s, %s, %s, %s)",
-                        [(q[1], q[2], cadres[q[2]], q[3], q[4]) for q in quotas])
-        cur.execute("CREATE TEMP TABLE visits_jmap (jid INTEGER PRIMARY KEY, pool VARCHAR(20))")
-        cur.executemany("INSERT INTO visits_jmap VALUES (%s, %s)",
-                        [(jid, str(pool)) for jid, pool in plan.territory[tier.key].items()])
-        cur.execute(
-            f"""CREATE TEMP TABLE visits_pick AS
-                SELECT r.id AS enterprise_id, q.cadre_id, q.user_id FROM (
-                    SELECT e.id, {key} AS pool, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY e.id) AS rn
-                    FROM {e_t} e JOIN visits_jmap m ON m.jid = e.jurisdiction_id
-                    WHERE e.id IN ({ent_sql})) r
-                JOIN visits_quota q ON q.pool = r.pool AND r.rn > q.lo AND r.rn <= q.hi""",  # noqa: S608
-            ent_params)
-        cur.execute("CREATE INDEX visits_pick_e ON visits_pick (enterprise_id)")
-        if connection.vendor == "postgresql":
+        cur.execute("CREATE TEMP TABLE visits_quota (tier VARCHAR(20), pool VARCHAR(60), cadre_id INTEGER, "
+                    "user_id INTEGER, lo INTEGER, hi INTEGER)")
+        cur.executemany("INSERT INTO visits_quota VALUES (%s, %s, %s, %s, %s, %s)",
+                        [(q[0], q[1], q[2], cadres[q[2]], q[3], q[4]) for q in plan.quotas])
+        cur.execute("CREATE TEMP TABLE visits_jmap (tier VARCHAR(20), jid INTEGER, pool VARCHAR(20), "
+                    "PRIMARY KEY (tier, jid))")
+        cur.executemany("INSERT INTO visits_jmap VALUES (%s, %s, %s)",
+                        [(key, jid, str(pool)) for key, territory in plan.territory.items()
+                         for jid, pool in territory.items()])
+        cur.execute("CREATE TEMP TABLE visits_pick (enterprise_id INTEGER, cadre_id INTEGER, user_id INTEGER, "
+                    "duty VARCHAR(20), level VARCHAR(20), rule VARCHAR(60), contact_due DATE, visit_due DATE)")
+        for tier, _matched, placed in plan.tiers:
+            if not placed:
+                continue
+            key = "m.pool || ':' || e.sector" if tier.key in plan.sector_tiers else "m.pool"
+            ent_sql, ent_params = _tier_enterprises(tier, plan.jurisdiction, plan.replace) \
+                .values("pk").query.sql_with_params()
+            contact_due = on + dt.timedelta(days=rules[tier.level][0])
+            visit_due = on + dt.timedelta(days=rules[tier.level][1])
+            cur.execute(
+                f"""INSERT INTO visits_pick
+                    SELECT r.id, q.cadre_id, q.user_id, %s, %s, %s, %s, %s FROM (
+                        SELECT e.id, {key} AS pool, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY e.id) AS rn
+                        FROM {e_t} e JOIN visits_jmap m ON m.tier = %s AND m.jid = e.jurisdiction_id
+                        WHERE e.id IN ({ent_sql})) r
+                    JOIN visits_quota q ON q.tier = %s AND q.pool = r.pool AND r.rn > q.lo AND r.rn <= q.hi""",  # noqa: S608
+                [tier.duty, tier.level, tier.label[:60], contact_due, visit_due, tier.key, *ent_params, tier.key])
+        cur.execute("CREATE INDEX visits_pick_e ON visits_pick (enterprise_id, duty)")
+        if pg:
             cur.execute("ANALYZE visits_pick")
         if plan.replace:
-            cur.execute(f"""UPDATE {a_t} SET ended_on = %s WHERE ended_on IS NULL AND duty = %s
-                            AND enterprise_id IN (SELECT enterprise_id FROM visits_pick)""",  # noqa: S608
-                        [on, tier.duty])
+            cur.execute(f"""UPDATE {a_t} SET ended_on = %s WHERE ended_on IS NULL AND EXISTS (
+                                SELECT 1 FROM visits_pick p WHERE p.enterprise_id = {a_t}.enterprise_id
+                                AND p.duty = {a_t}.duty)""", [on])  # noqa: S608
         cur.execute(
             f"""INSERT INTO {a_t} (enterprise_id, cadre_id, duty, level, started_on, ended_on, assigned_by_id, rule,
                                    last_contact_on, last_visit_on, next_contact_due, next_visit_due)
-                SELECT enterprise_id, cadre_id, %s, %s, %s, NULL, %s, %s, NULL, NULL, %s, %s
+                SELECT enterprise_id, cadre_id, duty, level, %s, NULL, %s, rule, NULL, NULL, contact_due, visit_due
                 FROM visits_pick""",  # noqa: S608
-            [tier.duty, tier.level, on, user.pk, tier.label[:60], contact_due, visit_due])
-        pointer = POINTER[tier.duty]
+            [on, user.pk])
+        leader, specialist = Duty.CONTACT_LEADER.value, Duty.SPECIALIST.value
         cur.execute(
-            f"""UPDATE {e_t} SET {pointer} = (SELECT p.user_id FROM visits_pick p WHERE p.enterprise_id = {e_t}.id)
-                WHERE id IN (SELECT enterprise_id FROM visits_pick)""")  # noqa: S608
+            f"""UPDATE {e_t} SET
+                    contact_leader_id = COALESCE(p.leader, {e_t}.contact_leader_id),
+                    service_specialist_id = COALESCE(p.specialist, {e_t}.service_specialist_id)
+                FROM (SELECT enterprise_id, MAX(CASE WHEN duty = '{leader}' THEN user_id END) AS leader,
+                             MAX(CASE WHEN duty = '{specialist}' THEN user_id END) AS specialist
+                      FROM visits_pick GROUP BY enterprise_id) p
+                WHERE {e_t}.id = p.enterprise_id""")  # noqa: S608 - duty values are our own choices
+        jsonb = "::jsonb" if pg else ""
         cur.execute(
             f"""INSERT INTO {ev_t} (verb, actor_id, enterprise_id, visit_id, campaign_id, note, data, created_at)
-                SELECT %s, %s, enterprise_id, NULL, NULL, %s,
-                       ('{{"batch": "{batch}", "duty": "{tier.duty}", "cadre": ' || CAST(cadre_id AS TEXT) || '}}'){jsonb},
-                       %s
-                FROM visits_pick""",  # noqa: S608 - batch is hex, duty a choice value; values are parameters
-            [DutyEvent.Verb.ASSIGN, user.pk, tier.label, now])
+                SELECT %s, %s, enterprise_id, NULL, NULL, rule,
+                       ('{{"batch": "{batch}", "duty": "' || duty || '", "cadre": ' || CAST(cadre_id AS TEXT)
+                        || '}}'){jsonb}, %s
+                FROM visits_pick""",  # noqa: S608 - batch is hex; values are parameters
+            [DutyEvent.Verb.ASSIGN, user.pk, now])
         for table in ("visits_pick", "visits_jmap", "visits_quota"):
             cur.execute(f"DROP TABLE {table}")
     _grant_service_role(list(cadres.values()))
