@@ -108,6 +108,15 @@ def test_every_dashboard_figure_equals_the_ledger_its_link_opens(world, ledger):
     assert {i.label: i.value for i in board.by_unit} == {world.bureau.name: 4, world.finance.name: 1, "未交办": 1}
 
 
+def test_a_town_dashboard_counted_live_equals_its_ledger_too(world, ledger):
+    rollup.refresh()
+    board = stats.dashboard(world.town, stats.Period(dt.date(2026, 10, 26), TODAY), TODAY)
+    assert board.total.value == 5
+    for item in all_items(board):
+        if item.url:
+            assert ledger_count(world.leader, item.url) == item.value, (item.label, item.url)
+
+
 def test_the_ledger_page_lists_exactly_what_a_dashboard_number_counts(world, ledger):
     rollup.refresh()
     board = stats.dashboard(world.district, stats.Period(dt.date(2026, 10, 26), TODAY), TODAY)

@@ -18,6 +18,12 @@ replaces their rows. Recomputing a bucket is idempotent, which gives three prope
 * the Huey job (every five minutes) keeps the work per dashboard view small, and a nightly `rebuild()`
   recomputes everything as the last safety net (e.g. after rows were loaded in bulk without events).
 
+Granularity: the totals (dimension "all", which feed the weekly trend and the per-town map) are kept per
+leaf jurisdiction; the breakdowns by category, channel, state and unit are kept per district (a demand
+filed in a town counts under the town's district), ten times fewer rows, which is what lets a
+province-wide dashboard sum them in well under a second. A dashboard for a single town, a small set
+of demands, counts its breakdowns live (`grouped`), still in the database.
+
 Merged duplicates (并单) are not counted: they are the same problem as the demand they joined.
 """
 
@@ -25,10 +31,11 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Count, DateField, F, Max, Q
+from django.db.models import Case, Count, DateField, F, Max, Q, When
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
+from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Demand, DemandEvent, Evaluation, State
 
 from .models import DemandRollup, Dimension, RollupMark
@@ -65,29 +72,32 @@ def _counted(qs):
     return qs.exclude(state=State.MERGED)
 
 
-def _grouped(demands, dimension: str):
-    """Rows of (jurisdiction_id, week, key, measures…) for one dimension, computed by the database."""
+NODE = Case(When(jurisdiction__level=Jurisdiction.Level.TOWN, then=F("jurisdiction__parent_id")),
+            default=F("jurisdiction_id"))
+
+
+def grouped(demands, dimension: str):
+    """Rows of {jid, week, key, measures…} for one dimension, computed by the database. `jid` is the leaf
+    jurisdiction for the totals and the district-level node for the breakdowns."""
     qs = _counted(demands).annotate(week=TruncWeek("received_at", output_field=DateField()))
     if dimension == Dimension.ALL:
-        values = qs.values("jurisdiction_id", "week")
-    elif dimension == Dimension.CATEGORY:
-        values = qs.annotate(key=Coalesce("category__parent_id", "category_id")).values(
-            "jurisdiction_id", "week", "key")
-    elif dimension == Dimension.CHANNEL:
-        values = qs.annotate(key=F("channel")).values("jurisdiction_id", "week", "key")
-    elif dimension == Dimension.STATE:
-        values = qs.annotate(key=F("state")).values("jurisdiction_id", "week", "key")
+        values = qs.annotate(jid=F("jurisdiction_id")).values("jid", "week")
     else:
-        return _grouped_units(qs)
+        qs = qs.annotate(jid=NODE)
+        if dimension == Dimension.UNIT:
+            return _grouped_units(qs)
+        key = {Dimension.CATEGORY: Coalesce("category__parent_id", "category_id"),
+               Dimension.CHANNEL: F("channel"), Dimension.STATE: F("state")}[dimension]
+        values = qs.annotate(key=key).values("jid", "week", "key")
     return values.annotate(**MEASURES).order_by().iterator(chunk_size=BATCH)
 
 
 def _grouped_units(qs):
     """Units as the ledger's unit filter sees them: the lead unit or any co-unit, each demand once."""
-    lead = qs.annotate(key=F("lead_unit_id")).values("jurisdiction_id", "week", "key").annotate(**MEASURES)
+    lead = qs.annotate(key=F("lead_unit_id")).values("jid", "week", "key").annotate(**MEASURES)
     yield from lead.order_by().iterator(chunk_size=BATCH)
     co = (qs.filter(co_units__isnull=False).exclude(lead_unit_id=F("co_units"))
-          .annotate(key=F("co_units")).values("jurisdiction_id", "week", "key").annotate(**MEASURES))
+          .annotate(key=F("co_units")).values("jid", "week", "key").annotate(**MEASURES))
     yield from co.order_by().iterator(chunk_size=BATCH)
 
 
@@ -97,9 +107,9 @@ def _write(demands) -> int:
     for dimension in Dimension.values:
         cells: dict[tuple, dict] = {}
         batch = []
-        for row in _grouped(demands, dimension):
+        for row in grouped(demands, dimension):
             key = "" if row.get("key") is None else str(row.get("key"))
-            ident = (row["jurisdiction_id"], row["week"], key)
+            ident = (row["jid"], row["week"], key)
             if dimension == Dimension.UNIT:  # lead and co rows of one unit add up
                 if ident in cells:
                     for f in MEASURE_FIELDS:
@@ -145,25 +155,41 @@ def refresh() -> int:
     """Recompute the buckets touched by timeline entries since the last refresh; returns buckets redone."""
     with transaction.atomic():
         mark = _mark()
+        if mark.refreshed_at is None:  # never built: build everything once
+            rebuild()
+            return 0
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
         if top <= mark.last_event_id:
             return 0
         touched = (DemandEvent.objects.filter(id__gt=max(mark.last_event_id - OVERLAP, 0), id__lte=top)
                    .values_list("demand__jurisdiction_id", "demand__received_at").distinct())
-        weeks: dict[dt.date, set[int]] = defaultdict(set)
+        leaf_weeks: dict[dt.date, set[int]] = defaultdict(set)
         for jurisdiction_id, received_at in touched.iterator(chunk_size=BATCH):
-            weeks[week_of(timezone.localtime(received_at).date())].add(jurisdiction_id)
+            leaf_weeks[week_of(timezone.localtime(received_at).date())].add(jurisdiction_id)
+        # A bucket of the breakdowns is a district-level node: redo every leaf under each touched node.
+        leaves = set().union(*leaf_weeks.values())
+        node_of = {pk: (parent if level == Jurisdiction.Level.TOWN and parent else pk) for pk, level, parent in
+                   Jurisdiction.objects.filter(pk__in=leaves).values_list("pk", "level", "parent_id")}
+        nodes = set(node_of.values())
+        under: dict[int, set[int]] = defaultdict(set)
+        for pk, level, parent in Jurisdiction.objects.filter(Q(pk__in=nodes) | Q(parent_id__in=nodes)).values_list(
+                "pk", "level", "parent_id"):
+            node = parent if level == Jurisdiction.Level.TOWN and parent in nodes else pk
+            under[node].add(pk)
+        weeks = {week: {node_of[j] for j in js} for week, js in leaf_weeks.items()}
         for chunk in _chunks(sorted(weeks.items()), 100):
             demands_q, rollup_q = Q(pk__in=[]), Q(pk__in=[])
-            for week, jurisdictions in chunk:
-                demands_q |= Q(jurisdiction_id__in=jurisdictions, received_at__gte=local_midnight(week),
+            for week, week_nodes in chunk:
+                week_leaves = set().union(*(under[n] for n in week_nodes))
+                demands_q |= Q(jurisdiction_id__in=week_leaves, received_at__gte=local_midnight(week),
                                received_at__lt=local_midnight(week + dt.timedelta(days=7)))
-                rollup_q |= Q(jurisdiction_id__in=jurisdictions, week=week)
+                rollup_q |= Q(week=week) & (Q(dimension=Dimension.ALL, jurisdiction_id__in=week_leaves)
+                                            | (~Q(dimension=Dimension.ALL) & Q(jurisdiction_id__in=week_nodes)))
             DemandRollup.objects.filter(rollup_q).delete()
             _write(Demand.objects.filter(demands_q))
         mark.last_event_id, mark.refreshed_at = top, timezone.now()
         mark.save(update_fields=["last_event_id", "refreshed_at"])
-    return sum(len(j) for j in weeks.values())
+    return sum(len(n) for n in weeks.values())
 
 
 def _chunks(items, size):

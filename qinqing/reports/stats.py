@@ -20,7 +20,7 @@ from qinqing.demands.models import OPEN_STATES, Category, Channel, Demand, Evalu
 from qinqing.workdays import calendar as workcal
 
 from .models import DemandRollup, Dimension
-from .rollup import MEASURE_FIELDS, local_midnight, week_of
+from .rollup import MEASURE_FIELDS, grouped, local_midnight, week_of
 
 COUNTED_STATES = [s for s in State.values if s != State.MERGED]
 LEADER_ROLES = (Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
@@ -127,9 +127,26 @@ def _cells(jurisdiction: Jurisdiction, period: Period, dimension: str):
         week__gte=week_of(period.start), week__lte=week_of(period.end))
 
 
-def _sums(qs, *group):
+def _summed(jurisdiction: Jurisdiction, period: Period, dimension: str, group: str | None = None):
+    """Measures summed over the scope and weeks, per `group` ("key", "week", "jurisdiction__path") or in
+    total. Districts and above read the rollup; a town (whose breakdowns the rollup keeps at district
+    level) is counted live, which for a town's few thousand demands is as fast."""
     sums = {f: Sum(f) for f in MEASURE_FIELDS}
-    return qs.values(*group).annotate(**sums).order_by() if group else qs.aggregate(**sums)
+    if jurisdiction.level != Jurisdiction.Level.TOWN:
+        qs = _cells(jurisdiction, period, dimension)
+        if group is None:
+            return {k: v or 0 for k, v in qs.aggregate(**sums).items()}
+        return list(qs.values(group).annotate(**sums).order_by())
+    out: dict = {}
+    for row in grouped(received(jurisdiction, period), dimension):
+        g = None if group is None else jurisdiction.path if group == "jurisdiction__path" else (
+            "" if row.get(group) is None else str(row[group]) if group == "key" else row[group])
+        cell = out.setdefault(g, dict.fromkeys(MEASURE_FIELDS, 0))
+        for f in MEASURE_FIELDS:
+            cell[f] += row[f]
+    if group is None:
+        return out.get(None, dict.fromkeys(MEASURE_FIELDS, 0))
+    return [{group: g, **cell} for g, cell in out.items()]
 
 
 def week_aligned(period: Period) -> Period:
@@ -143,10 +160,10 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
     base = period_params(jurisdiction, period)
     board = Dashboard(jurisdiction, period)
 
-    totals = {k: v or 0 for k, v in _sums(_cells(jurisdiction, period, Dimension.ALL)).items()}
+    totals = _summed(jurisdiction, period, Dimension.ALL)
     board.total = Item("受理诉求", totals["n"], ledger_url(**base))
 
-    states = {r["key"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.STATE), "key")}
+    states = {r["key"]: r["n"] for r in _summed(jurisdiction, period, Dimension.STATE, "key")}
     board.by_state = [Item(label, states.get(value, 0), ledger_url(**{**base, "state": value}))
                       for value, label in State.choices if value != State.MERGED and states.get(value)]
     open_n = sum(states.get(s, 0) for s in OPEN_STATES)
@@ -158,24 +175,24 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
         Item("移送市级", states.get(State.TRANSFERRED, 0), ledger_url(**{**base, "state": State.TRANSFERRED})),
     ]
 
-    categories = {r["key"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.CATEGORY), "key")}
+    categories = {r["key"]: r["n"] for r in _summed(jurisdiction, period, Dimension.CATEGORY, "key")}
     names = dict(Category.objects.filter(parent=None).values_list("pk", "name"))
     board.by_category = sorted(
         (Item(names.get(int(k), "（已删除类别）"), n, ledger_url(**base, category=k))
          for k, n in categories.items() if n), key=lambda i: -i.value)
 
-    channels = {r["key"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.CHANNEL), "key")}
+    channels = {r["key"]: r["n"] for r in _summed(jurisdiction, period, Dimension.CHANNEL, "key")}
     board.by_channel = [Item(label, channels[value], ledger_url(**base, channel=value))
                         for value, label in Channel.choices if channels.get(value)]
 
-    units = sorted(((r["key"], r["n"]) for r in _sums(_cells(jurisdiction, period, Dimension.UNIT), "key")
+    units = sorted(((r["key"], r["n"]) for r in _summed(jurisdiction, period, Dimension.UNIT, "key")
                     if r["n"]), key=lambda kv: -kv[1])
     unit_names = dict(Unit.objects.filter(pk__in=[int(k) for k, _ in units[:15] if k]).values_list(
         "pk", "name"))
     board.by_unit = [Item(unit_names.get(int(k), "") if k else "未交办", n,
                           ledger_url(**base, unit=k) if k else "") for k, n in units[:15]]
 
-    weekly = {r["week"]: r["n"] for r in _sums(_cells(jurisdiction, period, Dimension.ALL), "week")}
+    weekly = {r["week"]: r["n"] for r in _summed(jurisdiction, period, Dimension.ALL, "week")}
     week = period.start
     while week <= period.end:
         board.trend.append(Item(f"{week:%m-%d}", weekly.get(week, 0), ledger_url(
@@ -184,14 +201,14 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
 
     recent = Period(max(period.start, week_of(period.end) - dt.timedelta(days=21)), period.end)
     recent_base = period_params(jurisdiction, recent)
-    hot = _sums(_cells(jurisdiction, recent, Dimension.CATEGORY), "key")
+    hot = _summed(jurisdiction, recent, Dimension.CATEGORY, "key")
     board.hot = sorted((Item(names.get(int(r["key"]), ""), r["n"], ledger_url(**recent_base, category=r["key"]))
                         for r in hot if r["n"]), key=lambda i: -i.value)[:5]
 
     children = list(Jurisdiction.objects.filter(parent=jurisdiction).order_by("path").values_list(
         "code", "name", "path"))
     if children:
-        per_node = _sums(_cells(jurisdiction, period, Dimension.ALL), "jurisdiction__path")
+        per_node = _summed(jurisdiction, period, Dimension.ALL, "jurisdiction__path")
         counts = {c: 0 for c, _, _ in children}
         for row in per_node:
             for code, _, path in children:
