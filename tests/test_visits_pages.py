@@ -217,3 +217,66 @@ def test_another_enterprise_gets_404_when_responding_to_a_visit(world, visit):
     assert login(world.dispatcher).get("/portal/visits/").status_code == 404
     visit.refresh_from_db()
     assert visit.confirmation == Confirmation.PENDING
+
+
+def _xlsx(rows) -> io.BytesIO:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    stream = io.BytesIO()
+    book.save(stream)
+    stream.seek(0)
+    stream.name = "list.xlsx"
+    return stream
+
+
+def test_a_dispatcher_creates_a_campaign_by_rule_then_imports_more_targets(world):
+    client = login(world.dispatcher)
+    today = timezone.localdate()
+    response = client.post("/visits/campaigns/new/", {
+        "name": "四上企业走访", "starts_on": today.isoformat(), "ends_on": (today + dt.timedelta(30)).isoformat(),
+        "four_above": "yes"})
+    assert response.status_code == 302
+    from qinqing.visits.models import Campaign
+
+    campaign = Campaign.objects.get()
+    assert list(campaign.targets.all()) == [world.enterprise]
+    bad = client.post(f"/visits/campaigns/{campaign.pk}/targets/",
+                      {"file": _xlsx([["统一社会信用代码"], [world.neighbour.credit_code],
+                                      [world.other_enterprise.credit_code]])}, follow=True)
+    assert "不在活动区划内" in bad.content.decode()
+    assert campaign.targets.count() == 1
+    client.post(f"/visits/campaigns/{campaign.pk}/targets/",
+                {"file": _xlsx([["统一社会信用代码"], [world.neighbour.credit_code]])})
+    assert campaign.targets.count() == 2
+    assert login(world.other_dispatcher).post(f"/visits/campaigns/{campaign.pk}/targets/").status_code == 404
+
+
+def test_a_campaign_with_an_end_before_its_start_is_refused_in_chinese(world):
+    today = timezone.localdate()
+    response = login(world.dispatcher).post("/visits/campaigns/new/", {
+        "name": "x", "starts_on": today.isoformat(), "ends_on": (today - dt.timedelta(1)).isoformat()})
+    assert response.status_code == 400 and "结束日期不能早于开始日期" in response.content.decode()
+
+
+def test_a_seminar_is_recorded_from_the_campaign_page_and_counted(world):
+    from qinqing.visits import stats
+
+    today = timezone.localdate()
+    campaign = services.create_campaign(world.dispatcher, name="政策宣讲月", jurisdiction=world.district,
+                                        starts_on=today, ends_on=today)
+    response = login(world.head).post(f"/visits/campaigns/{campaign.pk}/seminars/",
+                                      {"kind": "briefing", "title": "稳岗政策宣讲会", "held_on": today.isoformat()})
+    assert response.status_code == 404  # a unit head outside the campaign's groups cannot see it
+    login(world.dispatcher).post(f"/visits/campaigns/{campaign.pk}/seminars/",
+                                 {"kind": "briefing", "title": "稳岗政策宣讲会", "held_on": today.isoformat()})
+    assert stats.seminars_held(today, today, world.district) == 1
+
+
+def test_the_admin_lists_every_visits_model_in_chinese(world, visit):
+    client = login(world.admin)
+    for name in ("cadre", "cadencerule", "assignment", "visit", "campaign", "seminar", "contacturging",
+                 "dutyevent"):
+        response = client.get(f"/admin/visits/{name}/")
+        assert response.status_code == 200, name
+    assert "包联走访" in client.get("/admin/").content.decode()

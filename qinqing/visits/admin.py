@@ -33,6 +33,17 @@ class CadreAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     raw_id_fields = ("jurisdiction", "unit")
 
+    def save_model(self, request, obj, form, change):
+        from . import services
+
+        saved = services.register_cadre(request.user, obj.user, level=obj.level, jurisdiction=obj.jurisdiction,
+                                        unit=obj.unit, capacity=obj.capacity, sectors=obj.sectors,
+                                        active=obj.active)
+        obj.pk = saved.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a cadre with history is retired (在岗 off), never deleted
+
 
 @admin.register(CadenceRule)
 class CadenceRuleAdmin(admin.ModelAdmin):

@@ -71,20 +71,45 @@ class ImportRefused(DomainError):
         self.errors = errors
 
 
-def import_assignments(user, upload) -> int:
-    """Read an uploaded workbook and assign every row, or nothing."""
+def read_rows(upload, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
+    """An uploaded .xlsx as (row number, cell texts), through the registry's hardened reader."""
     if upload.size > MAX_BYTES:
         raise DomainError(f"文件不能超过{MAX_BYTES // (1024 * 1024)}MB。")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "assignments.xlsx"
+        path = Path(tmp) / "upload.xlsx"
         with path.open("wb") as fh:
             for chunk in upload.chunks():
                 fh.write(chunk)
-        limits = Limits(max_upload_bytes=MAX_BYTES, max_rows=MAX_ROWS + 1)
+        limits = Limits(max_upload_bytes=MAX_BYTES, max_rows=max_rows + 1)
         with SheetReader(path, limits) as reader:
             rows = [(number, [c[1] if c else "" for c in cells]) for number, cells in reader.rows()]
     if not rows:
         raise DomainError("文件里没有数据。")
+    return rows
+
+
+def import_targets(user, campaign, upload) -> int:
+    """A campaign's target list from a workbook with a 统一社会信用代码 column: every code known, or nothing."""
+    rows = read_rows(upload, 200_000)
+    header = [h.strip() for h in rows[0][1]]
+    if "统一社会信用代码" not in header:
+        raise DomainError("缺少“统一社会信用代码”列。")
+    i = header.index("统一社会信用代码")
+    codes = {uscc.normalize(cells[i]): n for n, cells in rows[1:] if i < len(cells) and str(cells[i]).strip()}
+    if not codes:
+        raise DomainError("文件里没有信用代码。")
+    found = dict(Enterprise.objects.filter(credit_code__in=codes,
+                                           jurisdiction__path__startswith=campaign.jurisdiction.path)
+                 .values_list("credit_code", "pk"))
+    missing = [f"第{n}行：{code}" for code, n in codes.items() if code not in found]
+    if missing:
+        raise ImportRefused([f"{m} 不在企业库或不在活动区划内" for m in missing])
+    return services.target_enterprises(user, campaign, found.values())
+
+
+def import_assignments(user, upload) -> int:
+    """Read an uploaded workbook and assign every row, or nothing."""
+    rows = read_rows(upload)
     header = [h.strip() for h in rows[0][1]]
     missing = [h for h in REQUIRED if h not in header]
     if missing:

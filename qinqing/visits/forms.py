@@ -105,3 +105,34 @@ class RespondForm(forms.Form):
     rating = forms.TypedChoiceField(label="评分", coerce=int, required=False, empty_value=None,
                                     choices=[("", "—")] + [(str(i), f"{i}分") for i in range(5, 0, -1)])
     comment = forms.CharField(label="意见", required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+FOUR_ABOVE_CHOICES = [("", "不限"), ("yes", "仅四上企业"), ("no", "仅四下企业")]
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label="活动名称", max_length=80)
+    starts_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    sector = forms.MultipleChoiceField(label="目标行业", required=False, widget=forms.CheckboxSelectMultiple,
+                                       choices=[], help_text="不选则为全部行业")
+    four_above = forms.ChoiceField(label="目标范围", required=False, choices=FOUR_ABOVE_CHOICES)
+    tag = forms.CharField(label="企业标签", required=False, max_length=30, help_text="如“专精特新”，不填则不限")
+
+    def __init__(self, *args, **kwargs):
+        from qinqing.enterprises.models import Sector
+
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].choices = Sector.choices
+
+    def rule(self) -> dict:
+        d = self.cleaned_data
+        rule = {}
+        if d["sector"]:
+            rule["sector"] = list(d["sector"])
+        if d["four_above"]:
+            rule["is_four_above"] = d["four_above"] == "yes"
+        if d["tag"].strip():
+            rule["tag"] = d["tag"].strip()
+        return rule

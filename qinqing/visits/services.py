@@ -128,7 +128,7 @@ def refresh_due_dates(assignments, chunk: int = 5000) -> int:
 # ---------------------------------------------------------------- cadres and assignments
 
 def register_cadre(user, person, *, level: str, jurisdiction=None, unit=None, capacity: int = 30,
-                   sectors=()) -> Cadre:
+                   sectors=(), active: bool = True) -> Cadre:
     """登记包联干部: make a staff member assignable at a level."""
     jurisdiction = jurisdiction or person.jurisdiction or (person.unit.jurisdiction if person.unit_id else None)
     if jurisdiction is None:
@@ -146,7 +146,7 @@ def register_cadre(user, person, *, level: str, jurisdiction=None, unit=None, ca
     with transaction.atomic():
         cadre, _ = Cadre.objects.update_or_create(
             user=person, defaults={"level": level, "jurisdiction": jurisdiction, "unit": unit or person.unit,
-                                   "capacity": capacity, "sectors": list(sectors), "active": True})
+                                   "capacity": capacity, "sectors": list(sectors), "active": active})
         _event(DutyEvent.Verb.REGISTER_CADRE, user, note=f"{person}：{cadre.get_level_display()}",
                data={"cadre": cadre.pk, "level": level, "capacity": capacity})
     return cadre
@@ -669,7 +669,11 @@ def _add_targets(campaign, ids) -> int:
 def record_seminar(user, *, kind: str, title: str, held_on: dt.date, jurisdiction, organiser=None,
                    enterprises=(), campaign=None, notes: str = "") -> Seminar:
     """记录宣讲会/座谈会."""
-    _require_manager(user, jurisdiction) if not user.has_role(Role.UNIT_HEAD, Role.HANDLER) else _require_staff(user)
+    _require_staff(user)
+    own_unit = (user.unit_id is not None and user.has_role(Role.UNIT_HEAD, Role.HANDLER)
+                and jurisdiction.path.startswith(user.unit.jurisdiction.path))
+    if not (own_unit or _covers(user, jurisdiction.path)):
+        raise PermissionDeniedError("只能记录本单位或本辖区举办的宣讲会、座谈会。")
     if kind not in Seminar.Kind.values:
         raise DomainError("类型应为座谈会或宣讲会。")
     title = (title or "").strip()

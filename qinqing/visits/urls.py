@@ -15,6 +15,9 @@ urlpatterns = [
     path("assignments/import/", views.assignments_import, name="assignments_import"),
     path("assignments/rule/", views.assign_by_rule, name="assign_rule"),
     path("campaigns/", views.campaigns, name="campaigns"),
+    path("campaigns/new/", views.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/targets/", views.campaign_targets, name="campaign_targets"),
+    path("campaigns/<int:pk>/seminars/", views.campaign_seminar, name="campaign_seminar"),
     path("neglect/", views.neglect, name="neglect"),
 ]

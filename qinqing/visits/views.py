@@ -3,6 +3,7 @@
 import io
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,8 +17,8 @@ from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
 
 from . import excel, queries, services
-from .forms import PROBLEM_ROWS, AssignForm, ImportForm, RuleForm, VisitForm
-from .models import Assignment, Cadre, Campaign, Duty, Level, Visit
+from .forms import PROBLEM_ROWS, AssignForm, CampaignForm, ImportForm, RuleForm, SeminarForm, VisitForm
+from .models import Assignment, Cadre, Campaign, Duty, Level, Seminar, Visit
 from .visibility import JURISDICTION_ROLES, is_admin
 
 
@@ -239,7 +240,73 @@ def assign_by_rule(request):
 def campaigns(request):
     rows = list(Campaign.objects.visible_to(request.user).select_related("jurisdiction")
                 .annotate(n=Count("target_rows")).order_by("-starts_on", "-pk")[:100])
-    return render(request, "visits/campaigns.html", {"campaigns": rows})
+    return render(request, "visits/campaigns.html", {"campaigns": rows, "can_manage": _can_manage(request.user)})
+
+
+@staff_required
+def campaign_new(request):
+    """创建集中走访活动, with its target list drawn by rule at once (an import can add more later)."""
+    if not _can_manage(request.user) or request.user.jurisdiction is None:
+        raise Http404("页面不存在")
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            with transaction.atomic():
+                campaign = services.create_campaign(request.user, name=d["name"],
+                                                    jurisdiction=request.user.jurisdiction, starts_on=d["starts_on"],
+                                                    ends_on=d["ends_on"], description=d["description"])
+                added = services.target_by_rule(request.user, campaign, form.rule())
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"活动已创建，目标企业{added}家。")
+            return redirect("visits:campaign", pk=campaign.pk)
+    return render(request, "visits/campaign_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _managed_campaign(request, pk):
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user).select_related("jurisdiction"), pk=pk)
+    if not _can_manage(request.user):
+        raise Http404("页面不存在")
+    return campaign
+
+
+@staff_required
+@require_POST
+def campaign_targets(request, pk):
+    campaign = _managed_campaign(request, pk)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "请选择要导入的 .xlsx 文件。")
+    else:
+        try:
+            added = excel.import_targets(request.user, campaign, form.cleaned_data["file"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已导入目标企业{added}家（已在名单中的不重复计算）。")
+    return redirect("visits:campaign", pk=campaign.pk)
+
+
+@staff_required
+@require_POST
+def campaign_seminar(request, pk):
+    campaign = get_object_or_404(Campaign.objects.visible_to(request.user).select_related("jurisdiction"), pk=pk)
+    form = SeminarForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "请填写类型、主题和举办日期。")
+    else:
+        d = form.cleaned_data
+        try:
+            services.record_seminar(request.user, kind=d["kind"], title=d["title"], held_on=d["held_on"],
+                                    jurisdiction=campaign.jurisdiction, organiser=request.user.unit,
+                                    campaign=campaign)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已记录{Seminar.Kind(d['kind']).label}“{d['title']}”。")
+    return redirect("visits:campaign", pk=campaign.pk)
 
 
 @staff_required
@@ -248,8 +315,10 @@ def campaign_detail(request, pk):
     cov = queries.coverage(campaign)
     page = paginate(queries.not_visited(campaign), request)
     groups = list(campaign.groups.select_related("leader").annotate(n=Count("members")))
-    return render(request, "visits/campaign.html", {"campaign": campaign, "cov": cov, "page": page,
-                                                    "groups": groups})
+    seminars = campaign.seminars.count()
+    return render(request, "visits/campaign.html", {
+        "campaign": campaign, "cov": cov, "page": page, "groups": groups, "seminars": seminars,
+        "can_manage": _can_manage(request.user), "import_form": ImportForm(), "seminar_form": SeminarForm()})
 
 
 # ---------------------------------------------------------------- neglect
