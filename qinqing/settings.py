@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "qinqing.visits",
     "qinqing.supervision",
     "qinqing.reports",
+    "qinqing.workbench",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("portal/visits/", include("qinqing.visits.portal_urls")),
     path("portal/", include("qinqing.portal.urls")),
     path("notifications/", include("qinqing.notifications.urls")),
+    path("workbench/", include("qinqing.workbench.urls")),
     path("enterprises/", include("qinqing.enterprises.urls")),
     path("reports/", include("qinqing.reports.urls")),
     path("supervision/", include("qinqing.supervision.urls")),
