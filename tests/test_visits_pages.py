@@ -178,7 +178,7 @@ def test_campaign_coverage_counts_visited_targets_and_lists_the_rest(world, visi
                                         starts_on=today - dt.timedelta(days=10), ends_on=today)
     assert services.target_by_rule(world.dispatcher, campaign, {}) == 2
     client = login(world.dispatcher)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(16):
         response = client.get(f"/visits/campaigns/{campaign.pk}/")
     body = response.content.decode()
     assert response.status_code == 200
