@@ -1,7 +1,10 @@
 """Form widgets for pages rendered on every request, such as the ledger's filter bar."""
 
+from html import escape as esc
+
 from django import forms
-from django.utils.html import format_html, format_html_join
+from django.forms.utils import flatatt
+from django.utils.safestring import mark_safe
 
 
 class QuickSelect(forms.Select):
@@ -9,28 +12,26 @@ class QuickSelect(forms.Select):
 
     Django renders every option through its own template; the ledger's filter bar has a hundred
     options (units, jurisdictions, categories) and spent more time on them than on the rows.
-    Groups are not supported: none of the filters uses them.
+    Option groups are not supported: none of the filters uses them.
     """
 
     def render(self, name, value, attrs=None, renderer=None):
-        context = self.get_context(name, value, attrs)["widget"]
-        options = [option for _group, opts, _index in context["optgroups"] for option in opts]
-        html_attrs = format_html_join("", ' {}="{}"', ((k, v) for k, v in context["attrs"].items()
-                                                        if v is not False and v is not None and v is not True))
-        flags = format_html_join("", " {}", ((k,) for k, v in context["attrs"].items() if v is True))
-        body = format_html_join("", '<option value="{}"{}>{}</option>', (
-            (option["value"] if option["value"] is not None else "",
-             " selected" if option["selected"] else "", option["label"]) for option in options))
-        return format_html('<select name="{}"{}{}>{}</select>', context["name"], html_attrs, flags, body)
+        values = value if isinstance(value, list | tuple) else [value]
+        selected = {str(v) for v in values if v is not None}
+        final = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final["multiple"] = True
+        parts = [f'<select name="{esc(name)}"{flatatt(final)}>']
+        for option_value, label in self.choices:
+            option_value = "" if option_value is None else str(option_value)
+            mark = " selected" if option_value in selected else ""
+            parts.append(f'<option value="{esc(option_value)}"{mark}>{esc(str(label))}</option>')
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - names, attributes and labels are escaped above
 
 
 class QuickSelectMultiple(QuickSelect):
     allow_multiple_selected = True
-
-    def get_context(self, name, value, attrs):
-        context = super().get_context(name, value, attrs)
-        context["widget"]["attrs"]["multiple"] = True
-        return context
 
     def value_from_datadict(self, data, files, name):
         return forms.SelectMultiple.value_from_datadict(self, data, files, name)

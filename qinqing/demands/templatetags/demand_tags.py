@@ -2,10 +2,12 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from html import escape as esc
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from qinqing.demands.models import Channel, State
 from qinqing.workdays import calendar as workcal
@@ -62,10 +64,26 @@ def countdown_pill(due, stage_label=""):
     shows one per row, and an include per row was a tenth of the page's time."""
     cd = countdown(due)
     if cd is None:
-        return format_html('<span class="muted">—</span>')
-    stage = format_html('<span class="cd-stage">{}</span>', stage_label) if stage_label else ""
-    return format_html('<span class="countdown cd-{}" title="期限 {}">{}{}</span>', cd.level,
-                       due.strftime("%Y-%m-%d"), stage, cd.text)
+        return mark_safe('<span class="muted">—</span>')
+    stage = f'<span class="cd-stage">{esc(str(stage_label))}</span>' if stage_label else ""
+    return mark_safe(  # noqa: S308 - the only free text, the stage label, is escaped
+        f'<span class="countdown cd-{cd.level}" title="期限 {due:%Y-%m-%d}">{stage}{cd.text}</span>')
+
+
+@register.simple_tag
+def demand_columns(keys=None):
+    """The columns of a demand table (qinqing.demands.columns): the chosen ones, or the default set."""
+    from qinqing.demands.columns import chosen
+
+    return chosen(keys)
+
+
+@register.simple_tag
+def demand_rows(rows, columns, own_unit=None):
+    """The rows of a demand table, rendered in one pass (see qinqing.demands.columns)."""
+    from qinqing.demands.columns import render_rows
+
+    return render_rows(rows, columns, own_unit)
 
 
 @register.filter
