@@ -247,6 +247,9 @@ def test_the_briefing_page_offers_the_text_and_a_word_briefing(world, ledger):
     response = client.get(reverse("reports:briefing"), {**params, "format": "docx"})
     text = "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
     assert EXPECTED in text and "走访服务民营企业工作简报" in text
+    book = load_workbook(io.BytesIO(client.get(reverse("reports:briefing"), {**params, "format": "xlsx"}).content))
+    assert book.sheetnames == ["简报文字", "走访企业", "问题分类", "办理情况"]
+    assert book["简报文字"]["A3"].value == EXPECTED and book["问题分类"]["B5"].value == 5
     assert "开始日期不能晚于结束日期" in client.get(reverse("reports:briefing"), {
         **params, "start": "2026-11-28"}).content.decode()
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from qinqing.accounts.models import Jurisdiction
 from qinqing.enterprises.models import Sector
 
-from .docs import OfficialDocument, cn_date
+from .docs import OfficialDocument, cn_date, workbook
 from .stats import DemandFigures, Period, demand_figures
 
 OTHER = "其它"
@@ -118,3 +118,18 @@ def briefing_docx(b: Briefing, issuer: str) -> bytes:
     doc.table(["办理情况", "件数"], [(i.label, i.value) for i in (d.closed, d.long_term, d.transferred, d.open)])
     doc.signature(issuer, b.as_of)
     return doc.bytes()
+
+
+def briefing_xlsx(b: Briefing) -> bytes:
+    d, v = b.demands, b.visits
+    title = f"{b.jurisdiction.name} {b.period.label}"
+    return workbook([
+        ("简报文字", f"工作简报 {title}", ["简报文字"], [[b.text]]),
+        ("走访企业", f"走访企业行业分布 {title}", ["行业", "走访企业（家）"],
+         [*v.by_sector, ("合计", v.enterprises), ("其中：“四上”企业", v.four_above),
+          ("“四下”企业", v.four_below), ("宣讲会和座谈会（次）", v.seminars)]),
+        ("问题分类", f"企业反映问题分类 {title}", ["类别", "问题（件）"],
+         [*((i.label, i.value) for i in d.by_category), ("合计", d.total.value)]),
+        ("办理情况", f"办理情况（截至{cn_date(b.as_of)}）", ["办理情况", "件数"],
+         [(i.label, i.value) for i in (d.closed, d.long_term, d.transferred, d.open)]),
+    ])

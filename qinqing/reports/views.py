@@ -155,6 +155,11 @@ def briefing(request):
         issuer = f"{node.name}民营经济联席会议办公室"
         name = f"简报-{node.name}-{the_briefing.period.start:%Y%m%d}-{the_briefing.period.end:%Y%m%d}.docx"
         return _download(briefings.briefing_docx(the_briefing, issuer), name, DOCX)
+    if the_briefing is not None and request.GET.get("format") == "xlsx":
+        services.log_export(request.user, "export_briefing_xlsx", {"jurisdiction": node.code,
+                                                                   "period": the_briefing.as_dict()["period"]})
+        name = f"简报数据-{node.name}-{the_briefing.period.start:%Y%m%d}-{the_briefing.period.end:%Y%m%d}.xlsx"
+        return _download(briefings.briefing_xlsx(the_briefing), name, XLSX)
     context = {"form": form, "node": node, "briefing": the_briefing,
                "jurisdictions": stats.jurisdictions_for(request.user).exclude(level="town").order_by("path")[:200]}
     return render(request, "reports/briefing.html", context)
