@@ -214,3 +214,12 @@ def test_stats_count_distinct_visited_enterprises_and_seminars_in_a_subtree(worl
     assert stats.seminars_held(day, day, world.district) == 1
     assert stats.seminars_held(day, day, world.other_district) == 0
     assert Cadre.objects.count() == 1
+
+
+def test_stats_list_overdue_contacts_within_a_subtree(world, cadre):
+    today = timezone.localdate()
+    services.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST,
+                            on=today - dt.timedelta(days=31))
+    assert [a.enterprise for a in stats.overdue_contacts(world.district, today)] == [world.enterprise]
+    assert not stats.overdue_contacts(world.other_district, today).exists()
+    assert not stats.overdue_contacts(world.district, today - dt.timedelta(days=2)).exists()

@@ -24,3 +24,12 @@ def seminars_held(start: dt.date, end: dt.date, jurisdiction=None) -> int:
     if jurisdiction is not None:
         seminars = seminars.filter(jurisdiction__path__startswith=jurisdiction.path)
     return seminars.count()
+
+
+def overdue_contacts(jurisdiction=None, today: dt.date | None = None) -> QuerySet:
+    """Current assignments past their contact or visit deadline (for the supervision board)."""
+    from django.utils import timezone
+
+    from .queries import overdue_contacts as _overdue
+
+    return _overdue(jurisdiction.path if jurisdiction is not None else None, today or timezone.localdate())
