@@ -239,6 +239,18 @@ def build_org(n_enterprises: int, rng: random.Random) -> Org:
     return org
 
 
+def load_org() -> Org:
+    """The Org of a database an earlier run built (for --reuse): what the measurements read from it."""
+    categories = {}
+    for top in Category.objects.filter(parent=None):
+        categories[top.name] = [top.pk, *Category.objects.filter(parent=top).values_list("pk", flat=True)]
+    org = Org(city_dispatcher=User.objects.get(username="city_dispatcher"), district_units={},
+              district_receivers={}, towns=[], categories=categories)
+    org.enterprises = [(pk, jur, "", code, name) for pk, jur, code, name in
+                       Enterprise.objects.order_by("pk").values_list("pk", "jurisdiction_id", "credit_code", "name")]
+    return org
+
+
 def _reset_sequences(models):
     """Explicit ids were written: move PostgreSQL's sequences past them (SQLite needs nothing)."""
     statements = connection.ops.sequence_reset_sql(no_style(), models)

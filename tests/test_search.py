@@ -46,3 +46,18 @@ def test_the_index_follows_changes_to_the_searchable_words(world, demand):
     Demand.objects.filter(pk=demand.pk).update(search_text=" 完全 不同 ")
     assert search(world.dispatcher, "招聘") == set()
     assert search(world.dispatcher, "不同") == {"技术工人招聘困难"}
+
+
+def test_a_common_word_is_found_the_same_way_as_a_rare_one(world, demand, monkeypatch):
+    """On SQLite a word with many matches switches to probing the index row by row: same answer."""
+    from qinqing.demands import search as search_module
+
+    for i in range(4):
+        receive(world, f"融资难题{i}", "银行贷款审批慢，希望协调续贷")
+    receive(world, "厂房租金上涨", "园区厂房租金今年上涨两成")
+    expected = {f"融资难题{i}" for i in range(4)}
+    assert search(world.dispatcher, "贷款") == expected
+    monkeypatch.setattr(search_module, "SQLITE_FEW_MATCHES", 2)
+    assert search(world.dispatcher, "贷款") == expected
+    assert search(world.dispatcher, "贷款 续贷") == expected
+    assert search(world.other_dispatcher, "贷款") == set()
