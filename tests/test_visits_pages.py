@@ -280,3 +280,22 @@ def test_the_admin_lists_every_visits_model_in_chinese(world, visit):
         response = client.get(f"/admin/visits/{name}/")
         assert response.status_code == 200, name
     assert "包联走访" in client.get("/admin/").content.decode()
+
+
+def test_a_group_of_visitors_is_formed_and_coverage_shows_it(world, visit):
+    today = timezone.localdate()
+    campaign = services.create_campaign(world.dispatcher, name="走访月", jurisdiction=world.district,
+                                        starts_on=today, ends_on=today)
+    services.target_by_rule(world.dispatcher, campaign, {})
+    client = login(world.dispatcher)
+    response = client.post(f"/visits/campaigns/{campaign.pk}/groups/",
+                           {"name": "南头组", "leader": "leader", "members": "specialist, handler"})
+    assert response.status_code == 302
+    group = campaign.groups.get()
+    assert group.leader == world.leader and set(group.members.all()) == {world.specialist, world.handler}
+    services.form_group(world.dispatcher, campaign, name="南头组", leader=world.leader,
+                        members=[world.specialist], enterprise_ids=[world.enterprise.pk])
+    body = client.get(f"/visits/campaigns/{campaign.pk}/").content.decode()
+    assert "按走访组" in body and "南头组" in body
+    bad = client.post(f"/visits/campaigns/{campaign.pk}/groups/", {"name": "x", "members": "nobody"}, follow=True)
+    assert "未找到用户：nobody" in bad.content.decode()

@@ -48,12 +48,7 @@ class VisitForm(forms.Form):
                 help_text="现场已解决的填写解决办法；未解决的留空，将转为诉求交办")
 
     def clean_companions(self):
-        names = [n.strip() for n in self.cleaned_data["companions"].replace("，", ",").split(",") if n.strip()]
-        users = list(User.objects.filter(username__in=names))
-        missing = set(names) - {u.username for u in users}
-        if missing:
-            raise forms.ValidationError(f"未找到用户：{'、'.join(sorted(missing))}。")
-        return users
+        return users_by_username(self.cleaned_data["companions"])
 
     def problems(self) -> list[Problem]:
         data = self.cleaned_data
@@ -136,3 +131,25 @@ class CampaignForm(forms.Form):
         if d["tag"].strip():
             rule["tag"] = d["tag"].strip()
         return rule
+
+
+def users_by_username(text: str) -> list:
+    names = [n.strip() for n in (text or "").replace("，", ",").split(",") if n.strip()]
+    users = list(User.objects.filter(username__in=names))
+    missing = set(names) - {u.username for u in users}
+    if missing:
+        raise forms.ValidationError(f"未找到用户：{'、'.join(sorted(missing))}。")
+    return users
+
+
+class GroupForm(forms.Form):
+    name = forms.CharField(label="组名", max_length=60)
+    leader = forms.CharField(label="组长用户名", max_length=150, required=False)
+    members = forms.CharField(label="组员用户名", max_length=2000, required=False)
+
+    def clean_leader(self):
+        found = users_by_username(self.cleaned_data["leader"])
+        return found[0] if found else None
+
+    def clean_members(self):
+        return users_by_username(self.cleaned_data["members"])

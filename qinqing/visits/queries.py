@@ -12,7 +12,7 @@ from qinqing.accounts.models import Jurisdiction, User
 from qinqing.demands.models import Category, Demand, State
 from qinqing.enterprises.models import Enterprise, Sector
 
-from .models import Assignment, Cadre, CampaignTarget, Confirmation, Visit
+from .models import Assignment, Cadre, CampaignGroup, CampaignTarget, Confirmation, Visit
 
 
 def week_end(today: dt.date) -> dt.date:
@@ -42,6 +42,7 @@ class Coverage:
     by_sector: list = field(default_factory=list)  # (label, targets, visited)
     by_jurisdiction: list = field(default_factory=list)
     by_cadre: list = field(default_factory=list)
+    by_group: list = field(default_factory=list)
     problems_by_kind: list = field(default_factory=list)  # (kind, total, closed, open)
     problems_by_state: list = field(default_factory=list)  # (state label, n)
     problems: int = 0
@@ -63,18 +64,18 @@ def _rows(counter: dict, labels: dict) -> list:
 def coverage(campaign) -> Coverage:
     """Seed 000's first section for one campaign: coverage by industry, jurisdiction and cadre, problems."""
     cov = Coverage()
-    fields = ("enterprise__sector", "enterprise__jurisdiction_id", "enterprise__contact_leader_id")
+    fields = ("enterprise__sector", "enterprise__jurisdiction_id", "enterprise__contact_leader_id", "group_id")
     targets = CampaignTarget.objects.filter(campaign=campaign)
     # Two GROUP BYs over (sector, town, leader): all targets, then those with a visit. The visit test sits
     # in WHERE so that the planner can probe the (enterprise, visited_on) index per target.
     totals = targets.values(*fields).annotate(n=Count("pk")).order_by()
-    seen = dict(((r[fields[0]], r[fields[1]], r[fields[2]]), r["n"])
+    seen = dict((tuple(r[f] for f in fields), r["n"])
                 for r in targets.filter(_visited(campaign)).values(*fields).annotate(n=Count("pk")).order_by())
-    sectors, places, cadres = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0]), defaultdict(lambda: [0, 0])
+    sectors, places, cadres, groups = (defaultdict(lambda: [0, 0]) for _ in range(4))
     for row in totals:
-        key = (row[fields[0]], row[fields[1]], row[fields[2]])
+        key = tuple(row[f] for f in fields)
         n, visited = row["n"], seen.get(key, 0)
-        for bucket, k in ((sectors, key[0]), (places, key[1]), (cadres, key[2])):
+        for bucket, k in ((sectors, key[0]), (places, key[1]), (cadres, key[2]), (groups, key[3])):
             bucket[k][0] += n
             bucket[k][1] += visited
         cov.targets += n
@@ -84,6 +85,8 @@ def coverage(campaign) -> Coverage:
     people = {u.pk: u.display_name for u in User.objects.filter(pk__in=[k for k in cadres if k])
               .only("pk", "full_name", "username")}
     cov.by_cadre = _rows(cadres, people)
+    if any(k is not None for k in groups):
+        cov.by_group = _rows(groups, dict(CampaignGroup.objects.filter(campaign=campaign).values_list("pk", "name")))
     demands = Demand.objects.filter(visits__campaign=campaign)
     kinds = (demands.values("category_id", "state").annotate(n=Count("pk", distinct=True)).order_by())
     names = dict(Category.objects.values_list("pk", "name"))

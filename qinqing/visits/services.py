@@ -24,6 +24,7 @@ from .models import (
     CadenceRule,
     Cadre,
     Campaign,
+    CampaignGroup,
     CampaignTarget,
     Confirmation,
     ContactUrging,
@@ -664,6 +665,28 @@ def _add_targets(campaign, ids) -> int:
     CampaignTarget.objects.bulk_create([CampaignTarget(campaign=campaign, enterprise_id=pk) for pk in ids],
                                        ignore_conflicts=True, batch_size=2000)
     return CampaignTarget.objects.filter(campaign=campaign).count() - before
+
+
+def form_group(user, campaign: Campaign, *, name: str, leader=None, members=(), enterprise_ids=None):
+    """组建走访组: a named group of visitors in a campaign; optionally the targets it covers."""
+    _require_manager(user, campaign.jurisdiction)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("请填写走访组名称。")
+    people = list(members) + ([leader] if leader else [])
+    if any(not p.is_staff_user for p in people):
+        raise DomainError("走访组成员只能是工作人员。")
+    with transaction.atomic():
+        group, _ = CampaignGroup.objects.update_or_create(campaign=campaign, name=name[:60],
+                                                          defaults={"leader": leader})
+        group.members.set(members)
+        covered = 0
+        if enterprise_ids is not None:
+            covered = CampaignTarget.objects.filter(campaign=campaign, enterprise_id__in=enterprise_ids) \
+                .update(group=group)
+        _event(DutyEvent.Verb.SET_TARGETS, user, campaign=campaign, note=f"走访组“{group.name}”：{len(people)}人",
+               data={"group": group.pk, "members": [p.pk for p in people], "covered": covered})
+    return group
 
 
 def record_seminar(user, *, kind: str, title: str, held_on: dt.date, jurisdiction, organiser=None,

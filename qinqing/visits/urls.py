@@ -19,5 +19,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
     path("campaigns/<int:pk>/targets/", views.campaign_targets, name="campaign_targets"),
     path("campaigns/<int:pk>/seminars/", views.campaign_seminar, name="campaign_seminar"),
+    path("campaigns/<int:pk>/groups/", views.campaign_group, name="campaign_group"),
     path("neglect/", views.neglect, name="neglect"),
 ]

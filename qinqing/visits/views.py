@@ -17,7 +17,16 @@ from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
 
 from . import excel, queries, services
-from .forms import PROBLEM_ROWS, AssignForm, CampaignForm, ImportForm, RuleForm, SeminarForm, VisitForm
+from .forms import (
+    PROBLEM_ROWS,
+    AssignForm,
+    CampaignForm,
+    GroupForm,
+    ImportForm,
+    RuleForm,
+    SeminarForm,
+    VisitForm,
+)
 from .models import Assignment, Cadre, Campaign, Duty, Level, Seminar, Visit
 from .visibility import JURISDICTION_ROLES, is_admin
 
@@ -291,6 +300,25 @@ def campaign_targets(request, pk):
 
 @staff_required
 @require_POST
+def campaign_group(request, pk):
+    campaign = _managed_campaign(request, pk)
+    form = GroupForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "；".join(e for errors in form.errors.values() for e in errors))
+    else:
+        d = form.cleaned_data
+        try:
+            group = services.form_group(request.user, campaign, name=d["name"], leader=d["leader"],
+                                        members=d["members"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"走访组“{group.name}”已保存。")
+    return redirect("visits:campaign", pk=campaign.pk)
+
+
+@staff_required
+@require_POST
 def campaign_seminar(request, pk):
     campaign = get_object_or_404(Campaign.objects.visible_to(request.user).select_related("jurisdiction"), pk=pk)
     form = SeminarForm(request.POST)
@@ -318,7 +346,8 @@ def campaign_detail(request, pk):
     seminars = campaign.seminars.count()
     return render(request, "visits/campaign.html", {
         "campaign": campaign, "cov": cov, "page": page, "groups": groups, "seminars": seminars,
-        "can_manage": _can_manage(request.user), "import_form": ImportForm(), "seminar_form": SeminarForm()})
+        "can_manage": _can_manage(request.user), "import_form": ImportForm(), "seminar_form": SeminarForm(),
+        "group_form": GroupForm()})
 
 
 # ---------------------------------------------------------------- neglect
