@@ -65,3 +65,20 @@ def test_the_demo_dashboard_adds_up_to_the_ledger(demo):
         qs, form = filter_demands(Demand.objects.visible_to(leader), QueryDict(urlsplit(item.url).query))
         assert qs.count() == item.value, item.label
     assert board.total.value >= figures.DEMANDS
+
+
+@pytest.mark.django_db
+def test_the_demo_has_notices_circulars_and_pages_that_open(demo):
+    from django.test import Client
+    from django.urls import reverse
+
+    from qinqing.reports.models import Circular
+    from qinqing.supervision.models import NoticeStatus, SupervisionNotice
+
+    assert SupervisionNotice.objects.count() == 3
+    assert SupervisionNotice.objects.filter(status=NoticeStatus.ANSWERED).count() == 1
+    assert set(Circular.objects.values_list("kind", flat=True)) == {"weekly", "half_monthly", "monthly"}
+    client = Client()
+    client.force_login(User.objects.get(username="ducha"))
+    for name in ("reports:dashboard", "reports:circulars", "supervision:board", "supervision:assessment"):
+        assert client.get(reverse(name)).status_code == 200, name

@@ -17,6 +17,7 @@ from qinqing.accounts.models import Jurisdiction
 from qinqing.demands import services
 from qinqing.demands.models import Category, Demand, State
 from qinqing.enterprises.models import Enterprise, Sector
+from qinqing.reports import demo as reports_demo
 from qinqing.workdays.calendar import get_calendar
 
 from . import campaign, org, registry, runner, visits
@@ -83,6 +84,7 @@ def seed(log: Callable[[str], None] = print) -> None:
         _analyze()
         urged = services.urge_overdue()
         step(f"超期催办已运行：新增催办{urged}条")
+        reports_demo.build(the_org, step)
         verify()
 
 
