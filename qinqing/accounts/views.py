@@ -74,6 +74,26 @@ def _unit_cards(visible, unit, today):
     ]
 
 
+def _specialist_cards(visible, user, today):
+    """为企服务专员: the demands of the enterprises they serve (their whole visible set)."""
+    month_start = today.replace(day=1)
+    c = visible.aggregate(
+        open=Count("pk", filter=Q(state__in=OPEN_STATES)),
+        waiting=Count("pk", filter=Q(state__in=[State.RECEIVED, State.RETURNED])),
+        late=Count("pk", filter=Q(state__in=OPEN_STATES, next_due__lt=today)),
+        callback=Count("pk", filter=Q(state=State.REPLIED)),
+        month=Count("pk", filter=Q(received_at__gte=_local_midnight(month_start))),
+    )
+    served = user.served_enterprises.count()
+    return [
+        _card("服务企业在办", c["open"], _ledger(group="open"), "cyan", f"服务企业{served}家"),
+        _card("等待交办", c["waiting"], _ledger(state=["received", "returned"]), "orange"),
+        _card("已超期", c["late"], _ledger(overdue="any"), "red"),
+        _card("已答复待回访", c["callback"], _ledger(state="replied"), "purple", "企业未评价的可代为回访"),
+        _card("本月新受理", c["month"], _ledger(received_from=month_start.isoformat())),
+    ]
+
+
 def _supervision_cards(visible, today):
     late = visible.filter(state__in=OPEN_STATES, next_due__lt=today)
     by_stage = dict(late.order_by().values_list("current_stage").annotate(n=Count("pk")))
@@ -138,10 +158,18 @@ def home(request):
         sections.append({"title": "超期督办", "cards": _supervision_cards(visible, today),
                          "more": reverse("demands:overdue"), "more_label": "进入超期督办"})
     summary = _leader_summary(visible, today) if (admin or user.has_role(Role.LEADER)) else None
+    callbacks = []
+    if user.has_role(Role.SPECIALIST):
+        sections.append({"title": "我服务的企业", "cards": _specialist_cards(visible, user, today),
+                         "more": reverse("demands:ledger"), "more_label": "诉求台账"})
+        callbacks = list(visible.filter(state=State.REPLIED)
+                         .select_related("enterprise", "category", "lead_unit", "jurisdiction")
+                         .order_by("replied_at", "id")[:8])
     recent = []
     if user.has_role(Role.SPECIALIST) or not (sections or summary):
         recent = list(visible.select_related("enterprise", "category", "lead_unit", "jurisdiction")
                       .order_by("-received_at", "-id")[:10])
     return render(request, "accounts/home.html", {
         "sections": sections, "summary": summary, "nearest": nearest, "queue": queue, "recent": recent, "today": today,
+        "callbacks": callbacks,
     })
