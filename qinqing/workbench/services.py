@@ -50,8 +50,14 @@ def clean_query(query: str) -> str:
 
 
 def _table_keys(keys) -> list[str]:
-    """Known column keys in the order given; the default set if none is left."""
-    return clean_columns(keys, table=True)
+    """Keys the ledger table can show (qinqing.demands.columns), without repeats; the default set if none."""
+    from qinqing.demands.columns import BY_KEY, DEFAULT_KEYS
+
+    out = []
+    for key in keys or ():
+        if key in BY_KEY and key not in out:
+            out.append(key)
+    return out or list(DEFAULT_KEYS)
 
 
 def ledger_columns(user) -> list[str]:

@@ -9,6 +9,7 @@ from qinqing.demands.models import State
 from qinqing.demands.widgets import QuickSelect
 
 from .common import is_htmx, jurisdictions_in_scope, paginate, staff_required, units_in_scope, visible_demands
+from .tools import ledger_tools
 
 
 def _params(request):
@@ -37,7 +38,8 @@ def ledger(request):
     qs, form = filter_demands(visible_demands(request.user), _params(request))
     page = paginate(qs.order_by(*LEDGER_ORDER), request)
     filtered = any(v for k, vs in request.GET.lists() if k != "page" for v in vs)
-    context = {"form": _decorate(form, request.user), "page": page, "filtered": filtered}
+    context = {"form": _decorate(form, request.user), "page": page, "filtered": filtered,
+               **ledger_tools(request)}
     template = "demands/_ledger_results.html" if is_htmx(request) else "demands/ledger.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
