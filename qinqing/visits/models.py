@@ -83,15 +83,17 @@ class AssignmentQuerySet(models.QuerySet):
 class Assignment(models.Model):
     """One cadre holding one duty for one enterprise over a period. Ended rows are the history."""
 
+    # No separate index on enterprise (assign_history leads with it) or on assigned_by (never searched):
+    # every index is paid for on each of the million rows a bulk assignment writes.
     enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="assignments",
-                                   verbose_name="企业")
+                                   verbose_name="企业", db_index=False)
     cadre = models.ForeignKey(Cadre, models.PROTECT, related_name="assignments", verbose_name="干部")
     duty = models.CharField("职责", max_length=20, choices=Duty.choices)
     level = models.CharField("包联层级", max_length=20, choices=Level.choices)
     started_on = models.DateField("开始日期", default=timezone.localdate)
     ended_on = models.DateField("结束日期", null=True, blank=True)
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
-                                    related_name="+", verbose_name="分配人")
+                                    related_name="+", verbose_name="分配人", db_index=False)
     rule = models.CharField("分配依据", max_length=60, blank=True)
     last_contact_on = models.DateField("最近联系", null=True, blank=True)
     last_visit_on = models.DateField("最近实地走访", null=True, blank=True)
@@ -369,7 +371,7 @@ class DutyEvent(AppendOnlyModel):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                               related_name="+", verbose_name="操作人")
     enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, null=True, blank=True,
-                                   related_name="+", verbose_name="企业")
+                                   related_name="+", verbose_name="企业", db_index=False)  # duty_event_enterprise
     visit = models.ForeignKey(Visit, models.CASCADE, null=True, blank=True, related_name="events",
                               verbose_name="走访")
     campaign = models.ForeignKey(Campaign, models.CASCADE, null=True, blank=True, related_name="events",
