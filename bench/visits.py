@@ -166,8 +166,12 @@ def build(sizes: dict, results: dict) -> dict:
     t0 = time.perf_counter()
     plan = services.plan_bulk_assignment(admin, province)
     results["plan_s"] = time.perf_counter() - t0
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     t1 = time.perf_counter()
-    plan = services.apply_bulk_assignment(admin, province)
+    with CaptureQueriesContext(connection) as statements:
+        plan = services.apply_bulk_assignment(admin, province)
     results["assign_s"] = time.perf_counter() - t1
     results["assigned"] = plan.placed
     results["unplaced"] = plan.unplaced
@@ -176,6 +180,9 @@ def build(sizes: dict, results: dict) -> dict:
           f"fullest cadre {plan.max_load}", flush=True)
     for tier, matched, placed in plan.tiers:
         print(f"      {tier.label}: {matched:,} matched, {placed:,} placed")
+    print("    slowest statements (the rest is the commit, with its deferred foreign-key checks):")
+    for q in sorted(statements.captured_queries, key=lambda q: -float(q["time"]))[:6]:
+        print(f"      {float(q['time']):7.2f} s  {' '.join(q['sql'].split())[:110]}")
 
     with stopwatch(f"visits ({n_vis:,}) and their visitors"):
         lo, hi = _execute_one("SELECT min(id), max(id) FROM enterprises_enterprise")
