@@ -107,7 +107,7 @@ def delete_filter(user, pk) -> None:
 
 
 def sync_limit() -> int:
-    return int(getattr(settings, "QINQING_EXPORT_SYNC_ROWS", 5000))
+    return int(getattr(settings, "QINQING_EXPORT_SYNC_ROWS", 3000))
 
 
 def _rows(user, query: str):
