@@ -201,3 +201,72 @@ def test_a_demand_travels_the_whole_loop_across_roles_in_a_browser(browser, live
     for actor in (owner, dispatcher, handler, outsider):
         actor.context.close()
 
+
+
+def test_staff_tools_in_a_browser_notifications_saved_filters_columns_export_and_slip(
+        browser, live_server, world, tmp_path):
+    from openpyxl import load_workbook
+
+    from qinqing.demands import services
+    from qinqing.demands.models import Channel
+
+    base = live_server.url
+    dispatcher = Actor(browser, base, world.dispatcher, DESKTOP, "tools")
+    for title in ("融资担保费用偏高", "技术工人招聘困难"):
+        services.receive_demand(world.owner, channel=Channel.ONLINE, title=title, content=f"{title}，请协助。")
+
+    # The dispatcher narrows the ledger, keeps the view as a saved filter and chooses the columns.
+    page = dispatcher.page
+    dispatcher.open("/demands/")
+    page.fill("#id_q", "融资")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#results td.c-number').length === 1")
+    page.click("text=保存为常用筛选")
+    page.fill("input[name=name]", "融资类诉求")
+    page.click("form[action$='/filters/save/'] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator(".chip-on").inner_text().startswith("融资类诉求")
+    page.click("summary:has-text('显示列')")
+    page.uncheck("input[name=cols][value=channel]")
+    page.check("input[name=cols][value=resolve_due]")
+    dispatcher.shot("01-ledger-columns")
+    page.click("form[action$='/columns/'] button[type=submit]")
+    page.wait_for_load_state()
+    headers = page.locator("#results thead").inner_text()
+    assert "办结期限" in headers and "渠道" not in headers
+    dispatcher.shot("02-ledger-saved-filter")
+
+    # "导出Excel" downloads exactly this view with these columns.
+    with page.expect_download() as download:
+        page.click("text=导出Excel")
+    path = tmp_path / "ledger.xlsx"
+    download.value.save_as(path)
+    sheet = load_workbook(path).active
+    header = [c.value for c in sheet[1]]
+    assert "办结期限" in header and "渠道" not in header
+    assert [r[1].value for r in sheet.iter_rows(min_row=2)] == ["融资担保费用偏高"]
+
+    # Dispatching tells the handler: the header shows an unread count, the centre leads to the demand.
+    number = page.locator("#results td.c-number a").first.inner_text()
+    dispatcher.open(f"/demands/{number}/")
+    dispatcher.act("dispatch", lambda f: f.locator("select[name=lead_unit]").select_option(str(world.bureau.pk)))
+    with page.expect_download() as slip:
+        page.click("text=下载交办单")
+    assert slip.value.suggested_filename.endswith("交办单.docx")
+    handler = Actor(browser, base, world.handler, DESKTOP, "tools")
+    assert handler.page.locator(".bell-count").inner_text() == "1"
+    handler.page.click("a.bell")
+    handler.page.wait_for_load_state()
+    handler.shot("03-notification-centre")
+    handler.page.click(f"text=新交办诉求：{number}")
+    handler.page.wait_for_url(f"**/demands/{number}/")
+    assert handler.page.locator(".bell-count").count() == 0
+
+    # The owner is told too, in plain words, on the phone.
+    owner = Actor(browser, base, world.owner, PHONE, "tools")
+    owner.page.click("a.p-bell")
+    owner.page.wait_for_load_state()
+    assert "已交由南山区人力资源局办理" in owner.page.locator(".p-list").inner_text()
+    owner.shot("04-portal-messages")
+    for actor in (dispatcher, handler, owner):
+        actor.context.close()
