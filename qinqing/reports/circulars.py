@@ -12,7 +12,7 @@ which is what makes a stored circular reproducible.
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from qinqing.accounts.models import Jurisdiction, Unit
 from qinqing.demands.models import OPEN_STATES, Demand, Stage, State, Urging
@@ -55,26 +55,34 @@ def title_for(kind: str, jurisdiction: Jurisdiction, period: stats.Period) -> st
     return f"关于{period.end.year}年{period.end.month}月超期未办结涉企诉求的通报"
 
 
-def _units_table(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date) -> list[list]:
-    """Per lead unit: received in the period, replied in the period, open now, overdue now."""
+def _units(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date) -> tuple[list[list], dict]:
+    """Per lead unit: received and replied in the period, open and overdue now; and the period's totals of
+    replies, on-time replies and closures (only a lead unit replies or closes, so the units add up to them).
+    One GROUP BY over the scope's dispatched demands."""
     scope = Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path, lead_unit__isnull=False)
     start, end = stats.local_bounds(period)
-    rows = (scope.order_by().values("lead_unit_id").annotate(
+    replied = Q(replied_at__gte=start, replied_at__lt=end)
+    rows = list(scope.order_by().values("lead_unit_id").annotate(
         received=Count("pk", filter=Q(received_at__gte=start, received_at__lt=end) & ~Q(state=State.MERGED)),
-        replied=Count("pk", filter=Q(replied_at__gte=start, replied_at__lt=end)),
+        replied=Count("pk", filter=replied),
+        replied_ontime=Count("pk", filter=replied & Q(replied_at__date__lte=F("resolve_due"))),
+        closed=Count("pk", filter=Q(closed_at__gte=start, closed_at__lt=end, state=State.CLOSED)),
         open=Count("pk", filter=Q(state__in=OPEN_STATES)),
         overdue=Count("pk", filter=Q(due_order__lt=today)),
-    ).filter(Q(received__gt=0) | Q(replied__gt=0) | Q(open__gt=0)))
-    rows = sorted(rows, key=lambda r: (-r["overdue"], -r["received"]))[:UNIT_ROWS]
-    names = dict(Unit.objects.filter(pk__in=[r["lead_unit_id"] for r in rows]).values_list("pk", "name"))
-    return [[names.get(r["lead_unit_id"], ""), r["received"], r["replied"], r["open"], r["overdue"]]
-            for r in rows]
+    ))
+    totals = {k: sum(r[k] for r in rows) for k in ("replied", "replied_ontime", "closed")}
+    shown = sorted((r for r in rows if r["received"] or r["replied"] or r["open"]),
+                   key=lambda r: (-r["overdue"], -r["received"]))[:UNIT_ROWS]
+    names = dict(Unit.objects.filter(pk__in=[r["lead_unit_id"] for r in shown]).values_list("pk", "name"))
+    table = [[names.get(r["lead_unit_id"], ""), r["received"], r["replied"], r["open"], r["overdue"]] for r in shown]
+    return table, totals
 
 
 def snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today: dt.date | None = None) -> dict:
     today = today or workcal.today()
     figures = stats.demand_figures(jurisdiction, period)
     overdue = stats.overdue_by_stage(jurisdiction, today)
+    units, finished = _units(jurisdiction, period, today)
     data = {
         "kind": kind, "jurisdiction": jurisdiction.name, "jurisdiction_code": jurisdiction.code,
         "period": [period.start.isoformat(), period.end.isoformat()], "period_label": period.label,
@@ -86,8 +94,8 @@ def snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today:
         "outcomes": [[i.label, i.value, i.url] for i in (figures.closed, figures.long_term, figures.transferred,
                                                          figures.open)],
         "overdue": [[i.label, i.value, i.url] for i in overdue],
-        "finished": stats.finished_in(jurisdiction, period),
-        "units": _units_table(jurisdiction, period, today),
+        "finished": finished,
+        "units": units,
     }
     if kind == CircularKind.HALF_MONTHLY:
         data["evaluations"] = stats.evaluations(jurisdiction, period)

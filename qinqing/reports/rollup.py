@@ -30,7 +30,7 @@ Merged duplicates (并单) are not counted: they are the same problem as the dem
 import datetime as dt
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, DateField, F, Max, Q, When
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
@@ -76,62 +76,50 @@ NODE = Case(When(jurisdiction__level=Jurisdiction.Level.TOWN, then=F("jurisdicti
             default=F("jurisdiction_id"))
 
 
-def grouped(demands, dimension: str):
-    """Rows of {jid, week, key, measures…} for one dimension, computed by the database. `jid` is the leaf
-    jurisdiction for the totals and the district-level node for the breakdowns."""
+def _querysets(demands, dimension: str) -> list:
+    """The GROUP BY queries of one dimension: rows of {jid, week, key, measures…}. `jid` is the leaf
+    jurisdiction for the totals and the district-level node for the breakdowns. Units come in two
+    queries (lead unit, then co-units), as the ledger's unit filter counts a unit on either."""
     qs = _counted(demands).annotate(week=TruncWeek("received_at", output_field=DateField()))
     if dimension == Dimension.ALL:
-        values = qs.annotate(jid=F("jurisdiction_id")).values("jid", "week")
-    else:
-        qs = qs.annotate(jid=NODE)
-        if dimension == Dimension.UNIT:
-            return _grouped_units(qs)
-        key = {Dimension.CATEGORY: Coalesce("category__parent_id", "category_id"),
-               Dimension.CHANNEL: F("channel"), Dimension.STATE: F("state")}[dimension]
-        values = qs.annotate(key=key).values("jid", "week", "key")
-    return values.annotate(**MEASURES).order_by().iterator(chunk_size=BATCH)
+        return [qs.annotate(jid=F("jurisdiction_id")).values("jid", "week").annotate(**MEASURES).order_by()]
+    qs = qs.annotate(jid=NODE)
+    if dimension == Dimension.UNIT:
+        lead = qs.annotate(key=F("lead_unit_id"))
+        co = qs.filter(co_units__isnull=False).exclude(lead_unit_id=F("co_units")).annotate(key=F("co_units"))
+        return [q.values("jid", "week", "key").annotate(**MEASURES).order_by() for q in (lead, co)]
+    key = {Dimension.CATEGORY: Coalesce("category__parent_id", "category_id"),
+           Dimension.CHANNEL: F("channel"), Dimension.STATE: F("state")}[dimension]
+    return [qs.annotate(key=key).values("jid", "week", "key").annotate(**MEASURES).order_by()]
 
 
-def _grouped_units(qs):
-    """Units as the ledger's unit filter sees them: the lead unit or any co-unit, each demand once."""
-    lead = qs.annotate(key=F("lead_unit_id")).values("jid", "week", "key").annotate(**MEASURES)
-    yield from lead.order_by().iterator(chunk_size=BATCH)
-    co = (qs.filter(co_units__isnull=False).exclude(lead_unit_id=F("co_units"))
-          .annotate(key=F("co_units")).values("jid", "week", "key").annotate(**MEASURES))
-    yield from co.order_by().iterator(chunk_size=BATCH)
+def grouped(demands, dimension: str):
+    """The rows of `_querysets`, read into Python (a town's dashboard counts live with these)."""
+    for qs in _querysets(demands, dimension):
+        yield from qs.iterator(chunk_size=BATCH)
 
 
-def _write(demands) -> int:
-    """Insert rollup rows for `demands` (whose buckets hold no rows yet); returns rows written."""
-    written = 0
+def _write(demands) -> None:
+    """Fill the (empty) buckets of `demands`: one INSERT … SELECT … GROUP BY per query, in the database.
+    Co-unit rows add to the lead-unit row of the same cell (ON CONFLICT … DO UPDATE)."""
+    table = connection.ops.quote_name(DemandRollup._meta.db_table)
+    measures = ", ".join(connection.ops.quote_name(f) for f in MEASURE_FIELDS)
+    week = 'date(sub."week")' if connection.vendor == "sqlite" else 'sub."week"'
     for dimension in Dimension.values:
-        cells: dict[tuple, dict] = {}
-        batch = []
-        for row in grouped(demands, dimension):
-            key = "" if row.get("key") is None else str(row.get("key"))
-            ident = (row["jid"], row["week"], key)
-            if dimension == Dimension.UNIT:  # lead and co rows of one unit add up
-                if ident in cells:
-                    for f in MEASURE_FIELDS:
-                        cells[ident][f] += row[f]
-                else:
-                    cells[ident] = {f: row[f] for f in MEASURE_FIELDS}
-                continue
-            batch.append(DemandRollup(jurisdiction_id=ident[0], week=ident[1], dimension=dimension, key=key,
-                                      **{f: row[f] for f in MEASURE_FIELDS}))
-            if len(batch) >= BATCH:
-                DemandRollup.objects.bulk_create(batch)
-                written += len(batch)
-                batch = []
-        for (jur, week, key), measures in cells.items():
-            batch.append(DemandRollup(jurisdiction_id=jur, week=week, dimension=dimension, key=key, **measures))
-            if len(batch) >= BATCH:
-                DemandRollup.objects.bulk_create(batch)
-                written += len(batch)
-                batch = []
-        DemandRollup.objects.bulk_create(batch)
-        written += len(batch)
-    return written
+        for i, qs in enumerate(_querysets(demands, dimension)):
+            sql, params = qs.query.sql_with_params()
+            key = "''" if dimension == Dimension.ALL else "COALESCE(CAST(sub.\"key\" AS VARCHAR(20)), '')"
+            select = ", ".join(f'sub."{f}"' for f in MEASURE_FIELDS)
+            columns = f"jurisdiction_id, week, dimension, {connection.ops.quote_name('key')}, {measures}"
+            source = f'SELECT sub."jid", {week}, %s, {key}, {select} FROM ({sql}) sub WHERE 1 = 1'  # noqa: S608
+            statement = f"INSERT INTO {table} ({columns}) {source}"  # noqa: S608 - our names; values are parameters
+            if i:  # the co-unit rows of a unit that also leads demands in the cell
+                updates = ", ".join(f"{connection.ops.quote_name(f)} = {table}.{connection.ops.quote_name(f)} "
+                                    f"+ excluded.{connection.ops.quote_name(f)}" for f in MEASURE_FIELDS)
+                statement += (f" ON CONFLICT (dimension, week, jurisdiction_id, {connection.ops.quote_name('key')})"
+                              f" DO UPDATE SET {updates}")
+            with connection.cursor() as cursor:
+                cursor.execute(statement, [dimension, *params])
 
 
 def _mark() -> RollupMark:
@@ -145,10 +133,10 @@ def rebuild() -> int:
         mark = _mark()
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
         DemandRollup.objects.all().delete()
-        written = _write(Demand.objects.all())
+        _write(Demand.objects.all())
         mark.last_event_id, mark.refreshed_at = top, timezone.now()
         mark.save(update_fields=["last_event_id", "refreshed_at"])
-    return written
+    return DemandRollup.objects.count()
 
 
 def refresh() -> int:

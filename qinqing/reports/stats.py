@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
@@ -280,15 +280,3 @@ def evaluations(jurisdiction: Jurisdiction, period: Period) -> dict:
         unsatisfied=Count("pk", filter=Q(evaluation=Evaluation.UNSATISFIED)))
     row["rate"] = _rate(row["satisfied"] + row["basic"], row["total"])
     return row
-
-
-def finished_in(jurisdiction: Jurisdiction, period: Period) -> dict:
-    """Replies given and demands closed during the period."""
-    start, end = local_bounds(period)
-    replied = Q(replied_at__gte=start, replied_at__lt=end)
-    return Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path).aggregate(
-        replied=Count("pk", filter=replied),
-        replied_ontime=Count("pk", filter=replied & Q(replied_at__date__lte=F("resolve_due"))),
-        closed=Count("pk", filter=Q(closed_at__gte=start, closed_at__lt=end, state=State.CLOSED)),
-    )
-
