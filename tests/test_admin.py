@@ -54,6 +54,14 @@ def busy_world(world, demand):
     registry.accept_nonconforming_code(w.admin, "91350211M0000XUF46", "营业执照原件核验，厦门早期试点代码")
     registry.record_yearly_figures(w.admin, w.enterprise, year=2025, employees=120, revenue=2600)
     ImportJob.objects.create(original_name="南山区企业名单.xlsx", uploaded_by=w.admin, file="imports/x.xlsx")
+    # The workbench and notification channels (issue 3): preferences, an SMS record, a saved filter, an export.
+    from qinqing.notifications.models import Preference, SmsMessage
+    from qinqing.workbench.models import ExportJob, SavedFilter
+
+    Preference.objects.create(user=w.handler, by_sms=True)
+    SmsMessage.objects.create(recipient=w.handler, phone="13900000001", text="【亲清】新交办诉求", backend="db")
+    SavedFilter.objects.create(user=w.dispatcher, name="南山待交办", query="state=received")
+    ExportJob.objects.create(user=w.dispatcher, query="q=南山", status=ExportJob.Status.DONE, total_rows=1)
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
