@@ -335,3 +335,46 @@ def test_categories_keep_their_taxonomy_order_in_the_briefing(world, ledger):
     labels = [i.label for i in figures.by_category]
     assert labels == sorted(labels, key=lambda n: Category.objects.get(parent=None, name=n).position)
     assert first is not None
+
+
+def test_a_timeline_entry_committed_late_is_still_counted(world, ledger):
+    """Ids are handed out before commit: an entry can appear below the mark after a refresh passed it."""
+    from django.db import connection
+
+    from qinqing.demands.models import DemandEvent
+    from qinqing.reports.models import RollupMark
+
+    rollup.refresh()
+    waiting = ledger["waiting"]
+    # Two entries are written; the first one's transaction has not committed when the refresh runs.
+    late = DemandEvent.objects.create(demand=waiting, verb="note", note="未提交的事务")
+    DemandEvent.objects.create(demand=ledger["closed"], verb="note", note="已提交")
+    table = DemandEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id = %s", [late.pk])
+    rollup.refresh()
+    assert RollupMark.objects.get().recheck_from == late.pk
+
+    # The late transaction commits: the demand was dispatched and its entry appears with the old id.
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Demand._meta.db_table} SET state = 'dispatched', lead_unit_id = %s WHERE id = %s",
+                       [world.bureau.pk, waiting.pk])
+        cursor.execute(f"INSERT INTO {table} (id, demand_id, verb, from_state, to_state, note, data, internal, "
+                       f"created_at) VALUES (%s, %s, 'dispatch', 'received', 'dispatched', '', '{{}}', %s, %s)",
+                       [late.pk, waiting.pk, False, late.created_at])
+    DemandEvent.objects.create(demand=ledger["closed"], verb="note", note="之后的记录")
+    rollup.refresh()
+    board = stats.dashboard(world.district, stats.Period(dt.date(2026, 10, 26), TODAY), TODAY)
+    assert {i.label: i.value for i in board.by_state}.get("待签收") == 1
+    assert RollupMark.objects.get().recheck_from is None
+
+
+def test_the_dashboard_says_when_many_changes_are_still_being_counted(world, ledger):
+    from qinqing.demands.models import DemandEvent
+
+    rollup.refresh()
+    DemandEvent.objects.bulk_create([DemandEvent(demand=ledger["waiting"], verb="note") for _ in range(150)])
+    html = login(world.leader).get(reverse("reports:dashboard")).content.decode()
+    assert "150 条办理记录正在计入" in html
+    rollup.refresh()
+    assert "正在计入" not in login(world.leader).get(reverse("reports:dashboard")).content.decode()

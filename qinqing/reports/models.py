@@ -57,6 +57,9 @@ class RollupMark(models.Model):
 
     last_event_id = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The first timeline id below `last_event_id` not seen yet (a transaction still open when it was read).
+    recheck_from = models.BigIntegerField(null=True, blank=True)
+    recheck_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "统计汇总进度"

@@ -11,11 +11,15 @@ the demands, hence the buckets, that may have changed. `refresh()` recomputes th
 the demand table (one GROUP BY per dimension, restricted by the (jurisdiction, received_at) index) and
 replaces their rows. Recomputing a bucket is idempotent, which gives three properties:
 
-* the dashboard calls `refresh()` before reading, so what it shows is exact, not "as of the last job";
-  with nothing new it costs one indexed MAX(id);
-* an event committed late by a long transaction (ids are handed out before commit) is caught because
-  each refresh re-reads a window of `OVERLAP` events below the mark;
-* the Huey job (every five minutes) keeps the work per dashboard view small, and a nightly `rebuild()`
+* the dashboard catches up before reading (`refresh_for_reading`), so what it shows is exact, not "as
+  of the last job", whenever fewer than SYNC_LIMIT entries are new; with nothing new that costs one
+  indexed MAX(id). When more are pending (a province at peak hours) the page does not wait for them: it
+  shows the figures of the last refresh and says how many changes are still being counted;
+* an event committed late by a long transaction (ids are handed out before commit, so a later id can be
+  visible first) is caught because a refresh that finds a gap in the ids it read remembers the first
+  missing id and reads from there next time, until the gap fills or `RECHECK_FOR` has passed (a gap
+  that old is a rolled-back insert);
+* the Huey job (every minute) keeps the work per dashboard view small, and a nightly `rebuild()`
   recomputes everything as the last safety net (e.g. after rows were loaded in bulk without events).
 
 Granularity: the totals (dimension "all", which feed the weekly trend and the per-town map) are kept per
@@ -29,6 +33,7 @@ Merged duplicates (并单) are not counted: they are the same problem as the dem
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, DateField, F, Max, Q, When
@@ -40,7 +45,8 @@ from qinqing.demands.models import Demand, DemandEvent, Evaluation, State
 
 from .models import DemandRollup, Dimension, RollupMark
 
-OVERLAP = 500
+RECHECK_FOR = dt.timedelta(minutes=15)
+SYNC_LIMIT = 100  # a page catches up itself with at most this many new timeline entries
 BATCH = 5000
 SATISFIED = (Evaluation.SATISFIED, Evaluation.BASIC)
 
@@ -134,9 +140,26 @@ def rebuild() -> int:
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
         DemandRollup.objects.all().delete()
         _write(Demand.objects.all())
-        mark.last_event_id, mark.refreshed_at = top, timezone.now()
-        mark.save(update_fields=["last_event_id", "refreshed_at"])
+        mark.last_event_id, mark.refreshed_at, mark.recheck_from = top, timezone.now(), None
+        mark.save(update_fields=["last_event_id", "refreshed_at", "recheck_from"])
     return DemandRollup.objects.count()
+
+
+@dataclass
+class Freshness:
+    refreshed_at: dt.datetime | None
+    pending: int  # timeline entries not yet counted (0: the rollup is exact)
+
+
+def refresh_for_reading(max_pending: int = SYNC_LIMIT) -> Freshness:
+    """What a page does before reading: catch up when that is cheap, otherwise leave it to the worker
+    (which runs every minute) and say how far behind the figures are."""
+    mark = RollupMark.objects.filter(pk=1).first()
+    top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
+    if mark is not None and mark.refreshed_at is not None and top - mark.last_event_id > max_pending:
+        return Freshness(mark.refreshed_at, top - mark.last_event_id)
+    refresh()
+    return Freshness(timezone.now(), 0)
 
 
 def refresh() -> int:
@@ -149,8 +172,22 @@ def refresh() -> int:
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
         if top <= mark.last_event_id:
             return 0
-        touched = (DemandEvent.objects.filter(id__gt=max(mark.last_event_id - OVERLAP, 0), id__lte=top)
-                   .values_list("demand__jurisdiction_id", "demand__received_at").distinct())
+        now = timezone.now()
+        start = mark.last_event_id
+        if mark.recheck_from is not None and now - mark.recheck_since < RECHECK_FOR:
+            start = min(start, mark.recheck_from - 1)
+        new_ids = list(DemandEvent.objects.filter(id__gt=start, id__lte=top).order_by("id")
+                       .values_list("id", flat=True))
+        missing = next((expected for expected, seen in zip(range(start + 1, top + 1), new_ids, strict=False)
+                        if expected != seen), None)
+        if missing is None and len(new_ids) < top - start:
+            missing = start + len(new_ids) + 1
+        if missing is not None and (mark.recheck_from is None or missing != mark.recheck_from):
+            mark.recheck_since = now
+        mark.recheck_from = missing
+        touched = (DemandEvent.objects.filter(id__in=new_ids) if len(new_ids) < 5000 else
+                   DemandEvent.objects.filter(id__gt=start, id__lte=top))
+        touched = touched.values_list("demand__jurisdiction_id", "demand__received_at").distinct()
         leaf_weeks: dict[dt.date, set[int]] = defaultdict(set)
         for jurisdiction_id, received_at in touched.iterator(chunk_size=BATCH):
             leaf_weeks[week_of(timezone.localtime(received_at).date())].add(jurisdiction_id)
@@ -175,8 +212,8 @@ def refresh() -> int:
                                             | (~Q(dimension=Dimension.ALL) & Q(jurisdiction_id__in=week_nodes)))
             DemandRollup.objects.filter(rollup_q).delete()
             _write(Demand.objects.filter(demands_q))
-        mark.last_event_id, mark.refreshed_at = top, timezone.now()
-        mark.save(update_fields=["last_event_id", "refreshed_at"])
+        mark.last_event_id, mark.refreshed_at = top, now
+        mark.save(update_fields=["last_event_id", "refreshed_at", "recheck_from", "recheck_since"])
     return sum(len(n) for n in weeks.values())
 
 

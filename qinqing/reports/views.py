@@ -86,13 +86,13 @@ def dashboard(request):
     node = _jurisdiction(request)
     today = workcal.today()
     period, chosen = _dashboard_period(request, today)
-    rollup.refresh()
+    freshness = rollup.refresh_for_reading()
     board = stats.dashboard(node, period, today)
     if request.GET.get("format") == "xlsx":
         services.log_export(request.user, "export_dashboard", {"jurisdiction": node.code})
         return _download(_dashboard_workbook(board), f"统计概览-{node.name}-{period.end:%Y%m%d}.xlsx", XLSX)
     context = {
-        "board": board, "node": node, "ranges": RANGES, "chosen": chosen, "today": today,
+        "board": board, "node": node, "ranges": RANGES, "freshness": freshness, "chosen": chosen, "today": today,
         "jurisdictions": stats.jurisdictions_for(request.user).exclude(level="town").order_by("path")[:200],
         "charts": _chart_data(board),
     }
