@@ -299,3 +299,10 @@ def test_a_group_of_visitors_is_formed_and_coverage_shows_it(world, visit):
     assert "按走访组" in body and "南头组" in body
     bad = client.post(f"/visits/campaigns/{campaign.pk}/groups/", {"name": "x", "members": "nobody"}, follow=True)
     assert "未找到用户：nobody" in bad.content.decode()
+
+
+def test_the_visit_form_says_so_when_the_enterprise_is_not_the_cadres(world, duty):
+    body = login(world.specialist).get(f"/visits/new/?enterprise={world.other_enterprise.pk}").content.decode()
+    assert "未找到该企业，或您无权为其记录走访" in body
+    assert world.other_enterprise.name not in body
+    assert world.enterprise.name in body  # offered from the cadre's own list

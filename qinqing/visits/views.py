@@ -112,7 +112,8 @@ def visit_new(request):
     rows = [(form[f"problem_{i}_title"], form[f"problem_{i}_content"], form[f"problem_{i}_solution"])
             for i in range(1, PROBLEM_ROWS + 1)]
     return render(request, "visits/visit_form.html",
-                  {"form": form, "enterprise": enterprise, "choices": choices, "problem_rows": rows},
+                  {"form": form, "enterprise": enterprise, "choices": choices, "problem_rows": rows,
+                   "not_found": bool(raw) and enterprise is None},
                   status=400 if form.is_bound else 200)
 
 
