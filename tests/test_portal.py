@@ -290,3 +290,18 @@ def test_the_demand_page_query_count_does_not_grow_with_its_timeline(world, dema
     # session, user, roles, demand, timeline, attachments, the header's unread count
     with django_assert_num_queries(7):
         assert owner.get(url("detail", d)).status_code == 200
+
+
+def test_the_demand_page_says_whom_to_call_with_their_phone_numbers(world, demand):
+    world.specialist.phone, world.leader.phone = "13700000001", "13700000002"
+    world.specialist.save()
+    world.leader.save()
+    world.enterprise.contact_leader = world.leader
+    world.enterprise.save()
+    owner = login(world.owner)
+    page = owner.get(url("detail", demand)).content.decode()
+    assert "有疑问，找他们" in page
+    assert 'href="tel:13700000001"' in page and 'href="tel:13700000002"' in page
+    assert "冯专员" in page and "王区长" in page
+    home = owner.get(url("home")).content.decode()
+    assert 'href="tel:13700000002"' in home

@@ -65,7 +65,8 @@ def own_demands(user):
 
 
 def get_own_demand(user, number: str) -> Demand:
-    qs = own_demands(user).select_related("lead_unit", "category", "jurisdiction", "enterprise")
+    qs = own_demands(user).select_related("lead_unit", "category", "jurisdiction",
+                                          "enterprise__service_specialist", "enterprise__contact_leader")
     return get_object_or_404(qs, number=number)
 
 
