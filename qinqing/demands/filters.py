@@ -13,7 +13,7 @@ from qinqing.workdays.calendar import today
 
 from .models import OPEN_STATES, Category, Channel, Stage, State
 from .search import words_filter
-from .widgets import QuickSelect, QuickSelectMultiple
+from .widgets import ListedModelChoiceField, QuickSelect, QuickSelectMultiple
 
 NUMBER = re.compile(r"QQ\d{4}-\d{6}")
 OVERDUE_CHOICES = [("", "全部"), ("any", "任一环节超期"), *Stage.choices]
@@ -26,13 +26,13 @@ class DemandFilterForm(forms.Form):
     state = forms.MultipleChoiceField(label="状态", choices=State.choices, required=False,
                                       widget=QuickSelectMultiple)
     group = forms.ChoiceField(label="进度", choices=STATUS_GROUPS, required=False, widget=QuickSelect)
-    category = forms.ModelChoiceField(label="类别", queryset=Category.objects.filter(active=True), required=False,
+    category = ListedModelChoiceField(label="类别", queryset=Category.objects.filter(active=True), required=False,
                                       widget=QuickSelect)
     channel = forms.ChoiceField(label="渠道", choices=[("", "全部"), *Channel.choices], required=False,
                                 widget=QuickSelect)
-    unit = forms.ModelChoiceField(label="承办单位", queryset=Unit.objects.filter(active=True), required=False,
+    unit = ListedModelChoiceField(label="承办单位", queryset=Unit.objects.filter(active=True), required=False,
                                   widget=QuickSelect)
-    jurisdiction = forms.ModelChoiceField(label="属地", queryset=Jurisdiction.objects.all(), required=False,
+    jurisdiction = ListedModelChoiceField(label="属地", queryset=Jurisdiction.objects.all(), required=False,
                                           to_field_name="code", widget=QuickSelect)
     overdue = forms.ChoiceField(label="超期", choices=OVERDUE_CHOICES, required=False, widget=QuickSelect)
     received_from = forms.DateField(label="受理日期自", required=False)
