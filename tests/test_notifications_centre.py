@@ -145,3 +145,13 @@ def test_the_centre_costs_the_same_queries_with_many_notifications(world, demand
                                       for i in range(60)])
     with django_assert_max_num_queries(8):
         assert client.get(reverse("notifications:centre")).status_code == 200
+
+
+def test_the_owner_is_told_when_staff_record_a_callback_but_not_of_their_own_rating(world, demand, told):
+    services.dispatch_demand(world.dispatcher, demand, lead_unit=world.bureau)
+    services.contact_enterprise(world.handler, demand, method="电话")
+    services.reply_demand(world.handler, demand, reply="已对接职业院校。", outcome="solved")
+    told(services.evaluate_demand, world.specialist, demand, evaluation="satisfied")
+    note = Notification.objects.get(recipient=world.owner, event__verb="evaluate")
+    assert note.text == "工作人员已电话回访并记录您的评价：满意。"
+    assert Notification.objects.filter(recipient=world.dispatcher, event__verb="evaluate").exists()

@@ -28,6 +28,7 @@ ENTERPRISE_TEXT = {
     "return": "我们正在为您的问题重新安排承办单位，请耐心等待。",
     "accept": "{unit}已接手办理您的问题。",
     "approve_extension": "您的问题办理时间需要延长，预计{resolve_due}前办结。",
+    "evaluate": "工作人员已电话回访并记录您的评价：{evaluation}。",
     "contact": "{unit}已与您联系，正在办理。",
     "plan": "{unit}已给出解决路径，请在进度中查看。",
     "reply": "{unit}已正式答复您的问题，请查看并评价。",
