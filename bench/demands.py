@@ -30,8 +30,9 @@ def parse_args(argv=None):
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--n", type=int, default=100_000, help="demands to build (default 100000)")
     parser.add_argument("--database-url", default="",
-                        help="PostgreSQL database to drop and rebuild (its name must contain 'bench'); "
-                             "default: a throwaway cluster started and deleted by the benchmark")
+                        help="PostgreSQL database to drop and rebuild (its name must contain 'bench'), or "
+                             "sqlite:////path/file.sqlite3 to build a file that --reuse can measure again; "
+                             "default: a throwaway cluster or a temporary SQLite file")
     parser.add_argument("--intake", type=int, default=2000, help="demands POSTed to the API (default 2000)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent intake clients (default 4)")
     parser.add_argument("--batch", type=int, default=50,
@@ -55,6 +56,12 @@ def main(argv=None) -> int:
                 return run(args, work, pg.url, pg)
         if args.db == "postgresql":
             return run(args, work, args.database_url)
+        if args.database_url:  # sqlite:////path/bench.sqlite3, kept between runs for --reuse
+            path = Path(urlparse(args.database_url).path)
+            if not args.reuse:
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return run(args, work, args.database_url)
         return run(args, work, "")
     finally:
         if args.keep:
@@ -71,7 +78,7 @@ def run(args, work: Path, database_url: str, pg: ThrowawayPostgres | None = None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinqing.settings")
     os.environ["DEBUG"] = "0"
     os.environ.pop("REDIS_URL", None)
-    if database_url and not args.reuse:
+    if database_url.startswith("postgres") and not args.reuse:
         recreate_database(database_url)
 
     import django
