@@ -191,7 +191,7 @@ def build(sizes: dict, results: dict) -> dict:
         _execute("""INSERT INTO visits_visit (enterprise_id, visited_on, form, campaign_id, discussed, policies,
                         production, orders, employees, hiring_need, financing_need, recorded_by_id, recorded_at,
                         confirmation, rating, enterprise_comment, confirmed_at, confirmed_by_id)
-                    SELECT %s + (i * 7919) %% %s, %s::date - (i %% 365),
+                    SELECT %s + (i::bigint * 7919) %% %s, %s::date - (i %% 365),
                            (ARRAY['phone','phone','on_site','video','phone','meeting'])[i %% 6 + 1], NULL,
                            CASE WHEN i %% 40 = 0 THEN '' ELSE '了解企业生产经营情况' END, '', '', '', NULL, NULL,
                            NULL, NULL, now(), CASE WHEN i %% 90 = 0 THEN 'disputed' WHEN i %% 3 = 0 THEN 'confirmed'

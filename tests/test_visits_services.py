@@ -183,7 +183,10 @@ def test_bulk_assignment_previews_then_balances_by_level(world):
     held = Enterprise.objects.filter(pk__in=[e.pk for e in industrial], contact_leader__isnull=False).count()
     held += Enterprise.objects.filter(pk=world.enterprise.pk, contact_leader__isnull=False).count()
     assert held == 4
-    assert DutyEvent.objects.filter(verb=DutyEvent.Verb.ASSIGN).count() == 4
+    event = DutyEvent.objects.get(verb=DutyEvent.Verb.BULK_ASSIGN)
+    assert event.actor == world.dispatcher and event.data["tiers"]["industrial"] == [6, 4]
+    assert set(Assignment.objects.values_list("batch", flat=True)) == {event.data["batch"]}
+    assert set(Assignment.objects.values_list("assigned_by", flat=True)) == {world.dispatcher.pk}
     # Applied again, only the two left over are considered, and nobody has room.
     again = services.plan_bulk_assignment(world.dispatcher, world.district, tiers=["industrial"])
     assert again.tiers[0][1] == 2 and again.placed == 0

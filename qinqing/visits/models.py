@@ -95,6 +95,8 @@ class Assignment(models.Model):
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="分配人", db_index=False)
     rule = models.CharField("分配依据", max_length=60, blank=True)
+    batch = models.CharField("批次", max_length=12, blank=True, editable=False,
+                             help_text="按规则批量分配的批次号，与“按规则批量分配”操作记录对应")
     last_contact_on = models.DateField("最近联系", null=True, blank=True)
     last_visit_on = models.DateField("最近实地走访", null=True, blank=True)
     next_contact_due = models.DateField("下次联系期限", null=True, blank=True)

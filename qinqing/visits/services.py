@@ -382,8 +382,10 @@ def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repl
     """按规则批量分配: write the previewed plan with set-based statements.
 
     Each tier's picks go into one temporary table; then a handful of statements end the replaced
-    assignments, insert the new ones with their deadlines, move both pointers of each enterprise in
-    a single UPDATE and write one audit line per assignment.
+    assignments, insert the new ones with their deadlines and move both pointers of each enterprise in
+    a single UPDATE. The audit is the BULK_ASSIGN line (who, when, where, counts, batch) plus the
+    assignment rows themselves, which carry assigned_by, rule and the same batch: a per-row audit line
+    would repeat each row and double the writes of a province-wide run.
     """
     plan = plan_bulk_assignment(user, jurisdiction, on=on, replace=replace, tiers=tiers)
     batch = uuid.uuid4().hex[:12]
@@ -402,9 +404,8 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
     rules = cadence()
     cadres = {c.pk: c.user_id for c in Cadre.objects.filter(pk__in={q[2] for q in plan.quotas})}
     on = plan.on
-    a_t, e_t, ev_t = Assignment._meta.db_table, Enterprise._meta.db_table, DutyEvent._meta.db_table
+    a_t, e_t = Assignment._meta.db_table, Enterprise._meta.db_table
     pg = connection.vendor == "postgresql"
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cur:
         for table in ("visits_quota", "visits_jmap", "visits_pick"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
@@ -444,10 +445,11 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
                                 AND p.duty = {a_t}.duty)""", [on])  # noqa: S608
         cur.execute(
             f"""INSERT INTO {a_t} (enterprise_id, cadre_id, duty, level, started_on, ended_on, assigned_by_id, rule,
-                                   last_contact_on, last_visit_on, next_contact_due, next_visit_due)
-                SELECT enterprise_id, cadre_id, duty, level, %s, NULL, %s, rule, NULL, NULL, contact_due, visit_due
+                                   batch, last_contact_on, last_visit_on, next_contact_due, next_visit_due)
+                SELECT enterprise_id, cadre_id, duty, level, %s, NULL, %s, rule, %s, NULL, NULL, contact_due,
+                       visit_due
                 FROM visits_pick""",  # noqa: S608
-            [on, user.pk])
+            [on, user.pk, batch])
         leader, specialist = Duty.CONTACT_LEADER.value, Duty.SPECIALIST.value
         cur.execute(
             f"""UPDATE {e_t} SET
@@ -457,14 +459,6 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
                              MAX(CASE WHEN duty = '{specialist}' THEN user_id END) AS specialist
                       FROM visits_pick GROUP BY enterprise_id) p
                 WHERE {e_t}.id = p.enterprise_id""")  # noqa: S608 - duty values are our own choices
-        jsonb = "::jsonb" if pg else ""
-        cur.execute(
-            f"""INSERT INTO {ev_t} (verb, actor_id, enterprise_id, visit_id, campaign_id, note, data, created_at)
-                SELECT %s, %s, enterprise_id, NULL, NULL, rule,
-                       ('{{"batch": "{batch}", "duty": "' || duty || '", "cadre": ' || CAST(cadre_id AS TEXT)
-                        || '}}'){jsonb}, %s
-                FROM visits_pick""",  # noqa: S608 - batch is hex; values are parameters
-            [DutyEvent.Verb.ASSIGN, user.pk, now])
         for table in ("visits_pick", "visits_jmap", "visits_quota"):
             cur.execute(f"DROP TABLE {table}")
     _grant_service_role(list(cadres.values()))
