@@ -5,21 +5,25 @@ these pages; anyone else, and anyone asking for a jurisdiction outside their sub
 """
 
 import datetime as dt
+from functools import wraps
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.errors import DomainError
 from qinqing.workdays import calendar as workcal
 
 from . import briefing as briefings
 from . import rollup, services, stats
+from .circulars import period_for
 from .docs import workbook
 from .models import Circular, CircularKind
 
@@ -29,13 +33,21 @@ RANGES = [("4w", "近4周"), ("12w", "近12周"), ("26w", "近半年"), ("52w", 
 
 
 def statistics_required(view):
+    """Dispatchers, supervisors, leaders and administrators; everyone else gets 404."""
+
+    @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not stats.may_see_statistics(request.user):
             raise Http404("页面不存在")
         return view(request, *args, **kwargs)
 
-    wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
     return login_required(wrapped)
+
+
+def _choices(request, node):
+    """Jurisdictions offered in the selector: province, cities and districts in scope, and the current one."""
+    levels = [Jurisdiction.Level.PROVINCE, Jurisdiction.Level.CITY, Jurisdiction.Level.DISTRICT]
+    return stats.jurisdictions_for(request.user).filter(Q(level__in=levels) | Q(pk=node.pk)).order_by("path")[:300]
 
 
 def _jurisdiction(request):
@@ -93,7 +105,7 @@ def dashboard(request):
         return _download(_dashboard_workbook(board), f"统计概览-{node.name}-{period.end:%Y%m%d}.xlsx", XLSX)
     context = {
         "board": board, "node": node, "ranges": RANGES, "freshness": freshness, "chosen": chosen, "today": today,
-        "jurisdictions": stats.jurisdictions_for(request.user).exclude(level="town").order_by("path")[:200],
+        "jurisdictions": _choices(request, node),
         "charts": _chart_data(board),
     }
     return render(request, "reports/dashboard.html", context)
@@ -161,7 +173,7 @@ def briefing(request):
         name = f"简报数据-{node.name}-{the_briefing.period.start:%Y%m%d}-{the_briefing.period.end:%Y%m%d}.xlsx"
         return _download(briefings.briefing_xlsx(the_briefing), name, XLSX)
     context = {"form": form, "node": node, "briefing": the_briefing,
-               "jurisdictions": stats.jurisdictions_for(request.user).exclude(level="town").order_by("path")[:200]}
+               "jurisdictions": _choices(request, node)}
     return render(request, "reports/briefing.html", context)
 
 
@@ -182,13 +194,10 @@ def circular_list(request):
     rows = (visible_circulars(request.user).filter(jurisdiction__path__startswith=node.path)
             .select_related("jurisdiction", "created_by").order_by("-period_end", "-id")[:100])
     today = workcal.today()
-    from .circulars import period_for
-
     week = period_for(CircularKind.WEEKLY, today)
     form = CircularForm(initial={"kind": CircularKind.WEEKLY, "start": week.start, "end": week.end})
     return render(request, "reports/circulars.html", {"rows": rows, "node": node, "form": form,
-                                                       "jurisdictions": stats.jurisdictions_for(request.user)
-                                                       .exclude(level="town").order_by("path")[:200]})
+                                                       "jurisdictions": _choices(request, node)})
 
 
 @statistics_required
