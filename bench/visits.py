@@ -222,6 +222,9 @@ def build(sizes: dict, results: dict) -> dict:
         _execute("""UPDATE visits_visit SET campaign_id = %s WHERE visited_on >= %s AND enterprise_id IN
                     (SELECT enterprise_id FROM visits_campaigntarget WHERE campaign_id = %s)""",
                  [campaign.pk, campaign.starts_on, campaign.pk])
+        from qinqing.visits.services import fill_targets
+
+        fill_targets(campaign)
         print(f"    {targets:,} target enterprises")
     with stopwatch("VACUUM ANALYZE"):
         _execute("VACUUM ANALYZE")

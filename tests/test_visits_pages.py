@@ -185,6 +185,10 @@ def test_campaign_coverage_counts_visited_targets_and_lists_the_rest(world, visi
     assert "50%" in body  # one of the two targets visited
     assert world.neighbour.name in body  # not yet visited
     assert login(world.other_dispatcher).get(f"/visits/campaigns/{campaign.pk}/").status_code == 404
+    # A visit recorded now ticks the restaurant off the list.
+    services.record_visit(world.dispatcher, enterprise=world.neighbour, visited_on=today, form=Form.PHONE)
+    body = client.get(f"/visits/campaigns/{campaign.pk}/").content.decode()
+    assert "100%" in body and "目标企业均已走访" in body
 
 
 def test_neglect_lists_overdue_contacts_and_disputed_visits(world, duty, visit):

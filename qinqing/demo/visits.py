@@ -32,7 +32,7 @@ from qinqing.visits.models import (
     Trend,
     Visit,
 )
-from qinqing.visits.services import cadence, due_dates, urge_overdue_contacts
+from qinqing.visits.services import cadence, due_dates, fill_targets, urge_overdue_contacts
 from qinqing.visits.stats import seminars_held, visited_enterprises
 
 from .figures import CAMPAIGN_END, CAMPAIGN_START
@@ -76,6 +76,7 @@ def build(rng: random.Random, org, enterprises: list, cal, log=print) -> None:
     visits += [v for v, _ in later]
     visitors += [people for _, people in later]
     _save_visits(rng, org, visits, visitors, links)
+    fill_targets(campaign)
     assignments = _assignments(org, enterprises, by_user, visits, visitors)
     seminars = _seminars(rng, org, enterprises, workdays, campaign)
     problems = verify(org.district, len(enterprises))

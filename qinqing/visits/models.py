@@ -212,15 +212,30 @@ class CampaignGroup(models.Model):
 
 
 class CampaignTarget(models.Model):
+    """One enterprise on a campaign's list, with what the progress page counts by.
+
+    Sector, place and contact leader are taken when the enterprise is put on the list, and
+    `visited_on` (its first visit within the campaign period) is kept by services.record_visit, so
+    that the progress page is one GROUP BY over the campaign's own rows, however big the registry.
+    """
+
     campaign = models.ForeignKey(Campaign, models.CASCADE, related_name="target_rows", verbose_name="活动")
     enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="+",
                                    verbose_name="企业")
     group = models.ForeignKey(CampaignGroup, models.SET_NULL, null=True, blank=True, related_name="targets",
                               verbose_name="走访组")
+    sector = models.CharField("行业", max_length=20, blank=True)
+    jurisdiction = models.ForeignKey("accounts.Jurisdiction", models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name="所在镇街园区", db_index=False)
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+                               verbose_name="包联领导", db_index=False)
+    visited_on = models.DateField("首次走访", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "活动目标企业"
         constraints = [models.UniqueConstraint(fields=["campaign", "enterprise"], name="campaign_target_unique")]
+        indexes = [models.Index(fields=["campaign", "jurisdiction", "id"], condition=Q(visited_on__isnull=True),
+                                name="target_not_visited")]
 
     def __str__(self):
         return f"{self.campaign_id}:{self.enterprise_id}"

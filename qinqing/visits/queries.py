@@ -10,7 +10,7 @@ from django.db.models.functions import Least
 
 from qinqing.accounts.models import Jurisdiction, User
 from qinqing.demands.models import Category, Demand, State
-from qinqing.enterprises.models import Enterprise, Sector
+from qinqing.enterprises.models import Sector
 
 from .models import Assignment, Cadre, CampaignGroup, CampaignTarget, Confirmation, Visit
 
@@ -28,11 +28,6 @@ def due_this_week(cadre_id: int, today: dt.date):
             .select_related("enterprise", "enterprise__jurisdiction")
             .annotate(first_due=Least("next_contact_due", "next_visit_due"))
             .order_by("first_due", "enterprise__name"))
-
-
-def _visited(campaign):
-    return Exists(Visit.objects.filter(enterprise_id=OuterRef("enterprise_id"), visited_on__gte=campaign.starts_on,
-                                       visited_on__lte=campaign.ends_on))
 
 
 @dataclass
@@ -64,18 +59,14 @@ def _rows(counter: dict, labels: dict) -> list:
 def coverage(campaign) -> Coverage:
     """Seed 000's first section for one campaign: coverage by industry, jurisdiction and cadre, problems."""
     cov = Coverage()
-    fields = ("enterprise__sector", "enterprise__jurisdiction_id", "enterprise__contact_leader_id", "group_id")
-    targets = CampaignTarget.objects.filter(campaign=campaign)
-    # Two GROUP BYs over (sector, town, leader): all targets, then those with a visit. The visit test sits
-    # in WHERE so that the planner can probe the (enterprise, visited_on) index per target.
-    totals = targets.values(*fields).annotate(n=Count("pk")).order_by()
-    seen = dict((tuple(r[f] for f in fields), r["n"])
-                for r in targets.filter(_visited(campaign)).values(*fields).annotate(n=Count("pk")).order_by())
+    grouped = (CampaignTarget.objects.filter(campaign=campaign)
+               .values("sector", "jurisdiction_id", "leader_id", "group_id")
+               .annotate(n=Count("pk"), seen=Count("visited_on")).order_by())
     sectors, places, cadres, groups = (defaultdict(lambda: [0, 0]) for _ in range(4))
-    for row in totals:
-        key = tuple(row[f] for f in fields)
-        n, visited = row["n"], seen.get(key, 0)
-        for bucket, k in ((sectors, key[0]), (places, key[1]), (cadres, key[2]), (groups, key[3])):
+    for row in grouped:
+        n, visited = row["n"], row["seen"]
+        for bucket, k in ((sectors, row["sector"]), (places, row["jurisdiction_id"]), (cadres, row["leader_id"]),
+                          (groups, row["group_id"])):
             bucket[k][0] += n
             bucket[k][1] += visited
         cov.targets += n
@@ -105,10 +96,10 @@ def coverage(campaign) -> Coverage:
 
 
 def not_visited(campaign):
-    """Targets of a campaign nobody has visited during its period."""
-    return (Enterprise.objects.filter(pk__in=CampaignTarget.objects.filter(campaign=campaign)
-                                      .exclude(_visited(campaign)).values("enterprise_id"))
-            .select_related("jurisdiction", "contact_leader", "service_specialist").order_by("name", "pk"))
+    """Targets of a campaign nobody has visited during its period, town by town."""
+    return (CampaignTarget.objects.filter(campaign=campaign, visited_on__isnull=True)
+            .select_related("enterprise", "jurisdiction", "leader", "enterprise__service_specialist")
+            .order_by("jurisdiction_id", "pk"))
 
 
 # ---------------------------------------------------------------- neglect lists

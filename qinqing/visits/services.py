@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role, RoleGrant
@@ -524,6 +524,7 @@ def record_visit(user, *, enterprise, visited_on: dt.date, form: str, visitors=(
         for p in problems:
             raise_problem(user, visit, p)
         touch_assignments(enterprise.pk, list(people), visited_on, form)
+        _mark_visited(enterprise.pk, visited_on)
     return visit
 
 
@@ -658,7 +659,27 @@ def _add_targets(campaign, ids) -> int:
     before = CampaignTarget.objects.filter(campaign=campaign).count()
     CampaignTarget.objects.bulk_create([CampaignTarget(campaign=campaign, enterprise_id=pk) for pk in ids],
                                        ignore_conflicts=True, batch_size=2000)
+    fill_targets(campaign, CampaignTarget.objects.filter(campaign=campaign, jurisdiction__isnull=True))
     return CampaignTarget.objects.filter(campaign=campaign).count() - before
+
+
+def fill_targets(campaign, targets=None) -> int:
+    """Take each target's sector, place and contact leader, and its first visit in the period (set-based)."""
+    targets = targets if targets is not None else CampaignTarget.objects.filter(campaign=campaign)
+    enterprise = Enterprise.objects.filter(pk=OuterRef("enterprise_id"))
+    first = (Visit.objects.filter(enterprise_id=OuterRef("enterprise_id"), visited_on__gte=campaign.starts_on,
+                                  visited_on__lte=campaign.ends_on).order_by("visited_on").values("visited_on")[:1])
+    return targets.update(sector=Subquery(enterprise.values("sector")[:1]),
+                          jurisdiction_id=Subquery(enterprise.values("jurisdiction_id")[:1]),
+                          leader_id=Subquery(enterprise.values("contact_leader_id")[:1]),
+                          visited_on=Subquery(first))
+
+
+def _mark_visited(enterprise_id: int, visited_on: dt.date) -> int:
+    """The first visit of an enterprise within a campaign's period marks it visited on that campaign's list."""
+    return (CampaignTarget.objects.filter(enterprise_id=enterprise_id, campaign__starts_on__lte=visited_on,
+                                          campaign__ends_on__gte=visited_on)
+            .filter(Q(visited_on__isnull=True) | Q(visited_on__gt=visited_on)).update(visited_on=visited_on))
 
 
 def form_group(user, campaign: Campaign, *, name: str, leader=None, members=(), enterprise_ids=None):
