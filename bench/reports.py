@@ -163,7 +163,7 @@ def build_demands(n, towns, units):
               "cats": cats, "ncats": len(cats)}
     with connection.cursor() as cursor:
         # A bulk load, the way a DBA does one: secondary indexes dropped and rebuilt afterwards, foreign-key
-        # triggers off for the session (the generated ids are valid by construction).
+        # triggers off on this connection (the generated ids are valid by construction).
         cursor.execute("""SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'demands_demand'
                           AND indexdef NOT LIKE 'CREATE UNIQUE%%'""")
         indexes = cursor.fetchall()
