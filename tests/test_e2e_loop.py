@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from qinqing.demands.models import Demand, State
 from qinqing.notifications.models import Notification
@@ -34,20 +35,26 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture
+def browser(live_server, world):
+    """Chromium for one test, started after the database is set up and closed before it is flushed.
+
+    Playwright's sync API runs an event loop in this thread. While it runs, Django's connection handler
+    (context-local) hands out other connection objects than the ones the test database was prepared on,
+    so the database setup and teardown (with the serialized rollback) must happen outside it. The ORM
+    calls the test body makes between browser steps are ordinary blocking calls, which Django would refuse
+    next to a running loop without DJANGO_ALLOW_ASYNC_UNSAFE.
+    """
     if not os.path.exists(CHROMIUM):  # in CI a missing browser is a failure, not a skip
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls made between browser steps
-    # (fixtures, assertions, the database flush afterwards) are ordinary blocking calls, which Django
-    # would otherwise refuse next to a loop. Set for the module's lifetime, restored afterwards.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_api.sync_playwright() as p:
             chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
+            connections.close_all()  # the ones the test body opened next to the loop; nobody else closes them
 
 
 class Actor:
@@ -218,9 +225,9 @@ def test_staff_tools_in_a_browser_notifications_saved_filters_columns_export_and
     # The dispatcher narrows the ledger, keeps the view as a saved filter and chooses the columns.
     page = dispatcher.page
     dispatcher.open("/demands/")
-    page.fill("#id_q", "融资")
-    page.click("form.filters button[type=submit]")
+    page.fill("#id_q", "融资")  # the ledger searches as one types (HTMX, after a pause)
     page.wait_for_function("document.querySelectorAll('#results td.c-number').length === 1")
+    page.wait_for_load_state("networkidle")
     page.click("text=保存为常用筛选")
     page.fill("input[name=name]", "融资类诉求")
     page.click("form[action$='/filters/save/'] button[type=submit]")
