@@ -215,8 +215,10 @@ def build(sizes: dict, results: dict) -> dict:
         district = district_rows[0]
         campaign = Campaign.objects.create(name="集中走访", jurisdiction=district, starts_on=today - dt.timedelta(60),
                                            ends_on=today, created_by=admin)
-        targets = _execute("""INSERT INTO visits_campaigntarget (campaign_id, enterprise_id, group_id)
-                              SELECT %s, e.id, NULL FROM enterprises_enterprise e
+        targets = _execute("""INSERT INTO visits_campaigntarget (campaign_id, enterprise_id, group_id, sector,
+                                                                    jurisdiction_id, leader_id, visited_on)
+                              SELECT %s, e.id, NULL, e.sector, e.jurisdiction_id, e.contact_leader_id, NULL
+                              FROM enterprises_enterprise e
                               JOIN accounts_jurisdiction j ON j.id = e.jurisdiction_id WHERE j.path LIKE %s""",
                            [campaign.pk, district.path + "%"])
         _execute("""UPDATE visits_visit SET campaign_id = %s WHERE visited_on >= %s AND enterprise_id IN
