@@ -22,6 +22,7 @@ class Dimension(models.TextChoices):
     CHANNEL = "channel", "渠道"
     STATE = "state", "状态"
     UNIT = "unit", "承办单位"
+    DUE = "due", "在办期限"  # open demands by "YYYY-MM-DD|stage" of their current deadline
 
 
 class DemandRollup(models.Model):

@@ -36,8 +36,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, DateField, F, Max, Q, When
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import Case, CharField, Count, DateField, F, Max, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, TruncWeek
 from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction
@@ -94,6 +94,12 @@ def _querysets(demands, dimension: str) -> list:
         lead = qs.annotate(key=F("lead_unit_id"))
         co = qs.filter(co_units__isnull=False).exclude(lead_unit_id=F("co_units")).annotate(key=F("co_units"))
         return [q.values("jid", "week", "key").annotate(**MEASURES).order_by() for q in (lead, co)]
+    if dimension == Dimension.DUE:
+        # Open demands by their current deadline and stage: "overdue today" is then the sum of the keys
+        # before today's date, and stays right as the days pass without any event.
+        qs = qs.filter(next_due__isnull=False)
+        key = Concat(Cast("next_due", CharField()), Value("|"), "current_stage", output_field=CharField())
+        return [qs.annotate(key=key).values("jid", "week", "key").annotate(**MEASURES).order_by()]
     key = {Dimension.CATEGORY: Coalesce("category__parent_id", "category_id"),
            Dimension.CHANNEL: F("channel"), Dimension.STATE: F("state")}[dimension]
     return [qs.annotate(key=key).values("jid", "week", "key").annotate(**MEASURES).order_by()]

@@ -15,7 +15,7 @@ from django.db.models import Max
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 
-from . import circulars, stats
+from . import circulars, rollup, stats
 from .models import Circular, CircularKind, ReportEvent
 
 MAX_PERIOD_DAYS = 366
@@ -49,6 +49,7 @@ def issue_circular(user, *, kind: str, jurisdiction: Jurisdiction, start: dt.dat
     if existing is not None:
         return existing
     period = stats.Period(start, end)
+    rollup.refresh()  # the overdue figures are read from it
     data = circulars.snapshot(kind, jurisdiction, period, today)
     for _attempt in range(3):
         try:

@@ -227,9 +227,19 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
 
 
 def overdue_by_stage(jurisdiction: Jurisdiction, today: dt.date) -> list[Item]:
-    """Open demands past their current stage's deadline now (live: time, not an event, makes them late)."""
-    qs = apply_filters(Demand.objects.all(), {"jurisdiction": jurisdiction, "overdue": "any"})
-    counts = dict(qs.order_by().values_list("current_stage").annotate(n=Count("pk")))
+    """Open demands past their current stage's deadline today. From the rollup's deadlines of open
+    demands (keys "YYYY-MM-DD|stage" before today) for districts and above; live for a town."""
+    if jurisdiction.level == Jurisdiction.Level.TOWN:
+        qs = apply_filters(Demand.objects.all(), {"jurisdiction": jurisdiction, "overdue": "any"})
+        counts = dict(qs.order_by().values_list("current_stage").annotate(n=Count("pk")))
+    else:
+        counts = {}
+        rows = (DemandRollup.objects.filter(jurisdiction__path__startswith=jurisdiction.path,
+                                            dimension=Dimension.DUE, key__lt=today.isoformat())
+                .values("key").annotate(n=Sum("n")).order_by())
+        for row in rows:
+            stage = row["key"].partition("|")[2]
+            counts[stage] = counts.get(stage, 0) + row["n"]
     items = [Item("合计", sum(counts.values()), ledger_url(jurisdiction=jurisdiction.code, overdue="any"))]
     items += [Item(label, counts.get(value, 0), ledger_url(jurisdiction=jurisdiction.code, overdue=value))
               for value, label in Stage.choices]
