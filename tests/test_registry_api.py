@@ -119,4 +119,4 @@ def test_the_list_query_count_does_not_grow_with_the_rows(world, client, django_
     # token, roles, jurisdiction, filter choices (industry, tags), rows, industry names
     with django_assert_num_queries(len(few)):
         r = client.get("/api/v1/enterprises", **headers)
-    assert len(r.json()["items"]) == 32 and len(few) == 7
+    assert len(r.json()["items"]) == 32 and len(few) == 6

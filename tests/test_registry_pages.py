@@ -88,8 +88,8 @@ def test_the_list_query_count_is_pinned(world, django_assert_num_queries):
     many(world, 30)
     client = login(world.dispatcher)
     # session, user, roles, user's jurisdiction, filter choices (industry, tags), rows, industry names,
-    # the header's unit (base.html), the place select
-    with django_assert_num_queries(10):
+    # the header's unit (base.html), the header's unread notifications, the place select
+    with django_assert_num_queries(11):
         assert client.get("/enterprises/").status_code == 200
 
 
