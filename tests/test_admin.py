@@ -62,6 +62,20 @@ def busy_world(world, demand):
     SmsMessage.objects.create(recipient=w.handler, phone="13900000001", text="【亲清】新交办诉求", backend="db")
     SavedFilter.objects.create(user=w.dispatcher, name="南山待交办", query="state=received")
     ExportJob.objects.create(user=w.dispatcher, query="q=南山", status=ExportJob.Status.DONE, total_rows=1)
+    # Contact duties and visits (issue 5): a cadre and an assignment, a visit, a campaign, a seminar, an
+    # overdue-contact urging; each writes its audit line.
+    from qinqing.visits import services as duties
+    from qinqing.visits.models import Duty, Form, Level
+
+    cadre = duties.register_cadre(w.dispatcher, w.specialist, level=Level.SPECIALIST, jurisdiction=w.district)
+    duties.assign_contact(w.dispatcher, w.enterprise, cadre, duty=Duty.SPECIALIST, on=dt.date(2026, 1, 5))
+    duties.record_visit(w.specialist, enterprise=w.enterprise, visited_on=dt.date(2026, 3, 2), form=Form.PHONE,
+                        discussed="南山园区用工情况")
+    duties.create_campaign(w.dispatcher, name="南山区集中走访", jurisdiction=w.district,
+                           starts_on=dt.date(2026, 3, 2), ends_on=dt.date(2026, 4, 30))
+    duties.record_seminar(w.dispatcher, kind="seminar", title="南山区民营企业座谈会", held_on=dt.date(2026, 3, 10),
+                          jurisdiction=w.district)
+    duties.urge_overdue_contacts(today=dt.date(2027, 6, 1))
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
