@@ -208,7 +208,7 @@ def refresh() -> int:
             node = parent if level == Jurisdiction.Level.TOWN and parent in nodes else pk
             under[node].add(pk)
         weeks = {week: {node_of[j] for j in js} for week, js in leaf_weeks.items()}
-        for chunk in _chunks(sorted(weeks.items()), 100):
+        for chunk in _chunks(sorted(weeks.items()), 1):
             demands_q, rollup_q = Q(pk__in=[]), Q(pk__in=[])
             for week, week_nodes in chunk:
                 week_leaves = set().union(*(under[n] for n in week_nodes))
