@@ -101,6 +101,10 @@ MEDIA_URL = "media/"
 
 # Uploads: demands accept a few attachments of ordinary office types.
 QINQING_ATTACHMENT_MAX_BYTES = env_int("QINQING_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+# Ledger exports up to this many rows download at once; larger ones become a background job.
+QINQING_EXPORT_SYNC_ROWS = env_int("QINQING_EXPORT_SYNC_ROWS", 3000)
+# The SMS gateway (a dotted path); the default only records messages in the database (no network).
+QINQING_SMS_BACKEND = env_str("QINQING_SMS_BACKEND", "qinqing.notifications.sms.DatabaseBackend")
 QINQING_ATTACHMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "txt"]
 QINQING_ATTACHMENTS_PER_DEMAND = 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
