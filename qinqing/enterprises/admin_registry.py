@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from qinqing.demands.errors import DomainError
+from qinqing.lib.admin import ReadOnlyAdmin
 
 from . import services
 from .models import (
@@ -24,17 +25,6 @@ from .models import (
     Tag,
     YearlyFigures,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IndustryCode)
