@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from .countdown import countdown_pill
 from .models import Channel, Demand, Evaluation, Outcome, Stage, State, Tier
 
 MUTED_DASH = '<span class="muted">—</span>'
@@ -69,8 +70,6 @@ def _state(d, ctx):
 
 
 def _countdown(d, ctx):
-    from .templatetags.demand_tags import countdown_pill
-
     if not d.next_due:
         return MUTED_DASH
     return str(countdown_pill(d.next_due, STAGE_LABELS.get(d.current_stage, "")))

@@ -1,47 +1,16 @@
 """Template helpers of the staff pages: state badges, working-day countdowns, timeline details."""
 
 import datetime as dt
-from dataclasses import dataclass
-from html import escape as esc
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
+from qinqing.demands.countdown import countdown
+from qinqing.demands.countdown import countdown_pill as _countdown_pill
 from qinqing.demands.models import Channel, State
-from qinqing.workdays import calendar as workcal
 
 register = template.Library()
-
-
-@dataclass(frozen=True)
-class Countdown:
-    """How far a deadline is, in working days, and how urgently it should look."""
-
-    days: int  # working days left (>0), 0 due today, <0 working days overdue
-    overdue: bool
-    text: str
-    level: str  # css modifier: ok, soon, today, late
-
-
-def countdown(due: dt.date | None, today: dt.date | None = None) -> Countdown | None:
-    """"剩余N个工作日" / "今日到期" / "已超期N个工作日" for a deadline, counted on the official calendar."""
-    if due is None:
-        return None
-    today = today or workcal.today()
-    cal = workcal.get_calendar()
-    if due < today:
-        # Working days in (due, today]; on a weekend right after the deadline that is still 0.
-        late = cal.workdays_between(due, today)
-        text = f"已超期{late}个工作日" if late else "已超期"
-        return Countdown(-late, True, text, "late")
-    if due == today:
-        return Countdown(0, False, "今日到期", "today")
-    left = cal.workdays_between(today, due)
-    if left == 0:  # due on a rest day after today: the next working day is already past it
-        return Countdown(0, False, "今日到期", "today")
-    return Countdown(left, False, f"剩余{left}个工作日", "soon" if left <= 1 else "ok")
 
 
 @register.simple_tag
@@ -60,14 +29,7 @@ def state_badge(state: str, label: str = ""):
 
 @register.simple_tag
 def countdown_pill(due, stage_label=""):
-    """The countdown as a coloured pill. Built here rather than in an included template: the ledger
-    shows one per row, and an include per row was a tenth of the page's time."""
-    cd = countdown(due)
-    if cd is None:
-        return mark_safe('<span class="muted">—</span>')
-    stage = f'<span class="cd-stage">{esc(str(stage_label))}</span>' if stage_label else ""
-    return mark_safe(  # noqa: S308 - the only free text, the stage label, is escaped
-        f'<span class="countdown cd-{cd.level}" title="期限 {due:%Y-%m-%d}">{stage}{cd.text}</span>')
+    return _countdown_pill(due, stage_label)
 
 
 @register.simple_tag

@@ -10,10 +10,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from qinqing.demands import services
+from qinqing.demands.countdown import countdown
 from qinqing.demands.errors import ConflictError, DomainError, NotFoundError
 from qinqing.demands.forms import VERB_FORMS
 from qinqing.demands.models import Demand, Extension, Stage
-from qinqing.demands.templatetags.demand_tags import countdown
 from qinqing.demands.verbs import VERB_LABELS, allowed_verbs
 
 from .common import staff_required
