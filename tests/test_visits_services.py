@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
-from qinqing.demands.models import Channel
+from qinqing.demands.models import Channel, Outcome, State
 from qinqing.enterprises.models import Enterprise, Sector
 from qinqing.notifications.models import Notification
-from qinqing.visits import services, stats
+from qinqing.visits import queries, services, stats
 from qinqing.visits.models import (
     Assignment,
     Cadre,
@@ -103,8 +103,36 @@ def test_a_problem_raised_on_a_visit_becomes_a_linked_demand_through_the_visit_c
     assert demands[0].enterprise == world.enterprise
     assert demands[0].next_due is not None  # the 1231 clock runs
     assert list(visit.solved_demands.all()) == [demands[1]]
-    assert "走访现场已解决" in demands[1].content
     assert set(visit.visitors.all()) == {world.specialist, world.handler}
+
+
+def test_a_problem_solved_on_the_spot_is_a_demand_closed_with_the_solution_as_its_reply(world, cadre):
+    visit = services.record_visit(
+        world.specialist, enterprise=world.enterprise, visited_on=timezone.localdate(), form=Form.ON_SITE,
+        problems=[services.Problem("数控操作工招聘难", "缺少数控机床操作工约30人"),
+                  services.Problem("不清楚技改补贴申报时间", "询问技改补贴", solution="现场讲解了申报流程并送达政策汇编")])
+    open_one, solved = visit.demands.order_by("pk")
+    assert open_one.state == State.RECEIVED
+    assert solved.state == State.CLOSED
+    assert solved.outcome == Outcome.SOLVED
+    assert solved.reply == "现场讲解了申报流程并送达政策汇编"
+    assert solved.content == "询问技改补贴"
+    assert list(solved.events.values_list("verb", flat=True).order_by("pk"))[-1] == "settle"
+    assert DutyEvent.objects.filter(verb=DutyEvent.Verb.SOLVE_ON_SPOT, visit=visit).count() == 1
+
+
+def test_the_campaign_counts_problems_solved_on_the_spot_among_those_collected(world, cadre):
+    today = timezone.localdate()
+    campaign = services.create_campaign(world.dispatcher, name="春季走访", jurisdiction=world.district,
+                                        starts_on=today - dt.timedelta(days=3), ends_on=today)
+    services.record_visit(
+        world.specialist, enterprise=world.enterprise, visited_on=today, form=Form.ON_SITE, campaign=campaign,
+        problems=[services.Problem("数控操作工招聘难", "缺少数控机床操作工约30人"),
+                  services.Problem("不清楚技改补贴申报时间", "询问技改补贴", solution="现场讲解了申报流程")])
+    cov = queries.coverage(campaign)
+    assert cov.problems == 2
+    assert cov.solved_on_spot == 1
+    assert dict(cov.problems_by_state) == {State.RECEIVED.label: 1, State.CLOSED.label: 1}
 
 
 def test_bad_visit_input_changes_nothing(world, cadre):

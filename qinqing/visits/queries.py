@@ -41,6 +41,7 @@ class Coverage:
     problems_by_kind: list = field(default_factory=list)  # (kind, total, closed, open)
     problems_by_state: list = field(default_factory=list)  # (state label, n)
     problems: int = 0
+    solved_on_spot: int = 0  # closed during the visit that raised them (seed 000 counts those)
 
     @property
     def not_visited(self) -> int:
@@ -90,6 +91,7 @@ def coverage(campaign) -> Coverage:
         cov.problems += row["n"]
     cov.problems_by_kind = sorted(((names.get(k, "—"), t, c, t - c) for k, (t, c) in per_kind.items()),
                                   key=lambda r: -r[1])
+    cov.solved_on_spot = Demand.objects.filter(solved_at_visits__campaign=campaign).count()
     labels = dict(State.choices)
     cov.problems_by_state = sorted(((labels[s], n) for s, n in per_state.items()), key=lambda r: -r[1])
     return cov

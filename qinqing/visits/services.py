@@ -531,17 +531,19 @@ def record_visit(user, *, enterprise, visited_on: dt.date, form: str, visitors=(
 def raise_problem(user, visit: Visit, problem: Problem) -> Demand:
     """走访问题转诉求: a problem becomes a demand under the 1231 clock, linked to the visit.
 
-    A problem solved on the spot is still received as a demand (seed 000 counts it) and carries the
-    solution in its text, so that the dispatcher can take it to 销号 through the loop.
+    A problem solved on the spot is still received as a demand (seed 000 counts it among those
+    collected) and closed at once by the visitor who received it: the solution is its reply, its
+    outcome solved, and no 1231 clock runs on.
     """
     content = problem.content.strip() or problem.title.strip()
-    if problem.solution.strip():
-        content += f"\n\n【走访现场已解决】{problem.solution.strip()}"
+    solution = problem.solution.strip()
     demand = demand_services.receive_demand(user, channel=Channel.VISIT, title=problem.title.strip(),
                                             content=content, enterprise=visit.enterprise)
+    if solution:
+        demand = demand_services.close_on_the_spot(user, demand, solution=solution)
     visit.demands.add(demand)
     verb = DutyEvent.Verb.RAISE_PROBLEM
-    if problem.solution.strip():
+    if solution:
         visit.solved_demands.add(demand)
         verb = DutyEvent.Verb.SOLVE_ON_SPOT
     _event(verb, user, enterprise=visit.enterprise, visit=visit, note=demand.number, data={"demand": demand.pk})
