@@ -220,6 +220,7 @@ VERB_BODIES = {
     "reject_extension": {"note": "x"}, "escalate": {"reason": "x"}, "mark_long_term": {"reason": "x"},
     "transfer": {"reason": "x"}, "reply": {"reply": "x", "outcome": "solved"},
     "evaluate": {"evaluation": "satisfied"}, "reopen": {"reason": "x"}, "close": {}, "merge": {"into": 1},
+    "settle": {"solution": "x"},
 }
 
 

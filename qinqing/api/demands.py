@@ -34,6 +34,7 @@ from .schemas import (
     PlanIn,
     ReasonIn,
     ReplyIn,
+    SettleIn,
     ValidationErrorOut,
     sees_internal_events,
 )
@@ -350,6 +351,13 @@ def merge(request, ref: str, payload: MergeIn):
         except NotFoundError:
             raise DomainError("要并入的诉求不存在或您无权查看。") from None
     demand = services.merge_demand(user, pk, into=into, note=payload.note, version=payload.version)
+    return present(user, pk, demand)
+
+
+@router.post("/demands/{ref}/settle", response=VERB_RESPONSES, summary="现场解决")
+def settle(request, ref: str, payload: SettleIn):
+    user, pk = request.auth, _demand_pk(request.auth, ref)
+    demand = services.close_on_the_spot(user, pk, solution=payload.solution, version=payload.version)
     return present(user, pk, demand)
 
 

@@ -270,6 +270,10 @@ class ReplyIn(VersionedIn):
     outcome: str = Field(description="solved、explained 或 unsolvable")
 
 
+class SettleIn(VersionedIn):
+    solution: str = Field(description="现场解决情况，作为答复")
+
+
 class EvaluateIn(VersionedIn):
     evaluation: str = Field(description="satisfied、basic 或 unsatisfied")
     comment: str = ""

@@ -171,11 +171,16 @@ class MergeForm(VerbForm):
     note = forms.CharField(label="说明", required=False, widget=textarea(1))
 
 
+class SettleForm(VerbForm):
+    verb, service_name, submit_label, primary = "settle", "close_on_the_spot", "登记现场解决", False
+    solution = forms.CharField(label="现场解决情况", widget=textarea(3, "当场如何解决、企业是否认可"))
+
+
 VERB_FORMS: dict[str, type[VerbForm]] = {
     form.verb: form for form in (
         DispatchForm, ReturnForm, AcceptForm, ContactForm, PlanForm, RequestExtensionForm,
         ApproveExtensionForm, RejectExtensionForm, EscalateForm, MarkLongTermForm, TransferForm,
-        ReplyForm, EvaluateForm, ReopenForm, CloseForm, MergeForm,
+        ReplyForm, EvaluateForm, ReopenForm, CloseForm, MergeForm, SettleForm,
     )
 }
 

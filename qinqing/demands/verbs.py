@@ -16,7 +16,7 @@ VERB_LABELS = {
     "plan": "反馈解决路径", "request_extension": "申请延期", "approve_extension": "批准延期",
     "reject_extension": "驳回延期", "escalate": "提级办理", "mark_long_term": "转区级研究推进",
     "transfer": "移送市级", "reply": "正式答复", "evaluate": "评价", "reopen": "重办", "close": "销号",
-    "merge": "并单", "urge": "催办", "edit": "修改",
+    "merge": "并单", "settle": "现场解决", "urge": "催办", "edit": "修改",
 }
 
 
@@ -86,6 +86,20 @@ def _unsatisfied(demand):
     return None if demand.evaluation == Evaluation.UNSATISFIED else "只有评价为“不满意”的诉求才能重办。"
 
 
+# Problems raised face to face can be solved while the enterprise is still in the room.
+FACE_TO_FACE = ("visit", "meeting", "seminar", "officer")
+
+
+def _face_to_face(demand):
+    if demand.channel not in FACE_TO_FACE:
+        return "只有走访、约见、座谈会或体验官当面反映的问题才能登记为现场解决。"
+    return None
+
+
+def is_receiver(user, demand) -> bool:
+    return demand.first_receiver_id == user.pk or is_dispatcher(user, demand)
+
+
 def _not_unsatisfied(demand):
     if demand.evaluation == Evaluation.UNSATISFIED:
         return "企业评价为“不满意”，应先重办，不能销号。"
@@ -113,6 +127,7 @@ RULES: dict[str, Rule] = {
                    _unsatisfied),
     "close": Rule((State.EVALUATED,), is_dispatcher, "调度员", _not_unsatisfied),
     "merge": Rule((State.RECEIVED, State.RETURNED, State.DISPATCHED, State.ACCEPTED), is_dispatcher, "调度员"),
+    "settle": Rule((State.RECEIVED,), is_receiver, "受理人或调度员", _face_to_face),
 }
 
 

@@ -156,6 +156,8 @@ def _describe(event) -> tuple[str, bool, str] | None:
         return "重新办理", True, ""
     if verb == "close":
         return "办结", True, ""
+    if verb == "settle":
+        return "现场解决", True, "reply"
     if verb == "merge":
         return "与相同问题合并办理", False, ""
     if verb == "urge":
