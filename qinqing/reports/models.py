@@ -69,6 +69,32 @@ class RollupMark(models.Model):
         return f"≤{self.last_event_id}"
 
 
+class RollupEntry(models.Model):
+    """What one demand adds to the rollup, as of the last time the rollup counted it.
+
+    The incremental refresh compares this with the demand as it is now and applies the difference to
+    the rollup's cells: its cost follows the number of demands that changed, not the size of the table.
+    Derived data like the rollup itself (rebuilt with it every night)."""
+
+    demand_id = models.BigIntegerField("诉求", primary_key=True)
+    leaf_id = models.IntegerField("属地")
+    node_id = models.IntegerField("区县级属地")
+    week = models.DateField("周（周一）")
+    state = models.CharField("状态", max_length=12)
+    channel = models.CharField("渠道", max_length=10)
+    category = models.IntegerField("一级类别")
+    lead_unit = models.IntegerField("主办单位", null=True)
+    co_units = models.CharField("协办单位", max_length=200, blank=True)  # ids, comma-separated, ascending
+    due = models.CharField("当前期限|环节", max_length=20, blank=True)
+    flags = models.PositiveSmallIntegerField("计入的按期与评价项", default=0)  # one bit per MEASURES entry
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求统计计入记录"
+
+    def __str__(self):
+        return f"{self.demand_id}"
+
+
 class CircularKind(models.TextChoices):
     WEEKLY = "weekly", "每周工作简报"
     HALF_MONTHLY = "half_monthly", "半月通报"

@@ -5,22 +5,25 @@ Counting ten million demands at every dashboard view is too slow, so `DemandRoll
 jurisdiction and receipt time never change, so each demand belongs to exactly one (jurisdiction, week)
 bucket for its whole life; only the values inside the bucket move (state, unit, category, met deadlines).
 
-Keeping it correct is an incremental refresh keyed by what changed, read from the append-only timeline:
-every service that changes a demand writes a `DemandEvent`, so the events after the last one read name
-the demands, hence the buckets, that may have changed. `refresh()` recomputes those whole buckets from
-the demand table (one GROUP BY per dimension, restricted by the (jurisdiction, received_at) index) and
-replaces their rows. Recomputing a bucket is idempotent, which gives three properties:
+Keeping it correct is an incremental refresh by deltas, driven by the append-only timeline: every service
+that changes a demand writes a `DemandEvent`, so the events after the last one read name the demands that
+may have changed. For each of them `RollupEntry` remembers what it added to the rollup when it was last
+counted; `refresh()` reads the demand as it is now, subtracts the old contribution, adds the new one to the
+few cells concerned (a state change moves one from "planned" to "replied", nothing else) and stores the new
+entry. The cost follows the number of changed demands, not the size of the table, and applying a demand
+twice changes nothing, which gives three properties:
 
 * the dashboard catches up before reading (`refresh_for_reading`), so what it shows is exact, not "as
-  of the last job", whenever fewer than SYNC_LIMIT entries are new; with nothing new that costs one
-  indexed MAX(id). When more are pending (a province at peak hours) the page does not wait for them: it
-  shows the figures of the last refresh and says how many changes are still being counted;
+  of the last job", whenever at most SYNC_LIMIT entries are new; with nothing new that costs one query.
+  It never waits: when the worker holds the rollup, or more is pending, the page shows the figures of
+  the last refresh and says how many changes are still being counted;
 * an event committed late by a long transaction (ids are handed out before commit, so a later id can be
   visible first) is caught because a refresh that finds a gap in the ids it read remembers the first
   missing id and reads from there next time, until the gap fills or `RECHECK_FOR` has passed (a gap
   that old is a rolled-back insert);
 * the Huey job (every minute) keeps the work per dashboard view small, and a nightly `rebuild()`
-  recomputes everything as the last safety net (e.g. after rows were loaded in bulk without events).
+  recomputes everything from the demand table as the last safety net (e.g. after rows were loaded in
+  bulk without events, or the taxonomy was reorganised). The tests compare both.
 
 Granularity: the totals (dimension "all", which feed the weekly trend and the per-town map) are kept per
 leaf jurisdiction; the breakdowns by category, channel, state and unit are kept per district (a demand
@@ -32,38 +35,46 @@ Merged duplicates (并单) are not counted: they are the same problem as the dem
 """
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, DateField, F, Max, Q, Value, When
+from django.db.models import Case, CharField, Count, DateField, F, IntegerField, Max, Q, Subquery, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce, Concat, TruncWeek
 from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Demand, DemandEvent, Evaluation, State
 
-from .models import DemandRollup, Dimension, RollupMark
+from .models import DemandRollup, Dimension, RollupEntry, RollupMark
+
+log = logging.getLogger(__name__)
 
 RECHECK_FOR = dt.timedelta(minutes=15)
 SYNC_LIMIT = 100  # a page catches up itself with at most this many new timeline entries
 BATCH = 5000
+CHUNK = 1000  # demands (and cells) handled per statement by the incremental refresh
 SATISFIED = (Evaluation.SATISFIED, Evaluation.BASIC)
 
-MEASURES = {
-    "n": Count("pk"),
-    "dispatch_done": Count("pk", filter=Q(dispatched_at__isnull=False)),
-    "dispatch_ontime": Count("pk", filter=Q(dispatched_at__date__lte=F("dispatch_due"))),
-    "contact_done": Count("pk", filter=Q(contacted_at__isnull=False)),
-    "contact_ontime": Count("pk", filter=Q(contacted_at__date__lte=F("contact_due"))),
-    "path_done": Count("pk", filter=Q(path_at__isnull=False)),
-    "path_ontime": Count("pk", filter=Q(path_at__date__lte=F("path_due"))),
-    "reply_done": Count("pk", filter=Q(replied_at__isnull=False)),
-    "reply_ontime": Count("pk", filter=Q(replied_at__date__lte=F("resolve_due"))),
-    "evaluated": Count("pk", filter=~Q(evaluation="")),
-    "satisfied": Count("pk", filter=Q(evaluation__in=SATISFIED)),
+# Each measure is a condition on the demand; "n" counts every demand.
+CONDITIONS = {
+    "dispatch_done": Q(dispatched_at__isnull=False),
+    "dispatch_ontime": Q(dispatched_at__date__lte=F("dispatch_due")),
+    "contact_done": Q(contacted_at__isnull=False),
+    "contact_ontime": Q(contacted_at__date__lte=F("contact_due")),
+    "path_done": Q(path_at__isnull=False),
+    "path_ontime": Q(path_at__date__lte=F("path_due")),
+    "reply_done": Q(replied_at__isnull=False),
+    "reply_ontime": Q(replied_at__date__lte=F("resolve_due")),
+    "evaluated": ~Q(evaluation=""),
+    "satisfied": Q(evaluation__in=SATISFIED),
 }
+MEASURES = {"n": Count("pk"), **{name: Count("pk", filter=cond) for name, cond in CONDITIONS.items()}}
 MEASURE_FIELDS = list(MEASURES)
+BITS = {name: 1 << i for i, name in enumerate(CONDITIONS)}
+CELL = tuple[str, dt.date, int, str]  # (dimension, week, jurisdiction id, key)
 
 
 def week_of(day: dt.date) -> dt.date:
@@ -80,28 +91,30 @@ def _counted(qs):
 
 NODE = Case(When(jurisdiction__level=Jurisdiction.Level.TOWN, then=F("jurisdiction__parent_id")),
             default=F("jurisdiction_id"))
+TOP_CATEGORY = Coalesce("category__parent_id", "category_id")
+DUE_KEY = Concat(Cast("next_due", CharField()), Value("|"), "current_stage", output_field=CharField())
 
 
 def _querysets(demands, dimension: str) -> list:
-    """The GROUP BY queries of one dimension: rows of {jid, week, key, measures…}. `jid` is the leaf
-    jurisdiction for the totals and the district-level node for the breakdowns. Units come in two
-    queries (lead unit, then co-units), as the ledger's unit filter counts a unit on either."""
+    """The GROUP BY queries of one dimension, counted from the demand table: rows of {jid, week, key,
+    measures…}. `jid` is the leaf jurisdiction for the totals and the district-level node for the
+    breakdowns. Units come in two queries (lead unit, then the co-units that are not also the lead), as
+    the ledger's unit filter counts a unit on either."""
     qs = _counted(demands).annotate(week=TruncWeek("received_at", output_field=DateField()))
     if dimension == Dimension.ALL:
         return [qs.annotate(jid=F("jurisdiction_id")).values("jid", "week").annotate(**MEASURES).order_by()]
     qs = qs.annotate(jid=NODE)
     if dimension == Dimension.UNIT:
         lead = qs.annotate(key=F("lead_unit_id"))
-        co = qs.filter(co_units__isnull=False).exclude(lead_unit_id=F("co_units")).annotate(key=F("co_units"))
+        co = (qs.annotate(key=F("co_units")).filter(key__isnull=False)
+              .filter(Q(lead_unit_id__isnull=True) | ~Q(key=F("lead_unit_id"))))
         return [q.values("jid", "week", "key").annotate(**MEASURES).order_by() for q in (lead, co)]
     if dimension == Dimension.DUE:
         # Open demands by their current deadline and stage: "overdue today" is then the sum of the keys
         # before today's date, and stays right as the days pass without any event.
         qs = qs.filter(next_due__isnull=False)
-        key = Concat(Cast("next_due", CharField()), Value("|"), "current_stage", output_field=CharField())
-        return [qs.annotate(key=key).values("jid", "week", "key").annotate(**MEASURES).order_by()]
-    key = {Dimension.CATEGORY: Coalesce("category__parent_id", "category_id"),
-           Dimension.CHANNEL: F("channel"), Dimension.STATE: F("state")}[dimension]
+        return [qs.annotate(key=DUE_KEY).values("jid", "week", "key").annotate(**MEASURES).order_by()]
+    key = {Dimension.CATEGORY: TOP_CATEGORY, Dimension.CHANNEL: F("channel"), Dimension.STATE: F("state")}[dimension]
     return [qs.annotate(key=key).values("jid", "week", "key").annotate(**MEASURES).order_by()]
 
 
@@ -134,17 +147,149 @@ def _write(demands) -> None:
                 cursor.execute(statement, [dimension, *params])
 
 
-def _mark() -> RollupMark:
+# ---------------------------------------------------------------- per-demand entries
+
+def _co_units_sql() -> str:
+    through = connection.ops.quote_name(Demand.co_units.through._meta.db_table)
+    demand = connection.ops.quote_name(Demand._meta.db_table)
+    if connection.vendor == "postgresql":
+        return (f"(SELECT string_agg(cu.unit_id::text, ',' ORDER BY cu.unit_id) FROM {through} cu "  # noqa: S608
+                f"WHERE cu.demand_id = {demand}.id)")
+    return (f"(SELECT group_concat(unit_id, ',') FROM (SELECT cu.unit_id FROM {through} cu "  # noqa: S608
+            f"WHERE cu.demand_id = {demand}.id ORDER BY cu.unit_id))")
+
+
+def _entries(demands):
+    """Each demand's entry, computed by the database with the same conditions as the GROUP BYs."""
+    flags = sum((Case(When(cond, then=Value(BITS[name])), default=Value(0), output_field=IntegerField())
+                 for name, cond in CONDITIONS.items()), Value(0, output_field=IntegerField()))
+    return demands.order_by().annotate(
+        e_node=NODE, e_week=TruncWeek("received_at", output_field=DateField()), e_category=TOP_CATEGORY,
+        e_co=Coalesce(RawSQL(_co_units_sql(), [], output_field=CharField()), Value("")),  # noqa: S611 - our SQL
+        e_due=Case(When(next_due__isnull=False, then=DUE_KEY), default=Value(""), output_field=CharField()),
+        e_flags=flags)
+
+
+ENTRY_COLUMNS = ["demand_id", "leaf_id", "node_id", "week", "state", "channel", "category", "lead_unit",
+                 "co_units", "due", "flags"]
+ENTRY_SOURCE = ["id", "jurisdiction_id", "e_node", "e_week", "state", "channel", "e_category", "lead_unit_id",
+                "e_co", "e_due", "e_flags"]
+
+
+def _write_entries(demands) -> None:
+    qs = _entries(demands).values(*ENTRY_SOURCE)
+    sql, params = qs.query.sql_with_params()
+    table = connection.ops.quote_name(RollupEntry._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in ENTRY_COLUMNS)
+    select = ", ".join('date(sub."e_week")' if c == "e_week" and connection.vendor == "sqlite" else f'sub."{c}"'
+                       for c in ENTRY_SOURCE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) SELECT {select} FROM ({sql}) sub", params)  # noqa: S608
+
+
+def _current_entries(ids: list[int]) -> dict[int, RollupEntry]:
+    """The demands' entries as they would be written now (the week from the receipt time, in local time)."""
+    rows = _entries(Demand.objects.filter(pk__in=ids)).values(*ENTRY_SOURCE, "received_at")
+    out = {}
+    for row in rows:
+        out[row["id"]] = RollupEntry(
+            demand_id=row["id"], leaf_id=row["jurisdiction_id"], node_id=row["e_node"],
+            week=week_of(timezone.localtime(row["received_at"]).date()), state=row["state"], channel=row["channel"],
+            category=row["e_category"], lead_unit=row["lead_unit_id"], co_units=row["e_co"] or "",
+            due=row["e_due"] or "", flags=row["e_flags"])
+    return out
+
+
+def contributions(entry: RollupEntry | None) -> list[tuple[CELL, tuple[int, ...]]]:
+    """The cells one demand adds to, with the measures it adds (1 or 0 each): what `_querysets` counts."""
+    if entry is None or entry.state == State.MERGED:
+        return []
+    vector = (1, *(1 if entry.flags & BITS[name] else 0 for name in CONDITIONS))
+    week, node = entry.week, entry.node_id
+    cells = [(Dimension.ALL.value, week, entry.leaf_id, ""),
+             (Dimension.CATEGORY.value, week, node, str(entry.category)),
+             (Dimension.CHANNEL.value, week, node, entry.channel),
+             (Dimension.STATE.value, week, node, entry.state),
+             (Dimension.UNIT.value, week, node, "" if entry.lead_unit is None else str(entry.lead_unit))]
+    cells += [(Dimension.UNIT.value, week, node, unit) for unit in entry.co_units.split(",")
+              if unit and unit != str(entry.lead_unit)]
+    if entry.due:
+        cells.append((Dimension.DUE.value, week, node, entry.due))
+    return [(cell, vector) for cell in cells]
+
+
+def _apply(deltas: dict[CELL, list[int]]) -> None:
+    """Add the deltas to their cells: read the cells concerned, write them back with the new values
+    (a cell that falls to zero demands goes, as a rebuild would not have it)."""
+    cells = [cell for cell, delta in deltas.items() if any(delta)]
+    table = connection.ops.quote_name(DemandRollup._meta.db_table)
+    key = connection.ops.quote_name("key")
+    columns = ", ".join(connection.ops.quote_name(f) for f in MEASURE_FIELDS)
+    for chunk in _chunks(cells, CHUNK):
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, dimension, week, jurisdiction_id, {key}, {columns} FROM {table} "  # noqa: S608
+                           f"WHERE (dimension, week, jurisdiction_id, {key}) IN (VALUES {values})",
+                           [v for cell in chunk for v in cell])
+            existing = {}
+            for pk, dimension, week, jid, k, *measures in cursor.fetchall():
+                week = week if isinstance(week, dt.date) else dt.date.fromisoformat(str(week)[:10])
+                existing[(dimension, week, jid, k)] = (pk, measures)
+        rows = []
+        for cell in chunk:
+            pk, before = existing.get(cell, (None, [0] * len(MEASURE_FIELDS)))
+            after = [b + d for b, d in zip(before, deltas[cell], strict=True)]
+            if min(after) < 0:
+                log.warning("rollup cell %s would fall below zero (%s); the nightly rebuild will correct it",
+                            cell, after)
+                after = [max(v, 0) for v in after]
+            if after[0] > 0:
+                rows.append(DemandRollup(dimension=cell[0], week=cell[1], jurisdiction_id=cell[2], key=cell[3],
+                                         **dict(zip(MEASURE_FIELDS, after, strict=True))))
+        DemandRollup.objects.filter(pk__in=[pk for pk, _ in existing.values()]).delete()
+        DemandRollup.objects.bulk_create(rows, batch_size=CHUNK)
+
+
+def _recount(ids: list[int]) -> None:
+    """Apply the changed demands' differences to the rollup and remember their new entries."""
+    for chunk in _chunks(sorted(ids), CHUNK):
+        old = RollupEntry.objects.in_bulk(chunk)
+        new = _current_entries(chunk)
+        deltas: dict[CELL, list[int]] = defaultdict(lambda: [0] * len(MEASURE_FIELDS))
+        for pk in chunk:
+            for cell, vector in contributions(old.get(pk)):
+                delta = deltas[cell]
+                for i, v in enumerate(vector):
+                    delta[i] -= v
+            for cell, vector in contributions(new.get(pk)):
+                delta = deltas[cell]
+                for i, v in enumerate(vector):
+                    delta[i] += v
+        _apply(deltas)
+        RollupEntry.objects.filter(demand_id__in=chunk).delete()
+        RollupEntry.objects.bulk_create(new.values(), batch_size=CHUNK)
+
+
+# ---------------------------------------------------------------- refresh and rebuild
+
+def _mark(wait: bool = True) -> RollupMark | None:
+    """The progress row, locked for this transaction; None when another refresh holds it and `wait` is off."""
     RollupMark.objects.get_or_create(pk=1)
-    return RollupMark.objects.select_for_update().get(pk=1)
+    return RollupMark.objects.select_for_update(skip_locked=not wait).filter(pk=1).first()
 
 
 def rebuild() -> int:
-    """Recompute every bucket from the demand table (nightly, and after bulk loads)."""
+    """Recompute every bucket and every entry from the demand table (nightly, and after bulk loads)."""
     with transaction.atomic():
         mark = _mark()
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
-        DemandRollup.objects.all().delete()
+        if connection.vendor == "postgresql":  # only the refresh reads the entries, and it waits for the mark
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {connection.ops.quote_name(RollupEntry._meta.db_table)}")
+        else:
+            RollupEntry.objects.all().delete()
+        _write_entries(Demand.objects.all())
+        DemandRollup.objects.all().delete()  # readers keep seeing the old rows until the commit
         _write(Demand.objects.all())
         mark.last_event_id, mark.refreshed_at, mark.recheck_from = top, timezone.now(), None
         mark.save(update_fields=["last_event_id", "refreshed_at", "recheck_from"])
@@ -153,26 +298,34 @@ def rebuild() -> int:
 
 @dataclass
 class Freshness:
-    refreshed_at: dt.datetime | None
+    refreshed_at: dt.datetime | None  # None: never built yet
     pending: int  # timeline entries not yet counted (0: the rollup is exact)
 
 
 def refresh_for_reading(max_pending: int = SYNC_LIMIT) -> Freshness:
-    """What a page does before reading: catch up when that is cheap, otherwise leave it to the worker
-    (which runs every minute) and say how far behind the figures are."""
-    mark = RollupMark.objects.filter(pk=1).first()
-    top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
-    if mark is not None and mark.refreshed_at is not None and top - mark.last_event_id > max_pending:
-        return Freshness(mark.refreshed_at, top - mark.last_event_id)
-    refresh()
+    """What a page does before reading: catch up when that is cheap and nobody else is at it; otherwise
+    leave it to the worker (which runs every minute) and say how far behind the figures are."""
+    top = DemandEvent.objects.order_by("-id").values("id")[:1]
+    mark = RollupMark.objects.filter(pk=1).values("last_event_id", "refreshed_at").annotate(
+        top=Coalesce(Subquery(top), 0)).first()
+    if mark is None or mark["refreshed_at"] is None:
+        return Freshness(None, 0)
+    pending = mark["top"] - mark["last_event_id"]
+    if pending <= 0:
+        return Freshness(mark["refreshed_at"], 0)
+    if pending > max_pending or refresh(wait=False) is None:
+        return Freshness(mark["refreshed_at"], pending)
     return Freshness(timezone.now(), 0)
 
 
-def refresh() -> int:
-    """Recompute the buckets touched by timeline entries since the last refresh; returns buckets redone."""
+def refresh(wait: bool = True) -> int | None:
+    """Count again the demands named by timeline entries since the last refresh; returns how many.
+    None when `wait` is off and another refresh is running (the caller does not queue behind it)."""
     with transaction.atomic():
-        mark = _mark()
-        if mark.refreshed_at is None:  # never built: build everything once
+        mark = _mark(wait)
+        if mark is None:
+            return None
+        if mark.refreshed_at is None:  # never built (or asked to be rebuilt): build everything once
             rebuild()
             return 0
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
@@ -191,38 +344,15 @@ def refresh() -> int:
         if missing is not None and (mark.recheck_from is None or missing != mark.recheck_from):
             mark.recheck_since = now
         mark.recheck_from = missing
-        touched = (DemandEvent.objects.filter(id__in=new_ids) if len(new_ids) < 5000 else
-                   DemandEvent.objects.filter(id__gt=start, id__lte=top))
-        touched = touched.values_list("demand__jurisdiction_id", "demand__received_at").distinct()
-        leaf_weeks: dict[dt.date, set[int]] = defaultdict(set)
-        for jurisdiction_id, received_at in touched.iterator(chunk_size=BATCH):
-            leaf_weeks[week_of(timezone.localtime(received_at).date())].add(jurisdiction_id)
-        # A bucket of the breakdowns is a district-level node: redo every leaf under each touched node.
-        leaves = set().union(*leaf_weeks.values())
-        node_of = {pk: (parent if level == Jurisdiction.Level.TOWN and parent else pk) for pk, level, parent in
-                   Jurisdiction.objects.filter(pk__in=leaves).values_list("pk", "level", "parent_id")}
-        nodes = set(node_of.values())
-        under: dict[int, set[int]] = defaultdict(set)
-        for pk, level, parent in Jurisdiction.objects.filter(Q(pk__in=nodes) | Q(parent_id__in=nodes)).values_list(
-                "pk", "level", "parent_id"):
-            node = parent if level == Jurisdiction.Level.TOWN and parent in nodes else pk
-            under[node].add(pk)
-        weeks = {week: {node_of[j] for j in js} for week, js in leaf_weeks.items()}
-        for chunk in _chunks(sorted(weeks.items()), 1):
-            demands_q, rollup_q = Q(pk__in=[]), Q(pk__in=[])
-            for week, week_nodes in chunk:
-                week_leaves = set().union(*(under[n] for n in week_nodes))
-                demands_q |= Q(jurisdiction_id__in=week_leaves, received_at__gte=local_midnight(week),
-                               received_at__lt=local_midnight(week + dt.timedelta(days=7)))
-                rollup_q |= Q(week=week) & (Q(dimension=Dimension.ALL, jurisdiction_id__in=week_leaves)
-                                            | (~Q(dimension=Dimension.ALL) & Q(jurisdiction_id__in=week_nodes)))
-            DemandRollup.objects.filter(rollup_q).delete()
-            _write(Demand.objects.filter(demands_q))
+        touched = set(DemandEvent.objects.filter(id__gt=start, id__lte=top).order_by()
+                      .values_list("demand_id", flat=True).distinct())
+        _recount(list(touched))
         mark.last_event_id, mark.refreshed_at = top, now
         mark.save(update_fields=["last_event_id", "refreshed_at", "recheck_from", "recheck_since"])
-    return sum(len(n) for n in weeks.values())
+    return len(touched)
 
 
 def _chunks(items, size):
+    items = list(items)
     for i in range(0, len(items), size):
         yield items[i:i + size]
