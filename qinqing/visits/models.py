@@ -7,6 +7,7 @@ Every change goes through qinqing.visits.services; DutyEvent is the append-only 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from qinqing.lib.append_only import AppendOnlyModel
@@ -84,16 +85,20 @@ class Assignment(models.Model):
     """One cadre holding one duty for one enterprise over a period. Ended rows are the history."""
 
     # No separate index on enterprise (assign_history leads with it) or on assigned_by (never searched):
-    # every index is paid for on each of the million rows a bulk assignment writes.
+    # every index is paid for on each of the million rows a bulk assignment writes. For the same reason
+    # the three references are not foreign-key constraints in the database (which would run one trigger
+    # per row written): rows are only written by the services, which take these ids from rows they just
+    # read in the same transaction, and Django still cascades or protects on delete.
     enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="assignments",
-                                   verbose_name="企业", db_index=False)
-    cadre = models.ForeignKey(Cadre, models.PROTECT, related_name="assignments", verbose_name="干部")
+                                   verbose_name="企业", db_index=False, db_constraint=False)
+    cadre = models.ForeignKey(Cadre, models.PROTECT, related_name="assignments", verbose_name="干部",
+                              db_index=False, db_constraint=False)
     duty = models.CharField("职责", max_length=20, choices=Duty.choices)
     level = models.CharField("包联层级", max_length=20, choices=Level.choices)
     started_on = models.DateField("开始日期", default=timezone.localdate)
     ended_on = models.DateField("结束日期", null=True, blank=True)
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
-                                    related_name="+", verbose_name="分配人", db_index=False)
+                                    related_name="+", verbose_name="分配人", db_index=False, db_constraint=False)
     rule = models.CharField("分配依据", max_length=60, blank=True)
     batch = models.CharField("批次", max_length=12, blank=True, editable=False,
                              help_text="按规则批量分配的批次号，与“按规则批量分配”操作记录对应")
@@ -112,16 +117,12 @@ class Assignment(models.Model):
                                     name="assignment_one_current_per_duty"),
         ]
         indexes = [
-            # "due this week" for one cadre: current rows ordered by either deadline.
-            models.Index(fields=["cadre", "next_contact_due"], condition=Q(ended_on__isnull=True),
-                         name="assign_cadre_contact_due"),
-            models.Index(fields=["cadre", "next_visit_due"], condition=Q(ended_on__isnull=True),
-                         name="assign_cadre_visit_due"),
-            # the urging sweep and the neglect lists: every current row past a deadline.
-            models.Index(fields=["next_contact_due"], condition=Q(ended_on__isnull=True),
-                         name="assign_contact_due"),
-            models.Index(fields=["next_visit_due"], condition=Q(ended_on__isnull=True),
-                         name="assign_visit_due"),
+            # A cadre's rows, current first (ended_on IS NULL is an index condition): "due this week" reads
+            # the cadre's current rows (a cadre holds at most a few hundred) and filters their deadlines.
+            models.Index(fields=["cadre", "ended_on"], name="assign_cadre"),
+            # the neglect lists: current rows by their first deadline.
+            models.Index(Least("next_contact_due", "next_visit_due"), condition=Q(ended_on__isnull=True),
+                         name="assign_first_due"),
             models.Index(fields=["enterprise", "duty", "started_on"], name="assign_history"),
         ]
 

@@ -112,9 +112,10 @@ def _in_scope(qs, path: str | None, prefix: str = "enterprise__"):
 
 def overdue_contacts(path: str | None, today: dt.date):
     """Current assignments past their contact or visit deadline (企业超期未联系)."""
-    qs = Assignment.objects.current().filter(Q(next_contact_due__lt=today) | Q(next_visit_due__lt=today))
+    qs = (Assignment.objects.current().annotate(first_due=Least("next_contact_due", "next_visit_due"))
+          .filter(first_due__lt=today))  # the assign_first_due index
     return (_in_scope(qs, path).select_related("enterprise", "enterprise__jurisdiction", "cadre__user")
-            .annotate(first_due=Least("next_contact_due", "next_visit_due")).order_by("first_due", "pk"))
+            .order_by("first_due", "pk"))
 
 
 def cadres_below_rate(path: str | None, today: dt.date, threshold: int = 80):

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role, RoleGrant
@@ -312,8 +312,8 @@ def _water_fill(cadres: list[tuple[int, int, int]], n: int) -> dict[int, int]:
 
 def _tier_enterprises(tier: Tier, jurisdiction, replace: bool):
     qs = Enterprise.objects.filter(tier.enterprises, jurisdiction__path__startswith=jurisdiction.path)
-    if not replace:
-        qs = qs.exclude(pk__in=Assignment.objects.current().filter(duty=tier.duty).values("enterprise_id"))
+    if not replace:  # NOT EXISTS: an anti-join, where NOT IN over millions of ids would not fit a hash
+        qs = qs.exclude(Exists(Assignment.objects.current().filter(duty=tier.duty, enterprise_id=OuterRef("pk"))))
     return qs
 
 
@@ -399,47 +399,67 @@ def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repl
 
 
 def _write_plan(user, plan: Plan, batch: str) -> None:
-    """The quota rows say "pool P, enterprises ranked lo+1..hi go to cadre C"; per tier one INSERT … SELECT
-    ranks the tier's enterprises within their pool and joins them to those ranges."""
+    """Write the plan with a fixed number of set-based statements, whatever the number of enterprises.
+
+    A quota row says "in pool P, the enterprises ranked lo+1..hi go to cadre C". On PostgreSQL each quota
+    is spread into one slot per rank (generate_series), so that every tier's enterprises, numbered with
+    ROW_NUMBER() within their pool, meet their cadre in a hash join on (pool, rank). SQLite has no
+    generate_series and joins the ranges directly, which is fine at a district's size. Then one
+    INSERT … SELECT writes the assignment rows (the history), one UPDATE … FROM moves both pointers of
+    each enterprise, and (with replace) one UPDATE ends the replaced rows.
+    """
     rules = cadence()
     cadres = {c.pk: c.user_id for c in Cadre.objects.filter(pk__in={q[2] for q in plan.quotas})}
     on = plan.on
     a_t, e_t = Assignment._meta.db_table, Enterprise._meta.db_table
     pg = connection.vendor == "postgresql"
+    quotas = [(q[0], q[1], q[2], cadres[q[2]], q[3], q[4]) for q in plan.quotas]
+    jmap = [(key, jid, str(pool)) for key, territory in plan.territory.items() for jid, pool in territory.items()]
     with connection.cursor() as cur:
-        for table in ("visits_quota", "visits_jmap", "visits_pick"):
+        for table in ("visits_slot", "visits_jmap", "visits_pick"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
-        cur.execute("CREATE TEMP TABLE visits_quota (tier VARCHAR(20), pool VARCHAR(60), cadre_id INTEGER, "
-                    "user_id INTEGER, lo INTEGER, hi INTEGER)")
-        cur.executemany("INSERT INTO visits_quota VALUES (%s, %s, %s, %s, %s, %s)",
-                        [(q[0], q[1], q[2], cadres[q[2]], q[3], q[4]) for q in plan.quotas])
         cur.execute("CREATE TEMP TABLE visits_jmap (tier VARCHAR(20), jid INTEGER, pool VARCHAR(20), "
                     "PRIMARY KEY (tier, jid))")
-        cur.executemany("INSERT INTO visits_jmap VALUES (%s, %s, %s)",
-                        [(key, jid, str(pool)) for key, territory in plan.territory.items()
-                         for jid, pool in territory.items()])
+        cur.execute("CREATE TEMP TABLE visits_slot (tier VARCHAR(20), pool VARCHAR(60), cadre_id INTEGER, "
+                    "user_id INTEGER, lo INTEGER, hi INTEGER)")
+        if pg:
+            cols = list(zip(*jmap, strict=True))
+            cur.execute("INSERT INTO visits_jmap SELECT * FROM unnest(%s::text[], %s::int[], %s::text[])",
+                        [list(c) for c in cols])
+            cols = list(zip(*quotas, strict=True))
+            # One row per rank: lo and hi both hold the rank, so the join below is an equality.
+            cur.execute("""INSERT INTO visits_slot
+                           SELECT tier, pool, cadre_id, user_id, rank, rank FROM (
+                               SELECT q.*, generate_series(q.lo + 1, q.hi) AS rank
+                               FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[], %s::int[], %s::int[])
+                                    AS q(tier, pool, cadre_id, user_id, lo, hi)) s""", [list(c) for c in cols])
+            cur.execute("ANALYZE visits_slot")
+            cur.execute("ANALYZE visits_jmap")
+            match = "s.pool = r.pool AND s.hi = r.rn"
+        else:
+            cur.executemany("INSERT INTO visits_jmap VALUES (%s, %s, %s)", jmap)
+            cur.executemany("INSERT INTO visits_slot VALUES (%s, %s, %s, %s, %s + 1, %s)", quotas)
+            match = "s.pool = r.pool AND r.rn BETWEEN s.lo AND s.hi"
         cur.execute("CREATE TEMP TABLE visits_pick (enterprise_id INTEGER, cadre_id INTEGER, user_id INTEGER, "
                     "duty VARCHAR(20), level VARCHAR(20), rule VARCHAR(60), contact_due DATE, visit_due DATE)")
         for tier, _matched, placed in plan.tiers:
             if not placed:
                 continue
             key = "m.pool || ':' || e.sector" if tier.key in plan.sector_tiers else "m.pool"
-            ent_sql, ent_params = _tier_enterprises(tier, plan.jurisdiction, plan.replace) \
-                .values("pk").query.sql_with_params()
-            contact_due = on + dt.timedelta(days=rules[tier.level][0])
-            visit_due = on + dt.timedelta(days=rules[tier.level][1])
+            ent_sql, ent_params = (_tier_enterprises(tier, plan.jurisdiction, plan.replace)
+                                   .values("pk", "jurisdiction_id", "sector").order_by().query.sql_with_params())
             cur.execute(
                 f"""INSERT INTO visits_pick
-                    SELECT r.id, q.cadre_id, q.user_id, %s, %s, %s, %s, %s FROM (
-                        SELECT e.id, {key} AS pool, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY e.id) AS rn
-                        FROM {e_t} e JOIN visits_jmap m ON m.tier = %s AND m.jid = e.jurisdiction_id
-                        WHERE e.id IN ({ent_sql})) r
-                    JOIN visits_quota q ON q.tier = %s AND q.pool = r.pool AND r.rn > q.lo AND r.rn <= q.hi""",  # noqa: S608
-                [tier.duty, tier.level, tier.label[:60], contact_due, visit_due, tier.key, *ent_params, tier.key])
-        cur.execute("CREATE INDEX visits_pick_e ON visits_pick (enterprise_id, duty)")
+                    SELECT r.pk, s.cadre_id, s.user_id, %s, %s, %s, %s, %s FROM (
+                        SELECT e.pk, {key} AS pool, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY e.pk) AS rn
+                        FROM ({ent_sql}) e JOIN visits_jmap m ON m.tier = %s AND m.jid = e.jurisdiction_id) r
+                    JOIN visits_slot s ON s.tier = %s AND {match}""",  # noqa: S608 - our own SQL
+                [tier.duty, tier.level, tier.label[:60], on + dt.timedelta(days=rules[tier.level][0]),
+                 on + dt.timedelta(days=rules[tier.level][1]), *ent_params, tier.key, tier.key])
         if pg:
             cur.execute("ANALYZE visits_pick")
         if plan.replace:
+            cur.execute("CREATE INDEX visits_pick_e ON visits_pick (enterprise_id, duty)")
             cur.execute(f"""UPDATE {a_t} SET ended_on = %s WHERE ended_on IS NULL AND EXISTS (
                                 SELECT 1 FROM visits_pick p WHERE p.enterprise_id = {a_t}.enterprise_id
                                 AND p.duty = {a_t}.duty)""", [on])  # noqa: S608
@@ -459,7 +479,7 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
                              MAX(CASE WHEN duty = '{specialist}' THEN user_id END) AS specialist
                       FROM visits_pick GROUP BY enterprise_id) p
                 WHERE {e_t}.id = p.enterprise_id""")  # noqa: S608 - duty values are our own choices
-        for table in ("visits_pick", "visits_jmap", "visits_quota"):
+        for table in ("visits_pick", "visits_jmap", "visits_slot"):
             cur.execute(f"DROP TABLE {table}")
     _grant_service_role(list(cadres.values()))
 
