@@ -310,3 +310,45 @@ def test_the_visit_form_says_so_when_the_enterprise_is_not_the_cadres(world, dut
     assert "未找到该企业，或您无权为其记录走访" in body
     assert world.other_enterprise.name not in body
     assert world.enterprise.name in body  # offered from the cadre's own list
+
+
+def test_the_workbench_shows_a_cadre_what_is_due_this_week_with_a_link_to_the_full_list(world, duty):
+    body = login(world.specialist).get("/").content.decode()
+    assert "包联走访 · 本周到期" in body
+    assert world.enterprise.name in body
+    assert 'href="/visits/"' in body
+    assert f"/visits/new/?enterprise={world.enterprise.pk}" in body
+
+
+def test_the_workbench_tells_a_cadre_with_a_clear_week_so(world):
+    services.register_cadre(world.dispatcher, world.specialist, level=Level.SPECIALIST, jurisdiction=world.district)
+    body = login(world.specialist).get("/").content.decode()
+    assert "本周没有到期的联系和走访" in body
+
+
+def test_staff_who_hold_no_duty_see_no_visits_panel_on_the_workbench(world, duty):
+    body = login(world.dispatcher).get("/").content.decode()
+    assert "包联走访 · 本周到期" not in body
+
+
+def test_the_workbench_panel_costs_one_query_whatever_the_number_of_enterprises_due(world, duty):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qinqing.enterprises.models import Enterprise
+    from tests.conftest import real_codes
+
+    client = login(world.specialist)
+    client.get("/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/")
+    for i, code in enumerate(real_codes()[3:23]):
+        e = Enterprise.objects.create(name=f"企业{i:02d}", credit_code=code, sector="services", jurisdiction=world.town)
+        services.assign_contact(world.dispatcher, e, duty, duty=Duty.SPECIALIST,
+                                on=timezone.localdate() - dt.timedelta(days=29))
+    with CaptureQueriesContext(connection) as many:
+        body = client.get("/").content.decode()
+    assert len(many.captured_queries) == len(one.captured_queries)
+    assert "需联系或走访 <strong>21</strong> 家" in body
+    assert "另有 16 家，查看全部" in body
+    assert len([q for q in many.captured_queries if "visits_assignment" in q["sql"]]) == 1

@@ -1,0 +1,38 @@
+"""The visits panel other pages include: a cadre's "due this week" on the workbench."""
+
+from django import template
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import Assignment, Cadre
+from ..queries import week_end
+
+register = template.Library()
+
+PANEL_ROWS = 5
+
+
+@register.inclusion_tag("visits/_home_due.html", takes_context=True)
+def visits_due_panel(context):
+    """The user's current duties with a contact or visit due by Sunday, soonest first.
+
+    One query (a cadre holds at most a few hundred enterprises, so all due rows are read and counted
+    here); a second one only when nothing is due, to tell a cadre with a clear week from a non-cadre.
+    """
+    user = context["request"].user
+    today = timezone.localdate()
+    end = week_end(today)
+    rows = (Assignment.objects.current().filter(cadre__user=user)
+            .filter(Q(next_contact_due__lte=end) | Q(next_visit_due__lte=end))
+            .values_list("enterprise_id", "enterprise__name", "next_contact_due", "next_visit_due")
+            .order_by())
+    items = []
+    for pk, name, contact_due, visit_due in rows:
+        first = min(d for d in (contact_due, visit_due) if d is not None)
+        items.append({"enterprise_id": pk, "name": name, "contact_due": contact_due, "visit_due": visit_due,
+                      "first_due": first, "late": first < today})
+    items.sort(key=lambda r: (r["first_due"], r["name"]))
+    is_cadre = bool(items) or Cadre.objects.filter(user=user).exists()
+    return {"is_cadre": is_cadre, "items": items[:PANEL_ROWS], "total": len(items),
+            "late": sum(r["late"] for r in items), "more": max(0, len(items) - PANEL_ROWS),
+            "week_end": end, "today": today}
