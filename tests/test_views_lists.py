@@ -77,7 +77,7 @@ def test_the_ledger_filters_by_state_category_and_channel(world, demand):
 
 def test_the_ledger_filters_by_overdue_stage(world, demand):
     fresh = receive(world, "厂房租金补贴申请", when="2026-11-23 09:00")
-    with mock.patch("qinqing.demands.filters.today", return_value=dt.date(2026, 11, 23)):
+    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 11, 23)):
         client = login(world.dispatcher)
         assert numbers(client.get(LEDGER, {"overdue": "dispatch"})) == {demand.number}
         assert numbers(client.get(LEDGER, {"overdue": "any"})) == {demand.number}

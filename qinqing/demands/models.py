@@ -148,22 +148,25 @@ class Demand(models.Model):
     """An enterprise's problem, captured once and followed until it is closed out."""
 
     number = models.CharField("编号", max_length=20, unique=True)
+    # Four foreign keys are served by the composite indexes in Meta (their leading column), so they
+    # carry no single-column index of their own: every index is one more write on each intake.
     enterprise = models.ForeignKey("enterprises.Enterprise", models.PROTECT, null=True, blank=True,
-                                   related_name="demands", verbose_name="企业")
+                                   related_name="demands", verbose_name="企业", db_index=False)
     reporter_name = models.CharField("反映人", max_length=40, blank=True,
                                      help_text="无企业时（个人或匿名）填写")
     reporter_phone = models.CharField("反映人电话", max_length=30, blank=True)
     jurisdiction = models.ForeignKey("accounts.Jurisdiction", models.PROTECT, related_name="demands",
-                                     verbose_name="属地")
+                                     verbose_name="属地", db_index=False)
     channel = models.CharField("来源渠道", max_length=10, choices=Channel.choices)
     title = models.CharField("标题", max_length=120)
     content = models.TextField("诉求内容")
-    category = models.ForeignKey(Category, models.PROTECT, related_name="demands", verbose_name="类别")
+    category = models.ForeignKey(Category, models.PROTECT, related_name="demands", verbose_name="类别",
+                                 db_index=False)
     received_at = models.DateTimeField("受理时间")
     first_receiver = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                        related_name="received_demands", verbose_name="首接人")
     lead_unit = models.ForeignKey("accounts.Unit", models.PROTECT, null=True, blank=True,
-                                  related_name="led_demands", verbose_name="主办单位")
+                                  related_name="led_demands", verbose_name="主办单位", db_index=False)
     co_units = models.ManyToManyField("accounts.Unit", blank=True, related_name="co_demands",
                                       verbose_name="协办单位")
     tier = models.PositiveSmallIntegerField("办理层级", choices=Tier.choices, default=Tier.UNIT)
@@ -242,7 +245,9 @@ class Demand(models.Model):
 class DemandEvent(AppendOnlyModel):
     """One line of a demand's timeline: who did what, when, from which state to which. Append-only."""
 
-    demand = models.ForeignKey(Demand, models.PROTECT, related_name="events", verbose_name="诉求")
+    # Indexed by event_demand_time, whose leading column it is.
+    demand = models.ForeignKey(Demand, models.PROTECT, related_name="events", verbose_name="诉求",
+                               db_index=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                               related_name="+", verbose_name="操作人")
     verb = models.CharField("操作", max_length=20)
@@ -317,17 +322,20 @@ class Extension(models.Model):
 class Urging(models.Model):
     """A 催办 notice: one per demand, overdue stage and deadline, issued by the sweep, listed for supervision."""
 
-    demand = models.ForeignKey(Demand, models.CASCADE, related_name="urgings", verbose_name="诉求")
+    # Indexed by the unique constraint, whose leading column it is.
+    demand = models.ForeignKey(Demand, models.CASCADE, related_name="urgings", verbose_name="诉求",
+                               db_index=False)
     stage = models.CharField("超期环节", max_length=10, choices=Stage.choices)
     due = models.DateField("原期限")
     unit = models.ForeignKey("accounts.Unit", models.SET_NULL, null=True, blank=True, related_name="urgings",
                              verbose_name="被催办单位")
-    sweep = models.CharField(max_length=32, db_index=True, editable=False)
+    sweep = models.CharField(max_length=32, editable=False)  # indexed in Meta: equality only, no LIKE index
     created_at = models.DateTimeField("催办时间", default=timezone.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "催办记录"
         constraints = [models.UniqueConstraint(fields=["demand", "stage", "due"], name="one_urging_per_stage_due")]
+        indexes = [models.Index(fields=["sweep"], name="urging_sweep")]
 
     def __str__(self):
         return f"{self.demand_id} {self.get_stage_display()}"

@@ -668,8 +668,8 @@ def urge_overdue(today: dt.date | None = None) -> int:
 
     The unique (demand, stage, due) constraint makes repeats no-ops (ON CONFLICT DO NOTHING), which
     also spares PostgreSQL an anti-join it plans badly on a freshly filled table. Runs as set-based
-    statements, so that catching up after days of downtime costs the
-    same as a normal run and two workers never issue the same urging twice.
+    statements (one on PostgreSQL, two on SQLite), so that catching up after days of downtime costs
+    the same as a normal run and two workers never issue the same urging twice.
     """
     today = today or timezone.localdate()
     sweep = uuid.uuid4().hex
@@ -677,25 +677,29 @@ def urge_overdue(today: dt.date | None = None) -> int:
     demand_t, urging_t, event_t = (Demand._meta.db_table, "demands_urging", DemandEvent._meta.db_table)
     labels = dict(Stage.choices)
     db_now = connection.ops.adapt_datetimefield_value(now)  # stored exactly as the ORM stores it
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {urging_t} (demand_id, stage, due, unit_id, sweep, created_at)
+    case = " ".join(f"WHEN '{k}' THEN '{v}环节已超期，请抓紧办理'" for k, v in labels.items())
+    issue = f"""INSERT INTO {urging_t} (demand_id, stage, due, unit_id, sweep, created_at)
                 SELECT d.id, d.current_stage, d.next_due, d.lead_unit_id, %s, %s FROM {demand_t} d
                 WHERE d.next_due < %s
-                ON CONFLICT DO NOTHING""",  # noqa: S608 - table names are ours, values are parameters
-            [sweep, db_now, today],
-        )
-        created = cursor.rowcount
-        if created:
-            case = " ".join(f"WHEN '{k}' THEN '{v}环节已超期，请抓紧办理'" for k, v in labels.items())
-            cursor.execute(
-                f"""INSERT INTO {event_t} (demand_id, actor_id, verb, from_state, to_state, note, data,
-                                           internal, created_at)
-                    SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END,
-                           '{{}}', %s, %s
-                    FROM {urging_t} u JOIN {demand_t} d ON d.id = u.demand_id WHERE u.sweep = %s""",  # noqa: S608
-                [False, db_now, sweep],
-            )
+                ON CONFLICT DO NOTHING"""  # noqa: S608 - table names are ours, values are parameters
+    log = f"""INSERT INTO {event_t} (demand_id, actor_id, verb, from_state, to_state, note, data, internal,
+                                   created_at)
+              SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END, '{{}}', %s, %s
+              FROM :urgings u JOIN {demand_t} d ON d.id = u.demand_id"""  # noqa: S608
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One statement: the timeline is written from the rows just inserted, not found again by sweep.
+            logged = log.replace(":urgings", "issued")
+            sql = f"WITH issued AS ({issue} RETURNING demand_id, stage), logged AS ({logged} RETURNING 1) SELECT count(*) FROM logged"  # noqa: S608, E501
+            cursor.execute(sql, [sweep, db_now, today, False, db_now])
+            created = cursor.fetchone()[0]
+        else:
+            cursor.execute(issue, [sweep, db_now, today])
+            created = cursor.rowcount
+            if created:
+                just_issued = f"(SELECT * FROM {urging_t} WHERE sweep = %s)"  # noqa: S608
+                cursor.execute(log.replace(":urgings", just_issued),
+                               [False, db_now, sweep])
     if created and not _quiet.get():  # a demo or history load urges without notifying
         from qinqing.demands.tasks import deliver_sweep
 
