@@ -193,6 +193,34 @@ def test_outsiders_get_404_on_notices(world, late):
     assert SupervisionNotice.objects.count() == 1
 
 
+def test_the_demand_page_lists_its_notices_to_those_who_see_the_demand(world, late, soon,
+                                                                       django_assert_max_num_queries):
+    notice = services.issue_notice(world.supervisor, late, requirement="请反馈")
+    detail = reverse("demands:detail", args=[late.number])
+    for user in (world.supervisor, world.handler, world.dispatcher):
+        html = login(user).get(detail).content.decode()
+        assert notice.number in html and "待反馈" in html and world.bureau.name in html
+    # One notice awaits its answer: no second one is offered; the other demand offers the first.
+    assert reverse("supervision:notice_form", args=[late.number]) not in login(world.supervisor).get(detail).content.decode()
+    other = login(world.supervisor).get(reverse("demands:detail", args=[soon.number])).content.decode()
+    assert reverse("supervision:notice_form", args=[soon.number]) in other and notice.number not in other
+    assert "督办单" not in login(world.handler).get(reverse("demands:detail", args=[soon.number])).content.decode()
+    # Outsiders get nothing: the demand page is a 404 for them.
+    for user in (world.other_dispatcher, world.other_handler, world.owner):
+        response = login(user).get(detail)
+        assert response.status_code == 404 and notice.number not in response.content.decode()
+    # The card is one query, however many notices the demand has had.
+    client = login(world.supervisor)
+    client.get(detail)
+    with django_assert_max_num_queries(40) as few:
+        client.get(detail)
+    services.answer_notice(world.handler, notice, answer="已联系企业")
+    services.issue_notice(world.supervisor, late, requirement="请再次反馈")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(detail).content.decode()
+    assert html.count("督办〔2026〕") == 2
+
+
 def full_loop(world, title, received, *, reply_on, unit=None, evaluation=Evaluation.SATISFIED):
     d = dispatched(world, title, received, unit=unit)
     with demand_services.acting_at(at(received)):
