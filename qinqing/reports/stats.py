@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Substr
 from django.urls import reverse
 
 from qinqing.accounts.models import Jurisdiction, Role, Unit
@@ -149,6 +149,40 @@ def _summed(jurisdiction: Jurisdiction, period: Period, dimension: str, group: s
     return [{group: g, **cell} for g, cell in out.items()]
 
 
+BREAKDOWNS = [Dimension.ALL, Dimension.CATEGORY, Dimension.CHANNEL, Dimension.STATE, Dimension.UNIT]
+
+
+class _Read:
+    """The rollup cells of a dashboard, read once: one GROUP BY (dimension, key, week) over the scope
+    and period, then summed in Python per chart (a few hundred rows whatever the scope's size).
+    A town is counted live (`_summed`)."""
+
+    def __init__(self, jurisdiction: Jurisdiction, period: Period):
+        self.jurisdiction, self.period = jurisdiction, period
+        self.rows = None
+        if jurisdiction.level != Jurisdiction.Level.TOWN:
+            sums = {f: Sum(f) for f in MEASURE_FIELDS}
+            self.rows = list(DemandRollup.objects.filter(
+                jurisdiction__path__startswith=jurisdiction.path, dimension__in=BREAKDOWNS,
+                week__gte=week_of(period.start), week__lte=week_of(period.end),
+            ).values("dimension", "key", "week").annotate(**sums).order_by())
+
+    def __call__(self, dimension: str, group: str | None = None, period: Period | None = None):
+        if self.rows is None:
+            return _summed(self.jurisdiction, period or self.period, dimension, group)
+        since = week_of((period or self.period).start)
+        out: dict = {}
+        for row in self.rows:
+            if row["dimension"] != dimension or row["week"] < since:
+                continue
+            cell = out.setdefault(None if group is None else row[group], dict.fromkeys(MEASURE_FIELDS, 0))
+            for f in MEASURE_FIELDS:
+                cell[f] += row[f]
+        if group is None:
+            return out.get(None, dict.fromkeys(MEASURE_FIELDS, 0))
+        return [{group: g, **cell} for g, cell in out.items()]
+
+
 def week_aligned(period: Period) -> Period:
     return Period(week_of(period.start), week_of(period.end) + dt.timedelta(days=6))
 
@@ -159,11 +193,12 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
     today = today or workcal.today()
     base = period_params(jurisdiction, period)
     board = Dashboard(jurisdiction, period)
+    read = _Read(jurisdiction, period)
 
-    totals = _summed(jurisdiction, period, Dimension.ALL)
+    totals = read(Dimension.ALL)
     board.total = Item("受理诉求", totals["n"], ledger_url(**base))
 
-    states = {r["key"]: r["n"] for r in _summed(jurisdiction, period, Dimension.STATE, "key")}
+    states = {r["key"]: r["n"] for r in read(Dimension.STATE, "key")}
     board.by_state = [Item(label, states.get(value, 0), ledger_url(**{**base, "state": value}))
                       for value, label in State.choices if value != State.MERGED and states.get(value)]
     open_n = sum(states.get(s, 0) for s in OPEN_STATES)
@@ -175,24 +210,24 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
         Item("移送市级", states.get(State.TRANSFERRED, 0), ledger_url(**{**base, "state": State.TRANSFERRED})),
     ]
 
-    categories = {r["key"]: r["n"] for r in _summed(jurisdiction, period, Dimension.CATEGORY, "key")}
+    categories = {r["key"]: r["n"] for r in read(Dimension.CATEGORY, "key")}
     names = dict(Category.objects.filter(parent=None).values_list("pk", "name"))
     board.by_category = sorted(
         (Item(names.get(int(k), "（已删除类别）"), n, ledger_url(**base, category=k))
          for k, n in categories.items() if n), key=lambda i: -i.value)
 
-    channels = {r["key"]: r["n"] for r in _summed(jurisdiction, period, Dimension.CHANNEL, "key")}
+    channels = {r["key"]: r["n"] for r in read(Dimension.CHANNEL, "key")}
     board.by_channel = [Item(label, channels[value], ledger_url(**base, channel=value))
                         for value, label in Channel.choices if channels.get(value)]
 
-    units = sorted(((r["key"], r["n"]) for r in _summed(jurisdiction, period, Dimension.UNIT, "key")
+    units = sorted(((r["key"], r["n"]) for r in read(Dimension.UNIT, "key")
                     if r["n"]), key=lambda kv: -kv[1])
     unit_names = dict(Unit.objects.filter(pk__in=[int(k) for k, _ in units[:15] if k]).values_list(
         "pk", "name"))
     board.by_unit = [Item(unit_names.get(int(k), "") if k else "未交办", n,
                           ledger_url(**base, unit=k) if k else "") for k, n in units[:15]]
 
-    weekly = {r["week"]: r["n"] for r in _summed(jurisdiction, period, Dimension.ALL, "week")}
+    weekly = {r["week"]: r["n"] for r in read(Dimension.ALL, "week")}
     week = period.start
     while week <= period.end:
         board.trend.append(Item(f"{week:%m-%d}", weekly.get(week, 0), ledger_url(
@@ -201,7 +236,7 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
 
     recent = Period(max(period.start, week_of(period.end) - dt.timedelta(days=21)), period.end)
     recent_base = period_params(jurisdiction, recent)
-    hot = _summed(jurisdiction, recent, Dimension.CATEGORY, "key")
+    hot = read(Dimension.CATEGORY, "key", recent)
     board.hot = sorted((Item(names.get(int(r["key"]), ""), r["n"], ledger_url(**recent_base, category=r["key"]))
                         for r in hot if r["n"]), key=lambda i: -i.value)[:5]
 
@@ -233,13 +268,10 @@ def overdue_by_stage(jurisdiction: Jurisdiction, today: dt.date) -> list[Item]:
         qs = apply_filters(Demand.objects.all(), {"jurisdiction": jurisdiction, "overdue": "any"})
         counts = dict(qs.order_by().values_list("current_stage").annotate(n=Count("pk")))
     else:
-        counts = {}
-        rows = (DemandRollup.objects.filter(jurisdiction__path__startswith=jurisdiction.path,
-                                            dimension=Dimension.DUE, key__lt=today.isoformat())
-                .values("key").annotate(n=Sum("n")).order_by())
-        for row in rows:
-            stage = row["key"].partition("|")[2]
-            counts[stage] = counts.get(stage, 0) + row["n"]
+        # The key is "YYYY-MM-DD|stage": the stage starts at the 12th character.
+        counts = dict(DemandRollup.objects.filter(
+            jurisdiction__path__startswith=jurisdiction.path, dimension=Dimension.DUE, key__lt=today.isoformat(),
+        ).annotate(stage=Substr("key", 12)).values_list("stage").annotate(n=Sum("n")).order_by())
     items = [Item("合计", sum(counts.values()), ledger_url(jurisdiction=jurisdiction.code, overdue="any"))]
     items += [Item(label, counts.get(value, 0), ledger_url(jurisdiction=jurisdiction.code, overdue=value))
               for value, label in Stage.choices]
