@@ -3,9 +3,7 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from qinqing.notifications.services import notify_for_event
-
-from .models import DemandEvent, Urging
+from qinqing.notifications.services import notify_for_event, notify_sweep
 
 
 @db_task()
@@ -15,14 +13,7 @@ def deliver_event(event_id: int) -> int:
 
 @db_task()
 def deliver_sweep(sweep: str) -> int:
-    urgings = Urging.objects.filter(sweep=sweep)
-    first = urgings.first()
-    if first is None:
-        return 0
-    event_ids = DemandEvent.objects.filter(
-        verb="urge", created_at=first.created_at, demand_id__in=urgings.values("demand_id")
-    ).values_list("pk", flat=True)
-    return sum(notify_for_event(pk) for pk in event_ids.iterator())
+    return notify_sweep(sweep)
 
 
 @db_periodic_task(crontab(minute="*/10"))
