@@ -93,11 +93,8 @@ def present(user, pk: int, fallback: Demand | None = None) -> Demand:
 
 def present_new(user, demand: Demand) -> Demand:
     """The 201 body of a demand just received, from the object the service wrote: a new demand has no
-    co-units or extensions yet, and its timeline is the one receipt entry (read by its index)."""
-    events = demand.events.select_related("actor").order_by("created_at", "id")
-    if not sees_internal_events(user):
-        events = events.filter(internal=False)
-    demand.api_events = list(events)
+    co-units or extensions yet, and its timeline is the one receipt entry the service just wrote."""
+    demand.api_events = [demand.receipt_event]
     demand._prefetched_objects_cache = {"co_units": Unit.objects.none(), "extensions": Extension.objects.none()}
     demand.api_allowed_verbs = allowed_verbs(user, demand)
     return demand

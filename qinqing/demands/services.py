@@ -279,7 +279,8 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
             events[0].save(force_insert=True)
         else:
             DemandEvent.objects.bulk_create(events)
-        for event in events:
+        for demand, event in zip(demands, events, strict=True):
+            demand.receipt_event = event  # the API's 201 body shows it without reading it back
             _queue_notifications(event.pk)
     return demands
 
