@@ -352,3 +352,18 @@ def test_the_workbench_panel_costs_one_query_whatever_the_number_of_enterprises_
     assert "需联系或走访 <strong>21</strong> 家" in body
     assert "另有 16 家，查看全部" in body
     assert len([q for q in many.captured_queries if "visits_assignment" in q["sql"]]) == 1
+
+
+def test_a_cadre_sees_no_tabs_to_pages_only_managers_may_open(world, duty):
+    body = login(world.specialist).get("/visits/").content.decode()
+    assert 'href="/visits/assignments/"' not in body
+    assert 'href="/visits/neglect/"' not in body
+    assert login(world.specialist).get("/visits/neglect/").status_code == 404
+
+
+def test_a_dispatcher_who_holds_no_duty_lands_on_the_district_pages_not_a_dead_end(world):
+    body = login(world.dispatcher).get("/visits/").content.decode()
+    assert "请联系营商办" not in body
+    for url in ("/visits/assignments/", "/visits/assignments/rule/", "/visits/neglect/", "/visits/campaigns/"):
+        assert f'href="{url}"' in body
+        assert login(world.dispatcher).get(url).status_code == 200

@@ -56,7 +56,8 @@ def my_week(request):
     """我的包联: what is due this week, and every enterprise held."""
     today = timezone.localdate()
     cadre = Cadre.objects.filter(user=request.user).first()
-    context = {"cadre": cadre, "today": today, "week_end": queries.week_end(today)}
+    context = {"cadre": cadre, "today": today, "week_end": queries.week_end(today),
+               "can_manage": _can_manage(request.user)}
     if cadre is not None:
         context["due"] = list(queries.due_this_week(cadre.pk, today))
         context["held"] = Assignment.objects.current().filter(cadre=cadre).count()
@@ -231,7 +232,7 @@ def assign_by_rule(request):
                 messages.error(request, exc.message)
             else:
                 messages.success(request, f"已按规则分配{plan.placed}家企业"
-                                 f"{f'，{plan.unplaced}家因干部已满额未分配' if plan.unplaced else ''}。")
+                                 f"{f'，{plan.unplaced}家未能分配（该层级无在岗干部或已满额）' if plan.unplaced else ''}。")
                 return redirect("visits:assignments")
     else:
         form = RuleForm(request.GET or None)

@@ -36,3 +36,12 @@ def visits_due_panel(context):
     return {"is_cadre": is_cadre, "items": items[:PANEL_ROWS], "total": len(items),
             "late": sum(r["late"] for r in items), "more": max(0, len(items) - PANEL_ROWS),
             "week_end": end, "today": today}
+
+
+@register.simple_tag(takes_context=True)
+def visits_oversees(context) -> bool:
+    """Does the user oversee a jurisdiction's duties (包联关系, 履职预警)? Cadres who do not only see their own."""
+    from ..visibility import JURISDICTION_ROLES, is_admin
+
+    user = context["request"].user
+    return is_admin(user) or (user.has_role(*JURISDICTION_ROLES) and bool(user.jurisdiction_id))
