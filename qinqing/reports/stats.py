@@ -292,9 +292,15 @@ class DemandFigures:
 
 def demand_figures(jurisdiction: Jurisdiction, period: Period) -> DemandFigures:
     qs = received(jurisdiction, period)
-    base = period_params(jurisdiction, period)
     by_top = dict(qs.annotate(top=Coalesce("category__parent_id", "category_id")).order_by().values_list("top").annotate(n=Count("pk")))
     states = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
+    return figures_from_counts(jurisdiction, period, by_top, states)
+
+
+def figures_from_counts(jurisdiction: Jurisdiction, period: Period, by_top: dict, states: dict) -> DemandFigures:
+    """The figures, with their ledger links, from the period's received demands counted per top-level
+    category and per state (merged duplicates left out)."""
+    base = period_params(jurisdiction, period)
     tops = Category.objects.filter(parent=None).order_by("position", "id").values_list("pk", "name")
     by_category = [Item(name, by_top.get(pk, 0), ledger_url(**base, category=pk)) for pk, name in tops
                    if by_top.get(pk)]
