@@ -242,6 +242,19 @@ TIERS = [
 
 
 @dataclass
+class _PlanCadre:
+    """What the plan reads of a cadre: plain values, no model instances (a province has 100,000 cadres)."""
+
+    pk: int
+    level: str
+    jurisdiction_id: int
+    capacity: int
+    sectors: list
+    full_name: str
+    username: str
+
+
+@dataclass
 class Plan:
     """What a rule-based assignment would do: counts per tier and per cadre, before anything is written."""
 
@@ -328,8 +341,10 @@ def plan_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repla
     plan = Plan(jurisdiction, on or _today(), replace)
     chosen = [t for t in TIERS if tiers is None or t.key in tiers]
     places = list(Jurisdiction.objects.filter(path__startswith=jurisdiction.path).values_list("pk", "path"))
-    all_cadres = list(Cadre.objects.filter(active=True, jurisdiction__path__startswith=jurisdiction.path)
-                      .select_related("user").order_by("pk"))
+    all_cadres = [_PlanCadre(*row) for row in Cadre.objects.filter(
+        active=True, jurisdiction__path__startswith=jurisdiction.path).order_by("pk").values_list(
+        "pk", "level", "jurisdiction_id", "capacity", "sectors", "user__full_name", "user__username")]
+    level_labels = dict(Level.choices)
     for tier in chosen:
         cadres = [c for c in all_cadres if c.level == tier.level]
         by_sector = tier.by_sector and any(c.sectors for c in cadres)
@@ -345,9 +360,10 @@ def plan_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repla
             key = f"{pool}:{sector}" if by_sector else str(pool)
             counts[key] = counts.get(key, 0) + n
         existing = {} if replace else dict(
-            Assignment.objects.current().filter(duty=tier.duty, cadre__in=cadres)
+            Assignment.objects.current().filter(duty=tier.duty, cadre__level=tier.level, cadre__active=True,
+                                                cadre__jurisdiction__path__startswith=jurisdiction.path)
             .values_list("cadre_id").annotate(n=Count("pk")).order_by())
-        pools: dict[str, list[Cadre]] = {}
+        pools: dict[str, list[_PlanCadre]] = {}
         for c in cadres:
             keys = ([f"{c.jurisdiction_id}:{s}" for s in (c.sectors or Sector.values)] if by_sector
                     else [str(c.jurisdiction_id)])
@@ -372,7 +388,7 @@ def plan_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repla
         plan.tiers.append((tier, matched, placed))
         plan.unplaced += matched - placed
         for c in cadres:
-            plan.loads.append((c.pk, str(c.user), c.get_level_display(), existing.get(c.pk, 0),
+            plan.loads.append((c.pk, c.full_name or c.username, level_labels[c.level], existing.get(c.pk, 0),
                                given.get(c.pk, 0), c.capacity))
     return plan
 
