@@ -35,7 +35,6 @@ Merged duplicates (并单) are not counted: they are the same problem as the dem
 """
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -49,8 +48,6 @@ from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Demand, DemandEvent, Evaluation, State
 
 from .models import DemandRollup, Dimension, RollupEntry, RollupMark
-
-log = logging.getLogger(__name__)
 
 RECHECK_FOR = dt.timedelta(minutes=15)
 SYNC_LIMIT = 100  # a page catches up itself with at most this many new timeline entries
@@ -219,35 +216,37 @@ def contributions(entry: RollupEntry | None) -> list[tuple[CELL, tuple[int, ...]
 
 
 def _apply(deltas: dict[CELL, list[int]]) -> None:
-    """Add the deltas to their cells: read the cells concerned, write them back with the new values
-    (a cell that falls to zero demands goes, as a rebuild would not have it)."""
+    """Add the deltas to their cells: per thousand cells, read the cells concerned (one indexed lookup
+    each), then replace them with their new values in two statements (a cell that falls to zero demands
+    goes, as a rebuild would not have it)."""
+    q = connection.ops.quote_name
+    table = q(DemandRollup._meta.db_table)
+    columns = ", ".join(q(f) for f in MEASURE_FIELDS)
+    names = ", ".join(["dimension", "week", "jurisdiction_id", q("key"), *(q(f) for f in MEASURE_FIELDS)])
     cells = [cell for cell, delta in deltas.items() if any(delta)]
-    table = connection.ops.quote_name(DemandRollup._meta.db_table)
-    key = connection.ops.quote_name("key")
-    columns = ", ".join(connection.ops.quote_name(f) for f in MEASURE_FIELDS)
     for chunk in _chunks(cells, CHUNK):
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, dimension, week, jurisdiction_id, {key}, {columns} FROM {table} "  # noqa: S608
-                           f"WHERE (dimension, week, jurisdiction_id, {key}) IN (VALUES {values})",
+            cursor.execute(f"SELECT id, dimension, week, jurisdiction_id, {q('key')}, {columns} FROM {table} "  # noqa: S608
+                           f"WHERE (dimension, week, jurisdiction_id, {q('key')}) IN "
+                           f"(VALUES {', '.join(['(%s, %s, %s, %s)'] * len(chunk))})",
                            [v for cell in chunk for v in cell])
             existing = {}
-            for pk, dimension, week, jid, k, *measures in cursor.fetchall():
+            for pk, dimension, week, jid, key, *measures in cursor.fetchall():
                 week = week if isinstance(week, dt.date) else dt.date.fromisoformat(str(week)[:10])
-                existing[(dimension, week, jid, k)] = (pk, measures)
-        rows = []
-        for cell in chunk:
-            pk, before = existing.get(cell, (None, [0] * len(MEASURE_FIELDS)))
-            after = [b + d for b, d in zip(before, deltas[cell], strict=True)]
-            if min(after) < 0:
-                log.warning("rollup cell %s would fall below zero (%s); the nightly rebuild will correct it",
-                            cell, after)
-                after = [max(v, 0) for v in after]
-            if after[0] > 0:
-                rows.append(DemandRollup(dimension=cell[0], week=cell[1], jurisdiction_id=cell[2], key=cell[3],
-                                         **dict(zip(MEASURE_FIELDS, after, strict=True))))
-        DemandRollup.objects.filter(pk__in=[pk for pk, _ in existing.values()]).delete()
-        DemandRollup.objects.bulk_create(rows, batch_size=CHUNK)
+                existing[(dimension, week, jid, key)] = (pk, measures)
+            rows = []
+            for cell in chunk:
+                before = existing[cell][1] if cell in existing else [0] * len(MEASURE_FIELDS)
+                after = [max(b + d, 0) for b, d in zip(before, deltas[cell], strict=True)]  # never below zero
+                if after[0] > 0:
+                    rows.append((*cell, *after))
+            if existing:
+                ids = [pk for pk, _ in existing.values()]
+                cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)  # noqa: S608
+            if rows:
+                values = ", ".join(["(" + ", ".join(["%s"] * len(rows[0])) + ")"] * len(rows))
+                cursor.execute(f"INSERT INTO {table} ({names}) VALUES {values}",  # noqa: S608
+                               [v for row in rows for v in row])
 
 
 def _recount(ids: list[int]) -> None:
