@@ -49,7 +49,7 @@ def issue_circular(user, *, kind: str, jurisdiction: Jurisdiction, start: dt.dat
     if existing is not None:
         return existing
     period = stats.Period(start, end)
-    rollup.refresh()  # the overdue figures are read from it
+    rollup.refresh(wait=False)  # the overdue figures are read from it; never queue behind the worker
     data = circulars.snapshot(kind, jurisdiction, period, today)
     for _attempt in range(3):
         try:
