@@ -429,3 +429,12 @@ def test_the_dashboard_says_when_many_changes_are_still_being_counted(world, led
     assert "150 条办理记录正在计入" in html
     rollup.refresh()
     assert "正在计入" not in login(world.leader).get(reverse("reports:dashboard")).content.decode()
+
+
+def test_the_dashboard_never_builds_the_rollup_itself(world, ledger):
+    """Before the worker's first run a leader is told so, instead of waiting for a count of everything."""
+    html = login(world.leader).get(reverse("reports:dashboard")).content.decode()
+    assert "统计汇总尚未生成" in html
+    assert not DemandRollup.objects.exists()
+    rollup.refresh()
+    assert "统计汇总尚未生成" not in login(world.leader).get(reverse("reports:dashboard")).content.decode()

@@ -50,7 +50,7 @@ from qinqing.demands.models import Demand, DemandEvent, Evaluation, State
 from .models import DemandRollup, Dimension, RollupEntry, RollupMark
 
 RECHECK_FOR = dt.timedelta(minutes=15)
-SYNC_LIMIT = 100  # a page catches up itself with at most this many new timeline entries
+SYNC_LIMIT = 20  # a page catches up itself with at most this many new timeline entries (some 50 ms)
 BATCH = 5000
 CHUNK = 1000  # demands (and cells) handled per statement by the incremental refresh
 SATISFIED = (Evaluation.SATISFIED, Evaluation.BASIC)
