@@ -679,27 +679,31 @@ def urge_overdue(today: dt.date | None = None) -> int:
     labels = dict(Stage.choices)
     db_now = connection.ops.adapt_datetimefield_value(now)  # stored exactly as the ORM stores it
     case = " ".join(f"WHEN '{k}' THEN '{v}环节已超期，请抓紧办理'" for k, v in labels.items())
+    overdue = f"SELECT id, current_stage, next_due, lead_unit_id, state FROM {demand_t} WHERE next_due < %s"  # noqa: S608
     issue = f"""INSERT INTO {urging_t} (demand_id, stage, due, unit_id, sweep, created_at)
-                SELECT d.id, d.current_stage, d.next_due, d.lead_unit_id, %s, %s FROM {demand_t} d
-                WHERE d.next_due < %s
+                SELECT d.id, d.current_stage, d.next_due, d.lead_unit_id, %s, %s FROM :overdue d WHERE true
                 ON CONFLICT DO NOTHING"""  # noqa: S608 - table names are ours, values are parameters
     log = f"""INSERT INTO {event_t} (demand_id, actor_id, verb, from_state, to_state, note, data, internal,
                                    created_at)
               SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END, '{{}}', %s, %s
-              FROM :urgings u JOIN {demand_t} d ON d.id = u.demand_id"""  # noqa: S608
+              FROM :urgings u JOIN :overdue d ON d.id = u.demand_id"""  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One statement: the timeline is written from the rows just inserted, not found again by sweep.
-            logged = log.replace(":urgings", "issued")
-            sql = f"WITH issued AS ({issue} RETURNING demand_id, stage), logged AS ({logged} RETURNING 1) SELECT count(*) FROM logged"  # noqa: S608, E501
-            cursor.execute(sql, [sweep, db_now, today, False, db_now])
+            # One statement: the overdue rows are read once, and the timeline is written from the urgings
+            # just inserted joined to those rows, rather than found again by sweep id or demand id.
+            sql = (f"WITH overdue AS MATERIALIZED ({overdue}), "  # noqa: S608
+                   f"issued AS ({issue.replace(':overdue', 'overdue')} RETURNING demand_id, stage), "
+                   f"logged AS ({log.replace(':urgings', 'issued').replace(':overdue', 'overdue')} RETURNING 1) "
+                   "SELECT count(*) FROM logged")
+            cursor.execute("SET LOCAL jit = off")  # compiling the plan cost more than running it
+            cursor.execute(sql, [today, sweep, db_now, False, db_now])
             created = cursor.fetchone()[0]
         else:
-            cursor.execute(issue, [sweep, db_now, today])
+            cursor.execute(issue.replace(":overdue", f"({overdue})"), [sweep, db_now, today])
             created = cursor.rowcount
             if created:
                 just_issued = f"(SELECT * FROM {urging_t} WHERE sweep = %s)"  # noqa: S608
-                cursor.execute(log.replace(":urgings", just_issued),
+                cursor.execute(log.replace(":urgings", just_issued).replace(":overdue", demand_t),
                                [False, db_now, sweep])
     if created and not _quiet.get():  # a demo or history load urges without notifying
         from qinqing.demands.tasks import deliver_sweep
