@@ -44,6 +44,7 @@ def parse_args(argv=None):
     parser.add_argument("--visits", type=int, default=0)
     parser.add_argument("--requests", type=int, default=200, help="timed samples per measurement (default 200)")
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--no-sweep", action="store_true", help="skip timing the overdue sweep")
     parser.add_argument("--reuse", action="store_true",
                         help="measure the pages again on the data of an earlier run (migrated first; no rebuild, "
                              "no bulk assignment)")
@@ -72,8 +73,9 @@ def main(argv=None) -> int:
 
     if connection.vendor != "postgresql":
         raise SystemExit("bench/visits.py needs PostgreSQL (--database-url).")
-    print(f"==> Visits benchmark: {sizes['cadres']:,} cadres, {sizes['enterprises']:,} enterprises, "
-          f"{sizes['visits']:,} visits; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+    what = "an earlier run's data" if args.reuse else (f"{sizes['cadres']:,} cadres, {sizes['enterprises']:,} "
+                                                        f"enterprises, {sizes['visits']:,} visits")
+    print(f"==> Visits benchmark: {what}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
     results: dict = {}
     world = reuse(sizes, results) if args.reuse else build(sizes, results)
     measure(world, args, results)
@@ -337,6 +339,8 @@ def measure(world: dict, args, results: dict) -> None:
                                       max(20, args.requests // 5))
     print(f"    page (in-process): p50 {results['coverage_page'][0]:.1f} ms, p95 {results['coverage_page'][1]:.1f} ms")
 
+    if args.no_sweep:
+        return
     print("==> Overdue sweep (urge_overdue_contacts)", flush=True)
     from qinqing.visits.services import urge_overdue_contacts
 
