@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from qinqing.demands.errors import NotFoundError
 from qinqing.enterprises import services
@@ -237,7 +237,7 @@ def list_enterprises(request, filters: Query[EnterpriseFilters], limit: int = 50
 def create_enterprise(request, payload: EnterpriseIn):
     """Register an enterprise (administrators; dispatchers within their jurisdiction)."""
     enterprise = services.register_enterprise(request.auth, payload.model_dump(exclude_unset=True))
-    return 201, _present(request.auth, enterprise.pk)
+    return Status(201, _present(request.auth, enterprise.pk))
 
 
 @router.get("/{ref}", response={200: EnterpriseDetail, **ERRORS}, summary="企业详情")
