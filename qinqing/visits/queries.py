@@ -20,14 +20,18 @@ def week_end(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=6 - today.weekday())
 
 
-def due_this_week(cadre_id: int, today: dt.date):
-    """A cadre's current assignments with a contact or a visit due by Sunday (overdue ones first)."""
+def due_by_sunday(today: dt.date):
+    """Current assignments with a contact or a visit due by Sunday, soonest (overdue) first, as `first_due`."""
     end = week_end(today)
-    return (Assignment.objects.current().filter(cadre_id=cadre_id)
+    return (Assignment.objects.current()
             .filter(Q(next_contact_due__lte=end) | Q(next_visit_due__lte=end))
-            .select_related("enterprise", "enterprise__jurisdiction")
             .annotate(first_due=Least("next_contact_due", "next_visit_due"))
             .order_by("first_due", "enterprise__name"))
+
+
+def due_this_week(cadre_id: int, today: dt.date):
+    """A cadre's current assignments with a contact or a visit due by Sunday (overdue ones first)."""
+    return due_by_sunday(today).filter(cadre_id=cadre_id).select_related("enterprise", "enterprise__jurisdiction")
 
 
 @dataclass

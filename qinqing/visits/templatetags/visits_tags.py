@@ -1,11 +1,10 @@
 """The visits panel other pages include: a cadre's "due this week" on the workbench."""
 
 from django import template
-from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Assignment, Cadre
-from ..queries import week_end
+from ..models import Cadre
+from ..queries import due_by_sunday, week_end
 
 register = template.Library()
 
@@ -21,21 +20,15 @@ def visits_due_panel(context):
     """
     user = context["request"].user
     today = timezone.localdate()
-    end = week_end(today)
-    rows = (Assignment.objects.current().filter(cadre__user=user)
-            .filter(Q(next_contact_due__lte=end) | Q(next_visit_due__lte=end))
-            .values_list("enterprise_id", "enterprise__name", "next_contact_due", "next_visit_due")
-            .order_by())
-    items = []
-    for pk, name, contact_due, visit_due in rows:
-        first = min(d for d in (contact_due, visit_due) if d is not None)
-        items.append({"enterprise_id": pk, "name": name, "contact_due": contact_due, "visit_due": visit_due,
-                      "first_due": first, "late": first < today})
-    items.sort(key=lambda r: (r["first_due"], r["name"]))
+    rows = due_by_sunday(today).filter(cadre__user=user).values_list(
+        "enterprise_id", "enterprise__name", "next_contact_due", "next_visit_due", "first_due")
+    items = [{"enterprise_id": pk, "name": name, "contact_due": contact_due, "visit_due": visit_due,
+              "first_due": first, "late": first < today}
+             for pk, name, contact_due, visit_due, first in rows]
     is_cadre = bool(items) or Cadre.objects.filter(user=user).exists()
     return {"is_cadre": is_cadre, "items": items[:PANEL_ROWS], "total": len(items),
             "late": sum(r["late"] for r in items), "more": max(0, len(items) - PANEL_ROWS),
-            "week_end": end, "today": today}
+            "week_end": week_end(today), "today": today}
 
 
 @register.simple_tag(takes_context=True)
