@@ -107,17 +107,19 @@ def _send_outside(rows: list[Notification]) -> None:
     """E-mail and SMS for the people who asked for them; a failing channel never stops the others."""
     wanted = {p.user_id: p for p in Preference.objects.filter(user_id__in=[n.recipient.pk for n in rows])}
     for note in rows:
-        pref, user = wanted.get(note.recipient.pk), note.recipient
-        if pref is None:
-            continue
-        if pref.by_email and user.email:
-            try:
-                send_mail(f"【亲清】{note.demand.number if note.demand else '通知'}", note.text,
-                          settings.DEFAULT_FROM_EMAIL, [user.email])
-            except Exception:  # noqa: BLE001 - the in-app notification stands; the failure is logged
-                log.exception("notification e-mail to user %s failed", user.pk)
-        if pref.by_sms and user.phone:
-            send_sms(user.phone, f"【亲清】{note.text}", recipient=user)
+        if (pref := wanted.get(note.recipient.pk)) is not None:
+            _deliver(pref, note.recipient, f"【亲清】{note.demand.number if note.demand else '通知'}", note.text)
+
+
+def _deliver(pref: Preference, user, subject: str, text: str) -> None:
+    """One message by the channels `pref` asks for; a failing e-mail is logged, the SMS still goes."""
+    if pref.by_email and user.email:
+        try:
+            send_mail(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+        except Exception:  # noqa: BLE001 - the in-app notification stands; the failure is logged
+            log.exception("notification e-mail to user %s failed", user.pk)
+    if pref.by_sms and user.phone:
+        send_sms(user.phone, f"【亲清】{text}", recipient=user)
 
 
 def notify_sweep(sweep: str) -> int:
@@ -156,14 +158,8 @@ def _send_digests(notes) -> None:
     counts = dict(notes.values_list("recipient").annotate(n=Count("id")).order_by())
     prefs = Preference.objects.filter(user_id__in=counts).filter(Q(by_email=True) | Q(by_sms=True))
     for pref in prefs.select_related("user"):
-        user, text = pref.user, f"【催办】本单位有{counts[pref.user_id]}件诉求超期，请登录亲清平台尽快办理。"
-        if pref.by_email and user.email:
-            try:
-                send_mail("【亲清】超期催办", text, settings.DEFAULT_FROM_EMAIL, [user.email])
-            except Exception:  # noqa: BLE001 - the in-app notifications stand; the failure is logged
-                log.exception("urging digest e-mail to user %s failed", user.pk)
-        if pref.by_sms and user.phone:
-            send_sms(user.phone, f"【亲清】{text}", recipient=user)
+        _deliver(pref, pref.user, "【亲清】超期催办",
+                 f"【催办】本单位有{counts[pref.user_id]}件诉求超期，请登录亲清平台尽快办理。")
 
 
 # ---------------------------------------------------------------- the reader's side
