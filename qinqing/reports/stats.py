@@ -137,10 +137,21 @@ def _summed(jurisdiction: Jurisdiction, period: Period, dimension: str, group: s
         if group is None:
             return {k: v or 0 for k, v in qs.aggregate(**sums).items()}
         return list(qs.values(group).annotate(**sums).order_by())
+
+    def group_of(row):
+        if group is None:
+            return None
+        if group == "jurisdiction__path":
+            return jurisdiction.path
+        return ("" if row.get(group) is None else str(row[group])) if group == "key" else row[group]
+
+    return _add_up(((group_of(row), row) for row in grouped(received(jurisdiction, period), dimension)), group)
+
+
+def _add_up(grouped_rows, group: str | None):
+    """Sum (group, measures) pairs into one cell per group, as `_summed` returns them."""
     out: dict = {}
-    for row in grouped(received(jurisdiction, period), dimension):
-        g = None if group is None else jurisdiction.path if group == "jurisdiction__path" else (
-            "" if row.get(group) is None else str(row[group]) if group == "key" else row[group])
+    for g, row in grouped_rows:
         cell = out.setdefault(g, dict.fromkeys(MEASURE_FIELDS, 0))
         for f in MEASURE_FIELDS:
             cell[f] += row[f]
@@ -171,16 +182,8 @@ class _Read:
         if self.rows is None:
             return _summed(self.jurisdiction, period or self.period, dimension, group)
         since = week_of((period or self.period).start)
-        out: dict = {}
-        for row in self.rows:
-            if row["dimension"] != dimension or row["week"] < since:
-                continue
-            cell = out.setdefault(None if group is None else row[group], dict.fromkeys(MEASURE_FIELDS, 0))
-            for f in MEASURE_FIELDS:
-                cell[f] += row[f]
-        if group is None:
-            return out.get(None, dict.fromkeys(MEASURE_FIELDS, 0))
-        return [{group: g, **cell} for g, cell in out.items()]
+        return _add_up(((None if group is None else row[group], row) for row in self.rows
+                        if row["dimension"] == dimension and row["week"] >= since), group)
 
 
 def week_aligned(period: Period) -> Period:
