@@ -256,14 +256,11 @@ def _recount(ids: list[int]) -> None:
         new = _current_entries(chunk)
         deltas: dict[CELL, list[int]] = defaultdict(lambda: [0] * len(MEASURE_FIELDS))
         for pk in chunk:
-            for cell, vector in contributions(old.get(pk)):
-                delta = deltas[cell]
-                for i, v in enumerate(vector):
-                    delta[i] -= v
-            for cell, vector in contributions(new.get(pk)):
-                delta = deltas[cell]
-                for i, v in enumerate(vector):
-                    delta[i] += v
+            for sign, entry in ((-1, old.get(pk)), (1, new.get(pk))):
+                for cell, vector in contributions(entry):
+                    delta = deltas[cell]
+                    for i, v in enumerate(vector):
+                        delta[i] += sign * v
         _apply(deltas)
         RollupEntry.objects.filter(demand_id__in=chunk).delete()
         RollupEntry.objects.bulk_create(new.values(), batch_size=CHUNK)
