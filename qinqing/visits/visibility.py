@@ -23,6 +23,11 @@ def _scope(user) -> str | None:
     return None
 
 
+def oversees(user) -> bool:
+    """Does the user see a jurisdiction's duties (包联关系, 履职预警) rather than only their own?"""
+    return is_admin(user) or _scope(user) is not None
+
+
 def assignments_visible_to(qs, user):
     if not user.is_authenticated:
         return qs.none()

@@ -34,7 +34,6 @@ def visits_due_panel(context):
 @register.simple_tag(takes_context=True)
 def visits_oversees(context) -> bool:
     """Does the user oversee a jurisdiction's duties (包联关系, 履职预警)? Cadres who do not only see their own."""
-    from ..visibility import JURISDICTION_ROLES, is_admin
+    from ..visibility import oversees
 
-    user = context["request"].user
-    return is_admin(user) or (user.has_role(*JURISDICTION_ROLES) and bool(user.jurisdiction_id))
+    return oversees(context["request"].user)
