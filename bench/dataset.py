@@ -31,7 +31,7 @@ from qinqing.demands.models import (
     State,
     Tier,
 )
-from qinqing.enterprises.models import Enterprise, Sector, Size
+from qinqing.enterprises.models import Enterprise, Helpers, Sector, Size
 from qinqing.lib.text import tokens
 from qinqing.lib.uscc import make_code
 from qinqing.lib.workdays import WorkCalendar
@@ -220,7 +220,7 @@ def build_org(n_enterprises: int, rng: random.Random) -> Org:
 
     org = Org(city_dispatcher=city_dispatcher, district_units=district_units,
               district_receivers=district_receivers, towns=towns, categories=categories)
-    rows = []
+    rows, helpers = [], []
     for i in range(1, n_enterprises + 1):
         town_id, district_code = towns[i % len(towns)]
         trade, sector = TRADES[rng.randrange(len(TRADES))]
@@ -230,11 +230,12 @@ def build_org(n_enterprises: int, rng: random.Random) -> Org:
         rows.append(Enterprise(
             id=i, name=name, credit_code=code, sector=sector, jurisdiction_id=town_id,
             size=rng.choice(Size.values), is_four_above=rng.random() < 0.2,
-            contact_name="联系人", contact_phone=f"138{i:08d}",
-            service_specialist_id=rng.choice(specialists[district_code])))
+            contact_name="联系人", contact_phone=f"138{i:08d}"))
+        helpers.append(Helpers(enterprise_id=i, service_specialist_id=rng.choice(specialists[district_code])))
         org.enterprises.append((i, town_id, district_code, code, name))
     for start in range(0, len(rows), BATCH):
         Enterprise.objects.bulk_create(rows[start:start + BATCH])
+        Helpers.objects.bulk_create(helpers[start:start + BATCH])
     _reset_sequences([Enterprise])
     return org
 

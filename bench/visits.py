@@ -232,9 +232,9 @@ def build(sizes: dict, results: dict) -> dict:
                            ELSE 'pending' END, NULL, '', NULL, NULL
                     FROM generate_series(1, %s) i""", [lo, span, today, n_vis])
         _execute("""INSERT INTO visits_visit_visitors (visit_id, user_id)
-                    SELECT v.id, e.service_specialist_id FROM visits_visit v
-                    JOIN enterprises_enterprise e ON e.id = v.enterprise_id
-                    WHERE e.service_specialist_id IS NOT NULL""")
+                    SELECT v.id, h.service_specialist_id FROM visits_visit v
+                    JOIN enterprises_helpers h ON h.enterprise_id = v.enterprise_id
+                    WHERE h.service_specialist_id IS NOT NULL""")
     with stopwatch("assignments' last contact and next deadlines from the visits"):
         _execute("""UPDATE visits_assignment a SET last_contact_on = x.last_contact, last_visit_on = x.last_visit,
                         next_contact_due = COALESCE(x.last_contact, a.started_on) + 30,
@@ -251,8 +251,9 @@ def build(sizes: dict, results: dict) -> dict:
                                            ends_on=today, created_by=admin)
         targets = _execute("""INSERT INTO visits_campaigntarget (campaign_id, enterprise_id, group_id, sector,
                                                                     jurisdiction_id, leader_id, visited_on)
-                              SELECT %s, e.id, NULL, e.sector, e.jurisdiction_id, e.contact_leader_id, NULL
+                              SELECT %s, e.id, NULL, e.sector, e.jurisdiction_id, h.contact_leader_id, NULL
                               FROM enterprises_enterprise e
+                              LEFT JOIN enterprises_helpers h ON h.enterprise_id = e.id
                               JOIN accounts_jurisdiction j ON j.id = e.jurisdiction_id WHERE j.path LIKE %s""",
                            [campaign.pk, district.path + "%"])
         _execute("""UPDATE visits_visit SET campaign_id = %s WHERE visited_on >= %s AND enterprise_id IN

@@ -11,7 +11,7 @@ from django.test import Client
 from qinqing.accounts.models import ApiToken, Jurisdiction, Role, RoleGrant, Unit, User
 from qinqing.demands import services
 from qinqing.demands.models import Category, Channel
-from qinqing.enterprises.models import Enterprise, Sector
+from qinqing.enterprises.models import Enterprise, Helpers, Sector
 
 DATA = Path(__file__).parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -88,7 +88,8 @@ def world(db) -> World:
     codes = real_codes()
     w.enterprise = Enterprise.objects.create(
         name="深圳市南头精密制造有限公司", credit_code=codes[0], sector=Sector.INDUSTRY, jurisdiction=w.town,
-        is_four_above=True, contact_name="林总", contact_phone="13800000001", service_specialist=w.specialist)
+        is_four_above=True, contact_name="林总", contact_phone="13800000001")
+    Helpers.objects.create(enterprise=w.enterprise, service_specialist=w.specialist)
     w.other_enterprise = Enterprise.objects.create(
         name="深圳市新安物流有限公司", credit_code=codes[1], sector=Sector.TRANSPORT, jurisdiction=w.other_town,
         contact_name="黄总", contact_phone="13800000002")

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from qinqing.demands import services
 from qinqing.demands.models import Channel, Demand, Evaluation, Outcome, State
+from qinqing.enterprises.models import Helpers
 
 from .conftest import at, login, make_user
 
@@ -38,8 +39,7 @@ def replied(world, demand):
 def test_the_home_page_lists_only_the_enterprises_own_demands_and_the_specialists_phone(world):
     world.specialist.phone = "13912345678"
     world.specialist.save(update_fields=["phone"])
-    world.enterprise.contact_leader = world.leader
-    world.enterprise.save(update_fields=["contact_leader"])
+    Helpers.objects.filter(enterprise=world.enterprise).update(contact_leader=world.leader)
     received(world, "技术工人招聘困难")
     received(world, "邻居家的排污问题", enterprise=world.neighbour)
 
@@ -296,8 +296,7 @@ def test_the_demand_page_says_whom_to_call_with_their_phone_numbers(world, deman
     world.specialist.phone, world.leader.phone = "13700000001", "13700000002"
     world.specialist.save()
     world.leader.save()
-    world.enterprise.contact_leader = world.leader
-    world.enterprise.save()
+    Helpers.objects.filter(enterprise=world.enterprise).update(contact_leader=world.leader)
     owner = login(world.owner)
     page = owner.get(url("detail", demand)).content.decode()
     assert "有疑问，找他们" in page

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from qinqing.enterprises.models import Enterprise, EnterpriseEvent, Sector
+from qinqing.enterprises.models import Enterprise, EnterpriseEvent, Helpers, Sector
 from qinqing.lib.uscc import make_code
 from tests.conftest import bearer
 
@@ -113,9 +113,9 @@ def test_the_list_query_count_does_not_grow_with_the_rows(world, client, django_
     with CaptureQueriesContext(connection) as few:
         client.get("/api/v1/enterprises", **headers)
     for i in range(30):
-        Enterprise.objects.create(name=f"深圳市南头{i}号公司", credit_code=make_code(f"914403057{i:08d}"),
-                                  sector=Sector.INDUSTRY, industry_code=f"C33{i % 5 + 1}1", jurisdiction=world.town,
-                                  service_specialist=world.specialist, contact_leader=world.leader)
+        e = Enterprise.objects.create(name=f"深圳市南头{i}号公司", credit_code=make_code(f"914403057{i:08d}"),
+                                      sector=Sector.INDUSTRY, industry_code=f"C33{i % 5 + 1}1", jurisdiction=world.town)
+        Helpers.objects.create(enterprise=e, service_specialist=world.specialist, contact_leader=world.leader)
     # token, roles, jurisdiction, filter choices (industry, tags), rows, industry names
     with django_assert_num_queries(len(few)):
         r = client.get("/api/v1/enterprises", **headers)

@@ -263,3 +263,18 @@ def test_real_codes_from_the_reference_list_import(world, tmp_path):
     rows = [good_row(i, 社会信用代码=c, 单位名称=f"企业{i}") for i, c in enumerate(real_codes()[20:60])]
     report = services.import_enterprises(world.admin, workbook(tmp_path, rows))
     assert report.created == 40
+
+
+def test_an_import_names_each_enterprises_specialist_and_a_reimport_moves_it(world, tmp_path):
+    headers = [*HEADERS, "为企服务专员"]
+    services.import_enterprises(world.admin, workbook(tmp_path, [[*good_row(1), "冯专员"], good_row(2) + [""]],
+                                                      headers=headers))
+    first, second = Enterprise.objects.get(credit_code=code(1)), Enterprise.objects.get(credit_code=code(2))
+    assert (first.service_specialist, second.service_specialist) == (world.specialist, None)
+
+    report = services.import_enterprises(world.admin, workbook(tmp_path, [[*good_row(1), "dispatcher"]],
+                                                               headers=headers, name="调整.xlsx"))
+    first = Enterprise.objects.get(credit_code=code(1))
+    assert report.updated == 1 and first.service_specialist == world.dispatcher
+    assert first.events.get(verb="import_update").changes == {
+        "service_specialist_id": [world.specialist.pk, world.dispatcher.pk]}

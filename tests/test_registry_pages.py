@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import Workbook, load_workbook
 
 from qinqing.enterprises import services
-from qinqing.enterprises.models import Enterprise, ImportJob, Sector
+from qinqing.enterprises.models import Enterprise, Helpers, ImportJob, Sector
 from qinqing.lib.uscc import make_code
 from tests.conftest import login
 
@@ -22,9 +22,10 @@ def code(n: int) -> str:
 
 def many(world, n: int, **fields):
     for i in range(n):
-        Enterprise.objects.create(name=f"深圳市南头批量{i:03d}有限公司", credit_code=code(i), sector=Sector.INDUSTRY,
-                                  industry_code="C3311", jurisdiction=world.town, service_specialist=world.specialist,
-                                  tags=["专精特新"] if i % 2 else [], **fields)
+        e = Enterprise.objects.create(name=f"深圳市南头批量{i:03d}有限公司", credit_code=code(i),
+                                      sector=Sector.INDUSTRY, industry_code="C3311", jurisdiction=world.town,
+                                      tags=["专精特新"] if i % 2 else [], **fields)
+        Helpers.objects.create(enterprise=e, service_specialist=world.specialist)
 
 
 def names(response) -> list[str]:

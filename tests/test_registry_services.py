@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from qinqing.accounts.models import Role
 from qinqing.demands.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError
 from qinqing.enterprises import services
 from qinqing.enterprises.errors import InvalidEnterpriseData
@@ -17,6 +18,8 @@ from qinqing.enterprises.models import (
     SizeRule,
     YearlyFigures,
 )
+
+from .conftest import make_user
 
 PILOT = "91350211M0000XUF46"  # 厦门云上晴空航空科技有限公司: legally issued, fails the GB check (expects R)
 
@@ -148,3 +151,19 @@ def test_correcting_the_industry_code_recomputes_the_latest_year(world):
     services.update_enterprise(world.dispatcher, enterprise, {"industry_code": "F5212"})  # a supermarket
     enterprise.refresh_from_db()
     assert (enterprise.sector, enterprise.size, enterprise.is_four_above) == ("wholesale_retail", "medium", True)
+
+
+def test_naming_an_enterprises_helpers_moves_who_sees_it_and_the_trail_says_from_whom_to_whom(world):
+    enterprise = new(world, service_specialist="specialist", contact_leader="王区长")
+    assert (enterprise.service_specialist, enterprise.contact_leader) == (world.specialist, world.leader)
+    successor = make_user("zy2", Role.SPECIALIST, full_name="卫专员", jurisdiction=world.district)
+    assert not Enterprise.objects.visible_to(successor).filter(pk=enterprise.pk).exists()
+
+    services.update_enterprise(world.dispatcher, enterprise, {"service_specialist": "zy2", "contact_leader": ""})
+
+    enterprise = Enterprise.objects.get(pk=enterprise.pk)
+    assert (enterprise.service_specialist, enterprise.contact_leader) == (successor, None)
+    assert Enterprise.objects.visible_to(successor).filter(pk=enterprise.pk).exists()
+    assert not Enterprise.objects.visible_to(world.specialist).filter(pk=enterprise.pk).exists()
+    assert enterprise.events.get(verb="update").changes == {
+        "service_specialist_id": [world.specialist.pk, successor.pk], "contact_leader_id": [world.leader.pk, None]}

@@ -48,8 +48,8 @@ def test_seed_demo_loads_seed_000s_district_in_figures_and_a_second_run_changes_
     assert all(uscc.is_valid(code) and code[2:8] == division for code, division in codes)
     assert len({code for code, _ in codes}) == len(codes)
     assert Enterprise.objects.exclude(jurisdiction__path__startswith=district.path).exists()  # next door
-    assert not visited.filter(service_specialist=None).exists()
-    assert not visited.filter(contact_leader=None).exists()
+    assert not visited.filter(helpers__service_specialist=None).exists()
+    assert not visited.filter(helpers__contact_leader=None).exists()
     assert visited.values("name").distinct().count() == 930
 
     # The 2,200 campaign demands, by kind and by final state.

@@ -208,8 +208,8 @@ def test_bulk_assignment_previews_then_balances_by_level(world):
     services.apply_bulk_assignment(world.dispatcher, world.district, tiers=["industrial"])
     loads = sorted(Assignment.objects.current().values_list("cadre_id", flat=True))
     assert loads.count(leaders[0].pk) == 2 and loads.count(leaders[1].pk) == 2
-    held = Enterprise.objects.filter(pk__in=[e.pk for e in industrial], contact_leader__isnull=False).count()
-    held += Enterprise.objects.filter(pk=world.enterprise.pk, contact_leader__isnull=False).count()
+    held = Enterprise.objects.filter(pk__in=[e.pk for e in industrial], helpers__contact_leader__isnull=False).count()
+    held += Enterprise.objects.filter(pk=world.enterprise.pk, helpers__contact_leader__isnull=False).count()
     assert held == 4
     event = DutyEvent.objects.get(verb=DutyEvent.Verb.BULK_ASSIGN)
     assert event.actor == world.dispatcher and event.data["tiers"]["industrial"] == [6, 4]

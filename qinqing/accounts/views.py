@@ -84,7 +84,7 @@ def _specialist_cards(visible, user, today):
         callback=Count("pk", filter=Q(state=State.REPLIED)),
         month=Count("pk", filter=Q(received_at__gte=_local_midnight(month_start))),
     )
-    served = user.served_enterprises.count()
+    served = user.specialist_for.count()
     return [
         _card("服务企业在办", c["open"], _ledger(group="open"), "cyan", f"服务企业{served}家"),
         _card("等待交办", c["waiting"], _ledger(state=["received", "returned"]), "orange"),

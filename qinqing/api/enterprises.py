@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema, Status
 from qinqing.demands.errors import NotFoundError
 from qinqing.enterprises import services
 from qinqing.enterprises.filters import filter_enterprises
-from qinqing.enterprises.models import Enterprise, IndustryCode
+from qinqing.enterprises.models import HELPERS, Enterprise, IndustryCode
 
 from .errors import ApiError
 
@@ -182,7 +182,7 @@ class FiguresIn(Schema):
 
 def _queryset(user):
     return (Enterprise.objects.visible_to(user)
-            .select_related("jurisdiction", "division", "service_specialist", "contact_leader"))
+            .select_related("jurisdiction", "division", *HELPERS))
 
 
 def _with_industry_names(rows: list) -> list:

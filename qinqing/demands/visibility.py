@@ -3,6 +3,7 @@
 from django.db.models import Exists, OuterRef, Q
 
 from qinqing.accounts.models import Role
+from qinqing.enterprises.models import Helpers
 
 
 def demand_visibility_q(user):
@@ -21,7 +22,7 @@ def demand_visibility_q(user):
     if user.has_role(Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER) and user.jurisdiction_id:
         q |= Q(jurisdiction__path__startswith=user.jurisdiction.path)
     if user.has_role(Role.SPECIALIST):
-        q |= Q(enterprise__service_specialist=user) | Q(enterprise__contact_leader=user)
+        q |= Q(enterprise_id__in=Helpers.objects.held_by(user).values("enterprise_id"))
     if user.has_role(Role.HANDLER, Role.UNIT_HEAD) and user.unit_id:
         co = Demand.co_units.through.objects.filter(demand_id=OuterRef("pk"), unit_id=user.unit_id)
         q |= Q(lead_unit_id=user.unit_id) | Exists(co)

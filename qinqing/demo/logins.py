@@ -18,8 +18,8 @@ def rows() -> list[tuple[str, str, str, str]]:
     """(角色, 用户名, 密码, 说明) rows; users missing from the database are left out."""
     users = {u.username: u for u in User.objects.select_related("unit", "enterprise")
              .filter(username__in=STAFF + OWNERS)
-             .annotate(served=Count("served_enterprises", distinct=True),
-                       led=Count("led_enterprises", distinct=True))}
+             .annotate(served=Count("specialist_for", distinct=True),
+                       led=Count("leader_for", distinct=True))}
     awaiting = set(Demand.objects.filter(state=State.REPLIED, enterprise__accounts__username__in=OWNERS)
                    .values_list("enterprise__accounts__username", flat=True))
 

@@ -3,7 +3,7 @@
 import random
 
 from qinqing.accounts.models import Role, RoleGrant
-from qinqing.enterprises.models import Division, Enterprise, Sector, Size
+from qinqing.enterprises.models import Division, Enterprise, Helpers, Sector, Size
 
 from . import names
 from .figures import ENTERPRISES_BY_SECTOR, FOUR_ABOVE_BY_SECTOR, NEIGHBOUR_ENTERPRISES
@@ -98,30 +98,35 @@ def build(rng: random.Random, org: Org) -> list[Enterprise]:
             rows.append(_enterprise(rng, taken, sector, flag, town, org.district, divisions))
     order = {t.pk: i for i, t in enumerate(towns)}
     rows.sort(key=lambda e: (order[e.jurisdiction_id], e.sector, e.name))
-    _assign_people(rows, org)
+    helpers = _assign_people(rows, org)
     neighbours = [
         _enterprise(rng, taken, sector, rng.random() < 0.5, rng.choice(org.neighbour_towns), org.neighbour,
                     divisions)
         for sector in rng.sample(list(Sector.values), NEIGHBOUR_ENTERPRISES)
     ]
     Enterprise.objects.bulk_create(rows + neighbours)
-    _grant_contact_leaders(rows, org)
+    for enterprise, pair in zip(rows, helpers, strict=True):
+        pair.enterprise = enterprise
+    Helpers.objects.bulk_create(helpers)
+    _grant_contact_leaders(helpers, org)
     return list(Enterprise.objects.filter(jurisdiction__parent=org.district)
-                .select_related("jurisdiction", "service_specialist", "contact_leader").order_by("pk"))
+                .select_related("jurisdiction", "helpers__service_specialist", "helpers__contact_leader").order_by("pk"))
 
 
-def _assign_people(rows: list[Enterprise], org: Org) -> None:
-    """Specialists cover contiguous runs of towns (一对N); contact leaders follow seed 000's three levels."""
+def _assign_people(rows: list[Enterprise], org: Org) -> list[Helpers]:
+    """Specialists cover contiguous runs of towns (一对N); contact leaders follow seed 000's three levels.
+
+    Returns each row's helpers, in the order of `rows`, to be saved once the enterprises have ids.
+    """
     per_specialist = -(-len(rows) // len(org.specialists))
-    for i, enterprise in enumerate(rows):
-        enterprise.service_specialist = org.specialists[i // per_specialist]
-    industrial = [e for e in rows if e.sector == Sector.INDUSTRY and e.is_four_above]
+    helpers = [Helpers(service_specialist=org.specialists[i // per_specialist]) for i in range(len(rows))]
+    industrial = [i for i, e in enumerate(rows) if e.sector == Sector.INDUSTRY and e.is_four_above]
     per_leader = -(-len(industrial) // len(org.leaders))
-    for i, enterprise in enumerate(industrial):
+    for n, i in enumerate(industrial):
         # District leaders cover every 规上工业 enterprise.
-        enterprise.contact_leader = org.leaders[i // per_leader]
-    for enterprise in rows:
-        if enterprise.contact_leader is not None:
+        helpers[i].contact_leader = org.leaders[n // per_leader]
+    for enterprise, pair in zip(rows, helpers, strict=True):
+        if pair.contact_leader is not None:
             continue
         if enterprise.is_four_above:
             # Department leaders cover the other 四上 enterprises of their trade...
@@ -129,10 +134,11 @@ def _assign_people(rows: list[Enterprise], org: Org) -> None:
         else:
             # ...and the town's leaders the 四下 ones that struggle.
             unit = org.town_units[enterprise.jurisdiction_id]
-        enterprise.contact_leader = org.heads[unit.pk]
+        pair.contact_leader = org.heads[unit.pk]
+    return helpers
 
 
-def _grant_contact_leaders(rows: list[Enterprise], org: Org) -> None:
+def _grant_contact_leaders(rows: list[Helpers], org: Org) -> None:
     """Unit heads who are contact leaders (包联) also serve their enterprises like a specialist: they take
     in what the enterprise raises and see its demands. District leaders see the district anyway."""
     heads = {user.pk: user for user in org.heads.values()}

@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .models import IndustryCode, Sector, Size, Tag, YearlyFigures
+from .models import HELPERS, IndustryCode, Sector, Size, Tag, YearlyFigures
 from .rows import FIELDS, LABELS
 
 CHUNK = 2000
@@ -85,7 +85,7 @@ def _chunks(qs) -> Iterator[list]:
 def export_enterprises(qs, out, *, title: str = "企业名单") -> int:
     """Write the queryset (already filtered and ordered) to `out`; returns the number of rows."""
     names = dict(IndustryCode.objects.values_list("code", "name"))
-    qs = qs.select_related("jurisdiction", "division", "service_specialist", "contact_leader")
+    qs = qs.select_related("jurisdiction", "division", *HELPERS)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.freeze_panes = "C2"  # the header and the name + code stay in view

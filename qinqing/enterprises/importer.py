@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from django.db.models import F
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -22,7 +23,7 @@ from openpyxl.styles import Font, PatternFill
 from . import bulk
 from .classify import Classifier, Figures
 from .errors import RefusedFile
-from .models import Enterprise, EnterpriseEvent, YearlyFigures
+from .models import HELPER_FIELDS, Enterprise, EnterpriseEvent, Helpers, YearlyFigures
 from .rows import FIELD_BY_KEY, FIGURE_KEYS, LABELS, RowCleaner, _text, field_for_header
 from .xlsx import Limits, SheetReader
 
@@ -277,7 +278,8 @@ class Importer:
         columns = _enterprise_columns()
         codes = [values["credit_code"] for _, values, _, _ in batch]
         existing = {r["credit_code"]: Record(r) for r in Enterprise.objects.filter(credit_code__in=codes)
-                    .values("id", *(attname for attname, _ in columns))}
+                    .values("id", *(attname for attname, _ in columns),
+                            **{name: F(f"helpers__{name}") for name in HELPER_FIELDS})}
         years = {figures["year"] for _, _, figures, _ in batch if figures}
         known = {}
         if existing and years:
@@ -325,8 +327,13 @@ class Importer:
                        .values_list("credit_code", "id"))
             for _, enterprise in created:
                 enterprise["id"] = ids[enterprise["credit_code"]]
+        moved = [e for _, e in created if any(e[f] is not None for f in HELPER_FIELDS)]
+        moved += [e for _, e, changes in updated if changes.keys() & set(HELPER_FIELDS)]
+        bulk.insert(Helpers, ["enterprise_id", *HELPER_FIELDS],
+                    ((e["id"], *(e[f] for f in HELPER_FIELDS)) for e in moved),
+                    conflict=("enterprise_id",), update=HELPER_FIELDS)
         if updated:
-            fields = [*sorted(changed_fields), "updated_at"]
+            fields = [*sorted(changed_fields - set(HELPER_FIELDS)), "updated_at"]
             stamp = bulk.adapt_datetime(now)
             bulk.update(Enterprise, fields, (
                 (*(_adapted(e[f], adapters[f]) for f in fields[:-1]), stamp, e["id"]) for _, e, _ in updated))
@@ -449,6 +456,7 @@ def _defaults(now) -> dict:
         if not f.primary_key:
             values[f.attname] = f.get_default()
     values["created_at"] = values["updated_at"] = now
+    values.update(dict.fromkeys(HELPER_FIELDS))
     return values
 
 

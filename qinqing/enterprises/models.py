@@ -244,7 +244,7 @@ class EnterpriseQuerySet(models.QuerySet):
         if user.has_role(Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER) and user.jurisdiction_id:
             q |= models.Q(jurisdiction__path__startswith=user.jurisdiction.path)
         if user.has_role(Role.SPECIALIST):
-            q |= models.Q(service_specialist=user) | models.Q(contact_leader=user)
+            q |= models.Q(pk__in=Helpers.objects.held_by(user).values("enterprise_id"))
         if user.has_role(Role.HANDLER, Role.UNIT_HEAD) and user.unit_id:
             q |= models.Q(demands__lead_unit_id=user.unit_id) | models.Q(demands__co_units=user.unit_id)
             return self.filter(pk__in=self.filter(q).values("pk"))
@@ -278,10 +278,6 @@ class Enterprise(models.Model):
     contact_name = models.CharField("联系人", max_length=40, blank=True, db_index=True)
     contact_phone = models.CharField("联系电话", max_length=30, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
-    service_specialist = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-                                           related_name="served_enterprises", verbose_name="为企服务专员")
-    contact_leader = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
-                                       related_name="led_enterprises", verbose_name="包联领导")
     credit_code_override = models.ForeignKey(CreditCodeOverride, models.PROTECT, null=True, blank=True,
                                              related_name="enterprises", verbose_name="特批代码记录")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
@@ -299,6 +295,83 @@ class Enterprise(models.Model):
     def clean(self):
         if self.credit_code:
             self.credit_code = uscc.normalize(self.credit_code)
+
+    # The current helpers live in Helpers (see there why). These read them, one query at most per
+    # enterprise, none when the query had select_related(*HELPERS).
+    @property
+    def current_helpers(self) -> "Helpers | None":
+        try:
+            return self.helpers
+        except Helpers.DoesNotExist:
+            return None
+
+    @property
+    def service_specialist(self):
+        return self.current_helpers and self.current_helpers.service_specialist
+
+    @property
+    def contact_leader(self):
+        return self.current_helpers and self.current_helpers.contact_leader
+
+    @property
+    def service_specialist_id(self) -> int | None:
+        return self.current_helpers and self.current_helpers.service_specialist_id
+
+    @property
+    def contact_leader_id(self) -> int | None:
+        return self.current_helpers and self.current_helpers.contact_leader_id
+
+
+# What to select_related for an enterprise's helpers (with their names and phones) in one query.
+HELPERS = ("helpers__service_specialist", "helpers__contact_leader")
+HELPER_FIELDS = ("service_specialist_id", "contact_leader_id")
+
+
+class HelpersQuerySet(models.QuerySet):
+    def held_by(self, user):
+        """The rows where `user` is the specialist or the contact leader (two indexes, OR-ed)."""
+        return self.filter(models.Q(service_specialist=user) | models.Q(contact_leader=user))
+
+
+class Helpers(models.Model):
+    """An enterprise's current 为企服务专员 and 包联领导: who holds each duty now.
+
+    A narrow table of its own, not two columns of the registry row, because of bulk assignment: the
+    registry row carries 17 indexes (name, trigram, tags, codes…), so moving a pointer there rewrote
+    all of them. Measured at 200,000 enterprises on PostgreSQL: 14 s to move both pointers in the
+    registry table, 2 s here, i.e. about 60 s of the 60 s a million-enterprise assignment may take.
+    The history of who held a duty when is visits.Assignment; the registry's audit trail records edits.
+
+    Its references are not foreign-key constraints in the database: checked at commit they cost 3.5 s
+    per 200,000 moves. Only services write this table, with ids of rows they just read; deleting a
+    user still clears them and deleting an enterprise its row (Django applies SET_NULL and CASCADE).
+    """
+
+    enterprise = models.OneToOneField(Enterprise, models.CASCADE, primary_key=True, related_name="helpers",
+                                      verbose_name="企业", db_constraint=False)
+    service_specialist = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                           related_name="specialist_for", verbose_name="为企服务专员",
+                                           db_constraint=False)
+    contact_leader = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+                                       related_name="leader_for", verbose_name="包联领导", db_constraint=False)
+
+    objects = HelpersQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "企业现任包联人员"
+
+    def __str__(self):
+        return f"{self.enterprise_id}"
+
+
+def set_helpers(enterprise_id: int, **pointers) -> None:
+    """Write some of an enterprise's current helpers (service_specialist_id=…, contact_leader_id=…).
+
+    For services only, inside their transaction: the caller has checked permission and writes the audit.
+    """
+    updated = Helpers.objects.filter(enterprise_id=enterprise_id).update(**pointers)
+    if not updated and any(v is not None for v in pointers.values()):
+        Helpers.objects.create(enterprise_id=enterprise_id, **pointers)
 
 
 class YearlyFigures(models.Model):

@@ -31,7 +31,15 @@ from qinqing.lib import uscc
 from .classify import Classifier
 from .errors import InvalidEnterpriseData, RefusedFile
 from .importer import Importer, ImportReport, classify_year, merge_figures
-from .models import CreditCodeOverride, Enterprise, EnterpriseEvent, ImportJob, YearlyFigures
+from .models import (
+    HELPER_FIELDS,
+    CreditCodeOverride,
+    Enterprise,
+    EnterpriseEvent,
+    ImportJob,
+    YearlyFigures,
+    set_helpers,
+)
 from .permissions import is_registry_admin, may_manage_place, may_manage_registry
 from .rows import LABELS, RowCleaner
 from .xlsx import Limits
@@ -68,7 +76,7 @@ def _lock(user, enterprise_or_pk) -> Enterprise:
     pk = enterprise_or_pk.pk if isinstance(enterprise_or_pk, Enterprise) else enterprise_or_pk
     visible = Enterprise.objects.all() if user is None else Enterprise.objects.visible_to(user)
     try:
-        return (visible.select_for_update(of=("self",)).select_related("jurisdiction").get(pk=pk))
+        return (visible.select_for_update(of=("self",)).select_related("jurisdiction", "helpers").get(pk=pk))
     except (Enterprise.DoesNotExist, ValueError, TypeError):
         raise NotFoundError(NOT_VISIBLE) from None
 
@@ -101,12 +109,15 @@ def register_enterprise(user, data: Mapping[str, Any], *, note: str = "") -> Ent
     code = values["credit_code"]
     if Enterprise.objects.filter(credit_code=code).exists():
         raise ConflictError(f"统一社会信用代码{code}已在企业库中登记，请修改该企业而不是重复登记。")
+    helpers = {k: values.pop(k) for k in HELPER_FIELDS if k in values}
     enterprise = Enterprise(**values, updated_at=timezone.now())
     try:
         with transaction.atomic():
             enterprise.save()
     except IntegrityError:
         raise ConflictError(f"统一社会信用代码{code}已在企业库中登记。") from None
+    set_helpers(enterprise.pk, **helpers)
+    values.update(helpers)
     if figures:
         _record_figures(user, enterprise, figures, explicit=values)
         enterprise.save(update_fields=["size", "is_four_above", "figures_year"])
@@ -128,12 +139,15 @@ def update_enterprise(user, enterprise, data: Mapping[str, Any], *, note: str = 
                                     LABELS)
     values.pop("credit_code", None)
     values.pop("credit_code_override_id", None)
-    changes = {}
+    changes, helpers = {}, {}
     for name, value in values.items():
         old = getattr(enterprise, name)
         if old != value:
             changes[name] = [_plain(old), _plain(value)]
-            setattr(enterprise, name, value)
+            if name in HELPER_FIELDS:
+                helpers[name] = value
+            else:
+                setattr(enterprise, name, value)
     if figures:
         _, figure_changes = _record_figures(user, enterprise, figures, explicit=values)
         changes.update({k: [_plain(a), _plain(b)] for k, (a, b) in figure_changes.items()})
@@ -146,8 +160,13 @@ def update_enterprise(user, enterprise, data: Mapping[str, Any], *, note: str = 
             changes.update({k: [_plain(a), _plain(b)] for k, (a, b) in moved.items()})
     if not changes:
         return enterprise
+    if helpers:
+        set_helpers(enterprise.pk, **helpers)
+        relation = Enterprise._meta.get_field("helpers")
+        if relation.is_cached(enterprise):  # read anew: the caller shows the enterprise it gets back
+            relation.delete_cached_value(enterprise)
     enterprise.updated_at = timezone.now()
-    enterprise.save(update_fields=[*(k for k in changes if k != "figures"), "updated_at"])
+    enterprise.save(update_fields=[*(k for k in changes if k != "figures" and k not in HELPER_FIELDS), "updated_at"])
     _log(enterprise, user, EnterpriseEvent.Verb.UPDATE, changes, note)
     return enterprise
 

@@ -23,10 +23,10 @@ from .errors import InvalidEnterpriseData
 from .exporter import export_enterprises, import_template
 from .filters import filter_enterprises
 from .forms import EnterpriseForm, FiguresForm
-from .models import Enterprise, IndustryCode
+from .models import HELPERS, Enterprise, Helpers, IndustryCode
 from .permissions import managed_scope, may_manage_place, may_manage_registry
 
-LIST_RELATED = ("jurisdiction", "service_specialist")
+LIST_RELATED = ("jurisdiction", "helpers__service_specialist")
 EXPORT_LIMIT = 50_000  # ≈20 s of writing; a bigger list is not read in Excel anyway
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -96,7 +96,7 @@ def template(request):
 
 def _enterprise(request, code: str) -> Enterprise:
     enterprise = (_visible(request.user).select_related(
-        "jurisdiction", "division", "service_specialist", "contact_leader", "credit_code_override__accepted_by")
+        "jurisdiction", "division", *HELPERS, "credit_code_override__accepted_by")
         .filter(credit_code=code.upper()).first())
     if enterprise is None:
         raise Http404("企业不存在或您无权查看。")
@@ -113,7 +113,8 @@ def _industry_path(code: str) -> list:
 
 def _describe_changes(events: list) -> None:
     """Give each event readable (label, old, new) rows: field names in Chinese, places and people by name."""
-    fields = {f.attname: str(f.verbose_name) for f in Enterprise._meta.concrete_fields}
+    fields = {f.attname: str(f.verbose_name) for f in (*Enterprise._meta.concrete_fields,
+                                                        *Helpers._meta.concrete_fields)}
     fields["figures"] = "年度数据"
     place_ids, person_ids = set(), set()
     for event in events:

@@ -66,7 +66,7 @@ def own_demands(user):
 
 def get_own_demand(user, number: str) -> Demand:
     qs = own_demands(user).select_related("lead_unit", "category", "jurisdiction",
-                                          "enterprise__service_specialist", "enterprise__contact_leader")
+                                          "enterprise__helpers__service_specialist", "enterprise__helpers__contact_leader")
     return get_object_or_404(qs, number=number)
 
 
@@ -89,7 +89,7 @@ def rows(demands) -> list[dict]:
 def home(request):
     user = request.user
     enterprise = get_object_or_404(
-        Enterprise.objects.visible_to(user).select_related("service_specialist__unit", "contact_leader"),
+        Enterprise.objects.visible_to(user).select_related("helpers__service_specialist__unit", "helpers__contact_leader"),
         pk=user.enterprise_id,
     )
     demands = own_demands(user)

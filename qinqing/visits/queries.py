@@ -104,7 +104,7 @@ def coverage(campaign) -> Coverage:
 def not_visited(campaign):
     """Targets of a campaign nobody has visited during its period, town by town."""
     return (CampaignTarget.objects.filter(campaign=campaign, visited_on__isnull=True)
-            .select_related("enterprise", "jurisdiction", "leader", "enterprise__service_specialist")
+            .select_related("enterprise", "jurisdiction", "leader", "enterprise__helpers__service_specialist")
             .order_by("jurisdiction_id", "pk"))
 
 

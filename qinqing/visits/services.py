@@ -17,7 +17,7 @@ from qinqing.accounts.models import Jurisdiction, Role, RoleGrant
 from qinqing.demands import services as demand_services
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 from qinqing.demands.models import Channel, Demand
-from qinqing.enterprises.models import Enterprise, Sector
+from qinqing.enterprises.models import Enterprise, Helpers, Sector, set_helpers
 
 from .models import (
     Assignment,
@@ -184,7 +184,7 @@ def assign_contact(user, enterprise, cadre, *, duty: str, on: dt.date | None = N
             enterprise=enterprise, cadre=cadre, duty=duty, level=cadre.level, started_on=on, assigned_by=user,
             rule="手工分配", last_contact_on=last_contact, last_visit_on=last_visit,
             next_contact_due=contact_due, next_visit_due=visit_due)
-        Enterprise.objects.filter(pk=enterprise.pk).update(**{POINTER[duty]: cadre.user_id})
+        set_helpers(enterprise.pk, **{POINTER[duty]: cadre.user_id})
         _grant_service_role([cadre.user_id])
         _event(DutyEvent.Verb.ASSIGN, user, enterprise=enterprise, note=note or f"{Duty(duty).label}：{cadre.user}",
                data={"duty": duty, "cadre": cadre.pk, "previous": current.cadre_id if current else None})
@@ -205,7 +205,7 @@ def end_assignment(user, assignment, *, on: dt.date | None = None, reason: str) 
     with transaction.atomic():
         assignment.ended_on = on
         assignment.save(update_fields=["ended_on"])
-        Enterprise.objects.filter(pk=assignment.enterprise_id).update(**{POINTER[assignment.duty]: None})
+        set_helpers(assignment.enterprise_id, **{POINTER[assignment.duty]: None})
         _event(DutyEvent.Verb.UNASSIGN, user, enterprise=assignment.enterprise, note=reason,
                data={"duty": assignment.duty, "cadre": assignment.cadre_id})
     return assignment
@@ -398,8 +398,8 @@ def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repl
     """按规则批量分配: write the previewed plan with set-based statements.
 
     Each tier's picks go into one temporary table; then a handful of statements end the replaced
-    assignments, insert the new ones with their deadlines and move both pointers of each enterprise in
-    a single UPDATE. The audit is the BULK_ASSIGN line (who, when, where, counts, batch) plus the
+    assignments, insert the new ones with their deadlines and move both current helpers of each
+    enterprise in a single upsert. The audit is the BULK_ASSIGN line (who, when, where, counts, batch) plus the
     assignment rows themselves, which carry assigned_by, rule and the same batch: a per-row audit line
     would repeat each row and double the writes of a province-wide run.
     """
@@ -421,13 +421,14 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
     is spread into one slot per rank (generate_series), so that every tier's enterprises, numbered with
     ROW_NUMBER() within their pool, meet their cadre in a hash join on (pool, rank). SQLite has no
     generate_series and joins the ranges directly, which is fine at a district's size. Then one
-    INSERT … SELECT writes the assignment rows (the history), one UPDATE … FROM moves both pointers of
-    each enterprise, and (with replace) one UPDATE ends the replaced rows.
+    INSERT … SELECT writes the assignment rows (the history), one upsert moves both current helpers of
+    each enterprise (enterprises.Helpers, a narrow table: see there why not the registry row), and (with
+    replace) one UPDATE ends the replaced rows.
     """
     rules = cadence()
     cadres = {c.pk: c.user_id for c in Cadre.objects.filter(pk__in={q[2] for q in plan.quotas})}
     on = plan.on
-    a_t, e_t = Assignment._meta.db_table, Enterprise._meta.db_table
+    a_t, h_t = Assignment._meta.db_table, Helpers._meta.db_table
     pg = connection.vendor == "postgresql"
     quotas = [(q[0], q[1], q[2], cadres[q[2]], q[3], q[4]) for q in plan.quotas]
     jmap = [(key, jid, str(pool)) for key, territory in plan.territory.items() for jid, pool in territory.items()]
@@ -493,14 +494,16 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
                 FROM visits_pick ORDER BY enterprise_id, duty""",  # noqa: S608 - in index order: fewer pages touched
             [on, user.pk, batch])
         leader, specialist = Duty.CONTACT_LEADER.value, Duty.SPECIALIST.value
+        # The WHERE is SQLite's: an upsert's SELECT needs one to parse.
         cur.execute(
-            f"""UPDATE {e_t} SET
-                    contact_leader_id = COALESCE(p.leader, {e_t}.contact_leader_id),
-                    service_specialist_id = COALESCE(p.specialist, {e_t}.service_specialist_id)
-                FROM (SELECT enterprise_id, MAX(CASE WHEN duty = '{leader}' THEN user_id END) AS leader,
-                             MAX(CASE WHEN duty = '{specialist}' THEN user_id END) AS specialist
-                      FROM visits_pick GROUP BY enterprise_id) p
-                WHERE {e_t}.id = p.enterprise_id""")  # noqa: S608 - duty values are our own choices
+            f"""INSERT INTO {h_t} (enterprise_id, contact_leader_id, service_specialist_id)
+                SELECT enterprise_id, MAX(CASE WHEN duty = '{leader}' THEN user_id END),
+                       MAX(CASE WHEN duty = '{specialist}' THEN user_id END)
+                FROM visits_pick WHERE enterprise_id IS NOT NULL GROUP BY enterprise_id ORDER BY enterprise_id
+                ON CONFLICT (enterprise_id) DO UPDATE SET
+                    contact_leader_id = COALESCE(excluded.contact_leader_id, {h_t}.contact_leader_id),
+                    service_specialist_id = COALESCE(excluded.service_specialist_id, {h_t}.service_specialist_id)
+            """)  # noqa: S608 - duty values are our own choices
         for table in ("visits_pick", "visits_jmap", "visits_slot"):
             cur.execute(f"DROP TABLE {table}")
         if pg:
@@ -717,7 +720,8 @@ def fill_targets(campaign, targets=None) -> int:
                                   visited_on__lte=campaign.ends_on).order_by("visited_on").values("visited_on")[:1])
     return targets.update(sector=Subquery(enterprise.values("sector")[:1]),
                           jurisdiction_id=Subquery(enterprise.values("jurisdiction_id")[:1]),
-                          leader_id=Subquery(enterprise.values("contact_leader_id")[:1]),
+                          leader_id=Subquery(Helpers.objects.filter(enterprise_id=OuterRef("enterprise_id"))
+                                             .values("contact_leader_id")[:1]),
                           visited_on=Subquery(first))
 
 
