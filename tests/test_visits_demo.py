@@ -36,7 +36,7 @@ def test_the_demo_campaign_visited_930_enterprises_held_250_seminars_and_leaves_
     ents = Enterprise.objects.filter(jurisdiction__path__startswith=district.path)
     current = Assignment.objects.current()
     assert current.filter(duty=Duty.CONTACT_LEADER).count() == current.filter(duty=Duty.SPECIALIST).count() == 930
-    assert not ents.exclude(service_specialist_id__in=current.filter(duty=Duty.SPECIALIST)
+    assert not ents.exclude(helpers__service_specialist_id__in=current.filter(duty=Duty.SPECIALIST)
                             .values("cadre__user_id")).exists()
 
     # Some, not most, are neglected; every visit has its audit line.
