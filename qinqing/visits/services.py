@@ -414,6 +414,10 @@ def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repl
     return plan
 
 
+# PostgreSQL settings for the length of a bulk assignment's statements (then put back): see _write_plan.
+BULK_SETTINGS = {"enable_nestloop": "off", "work_mem": "256MB"}
+
+
 def _write_plan(user, plan: Plan, batch: str) -> None:
     """Write the plan with a fixed number of set-based statements, whatever the number of enterprises.
 
@@ -454,10 +458,13 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
             cur.execute("ANALYZE visits_jmap")
             # Every join below is set against set. A tier's enterprises are often estimated at a handful
             # of rows (several filters and an anti-join), and a nested loop over the slots then costs
-            # minutes at a province's scale; hash joins cost the same whatever the estimate.
-            cur.execute("SHOW enable_nestloop")
-            nestloop = cur.fetchone()[0]
-            cur.execute("SET LOCAL enable_nestloop = off")
+            # minutes at a province's scale; hash joins cost the same whatever the estimate. The sorts,
+            # hashes and window of a million enterprises spill to disk at the default 4 MB of work memory
+            # (measured: 12.8 s → 11.0 s for 200,000 enterprises with 256 MB).
+            saved = {}
+            for name, value in BULK_SETTINGS.items():
+                cur.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+                saved[name] = cur.fetchone()[0]
             match = "s.pool = r.pool AND s.hi = r.rn"
         else:
             cur.executemany("INSERT INTO visits_jmap VALUES (%s, %s, %s)", jmap)
@@ -507,7 +514,8 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
         for table in ("visits_pick", "visits_jmap", "visits_slot"):
             cur.execute(f"DROP TABLE {table}")
         if pg:
-            cur.execute("SELECT set_config('enable_nestloop', %s, true)", [nestloop])
+            for name, value in saved.items():
+                cur.execute("SELECT set_config(%s, %s, true)", [name, value])
     _grant_service_role(list(cadres.values()))
 
 
