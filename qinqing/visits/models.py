@@ -75,6 +75,10 @@ class AssignmentQuerySet(models.QuerySet):
     def current(self):
         return self.filter(ended_on__isnull=True)
 
+    def of_enterprise(self, enterprise_id: int):
+        """An enterprise's rows, current and ended: each half from its own partial index (see the Meta)."""
+        return self.filter(Q(ended_on__isnull=True) | Q(ended_on__isnull=False), enterprise_id=enterprise_id)
+
     def visible_to(self, user):
         from .visibility import assignments_visible_to
 
@@ -84,8 +88,9 @@ class AssignmentQuerySet(models.QuerySet):
 class Assignment(models.Model):
     """One cadre holding one duty for one enterprise over a period. Ended rows are the history."""
 
-    # No separate index on enterprise (assign_history leads with it) or on assigned_by (never searched):
-    # every index is paid for on each of the million rows a bulk assignment writes. For the same reason
+    # No index on enterprise alone (the current-duty constraint and assign_history_ended lead with it) or
+    # on assigned_by (never searched): every index is paid for on each of the million rows a bulk
+    # assignment writes. For the same reason
     # the three references are not foreign-key constraints in the database (which would run one trigger
     # per row written): rows are only written by the services, which take these ids from rows they just
     # read in the same transaction, and Django still cascades or protects on delete.
@@ -123,7 +128,11 @@ class Assignment(models.Model):
             # the neglect lists: current rows by their first deadline.
             models.Index(Least("next_contact_due", "next_visit_due"), condition=Q(ended_on__isnull=True),
                          name="assign_first_due"),
-            models.Index(fields=["enterprise", "duty", "started_on"], name="assign_history"),
+            # An enterprise's ended rows. Current rows are found through the constraint above, so the
+            # rows a bulk assignment writes, all current, skip this index (measured: 29 s → 23 s to write
+            # 1.86 million at a million enterprises). Read both halves with of_enterprise().
+            models.Index(fields=["enterprise", "duty", "started_on"], condition=Q(ended_on__isnull=False),
+                         name="assign_history_ended"),
         ]
 
     def __str__(self):

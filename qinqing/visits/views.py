@@ -133,7 +133,7 @@ def visit_detail(request, pk):
 def enterprise_duties(request, pk):
     enterprise = get_object_or_404(Enterprise.objects.visible_to(request.user).select_related(
         "jurisdiction", "helpers__contact_leader", "helpers__service_specialist"), pk=pk)
-    history = list(Assignment.objects.filter(enterprise=enterprise).select_related("cadre__user", "assigned_by")
+    history = list(Assignment.objects.of_enterprise(enterprise.pk).select_related("cadre__user", "assigned_by")
                    .order_by("duty", "-started_on", "-pk"))
     visits = list(_visit_rows(Visit.objects.visible_to(request.user).filter(enterprise=enterprise))
                   .order_by("-visited_on", "-pk")[:30])
