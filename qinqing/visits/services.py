@@ -399,9 +399,9 @@ def apply_bulk_assignment(user, jurisdiction, *, on: dt.date | None = None, repl
 
     Each tier's picks go into one temporary table; then a handful of statements end the replaced
     assignments, insert the new ones with their deadlines and move both current helpers of each
-    enterprise in a single upsert. The audit is the BULK_ASSIGN line (who, when, where, counts, batch) plus the
-    assignment rows themselves, which carry assigned_by, rule and the same batch: a per-row audit line
-    would repeat each row and double the writes of a province-wide run.
+    enterprise in a single upsert. The audit is the BULK_ASSIGN line (who, when, where, counts, batch)
+    plus the assignment rows themselves, which carry assigned_by, rule and the same batch: a per-row
+    audit line would repeat each row and double the writes of a province-wide run.
     """
     plan = plan_bulk_assignment(user, jurisdiction, on=on, replace=replace, tiers=tiers)
     batch = uuid.uuid4().hex[:12]
@@ -461,9 +461,8 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
             # rows (several filters and an anti-join): a nested loop over the slots then costs minutes
             # at a province's scale, and so does a merge join, which can only merge on the pool and
             # checks the rank row by row (measured at a million enterprises: 1.2 billion rows, 213 s
-            # for one tier). The sorts,
-            # hashes and window of a million enterprises spill to disk at the default 4 MB of work memory
-            # (measured: 12.8 s → 11.0 s for 200,000 enterprises with 256 MB).
+            # for one tier). The sorts, hashes and window of a million enterprises spill to disk at the
+            # default 4 MB of work memory (measured: 12.8 s → 11.0 s for 200,000 enterprises with 256 MB).
             saved = {}
             for name, value in BULK_SETTINGS.items():
                 cur.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
