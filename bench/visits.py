@@ -214,7 +214,7 @@ def build(sizes: dict, results: dict) -> dict:
           f"fullest cadre {plan.max_load}; load average {os.getloadavg()[0]:.2f}", flush=True)
     for tier, matched, placed in plan.tiers:
         print(f"      {tier.label}: {matched:,} matched, {placed:,} placed")
-    print("    slowest statements (the rest is the commit, with its deferred foreign-key checks):")
+    print("    slowest statements (the rest is the preview, small statements and the commit):")
     for q in sorted(statements.captured_queries, key=lambda q: -float(q["time"]))[:6]:
         print(f"      {float(q['time']):7.2f} s  {' '.join(q['sql'].split())[:110]}")
 
