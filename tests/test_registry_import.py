@@ -12,6 +12,8 @@ from qinqing.enterprises import services
 from qinqing.enterprises.errors import RefusedFile
 from qinqing.enterprises.models import Enterprise, EnterpriseEvent, YearlyFigures
 from qinqing.lib.uscc import make_code
+from qinqing.visits import services as visits
+from qinqing.visits.models import Assignment, Duty, Level
 from tests.conftest import real_codes
 
 HEADERS = ["单位名称", "社会信用代码", "国民经济行业代码", "镇街", "职工人数", "主营业务收入（万元）", "资产总额",
@@ -278,3 +280,11 @@ def test_an_import_names_each_enterprises_specialist_and_a_reimport_moves_it(wor
     assert report.updated == 1 and first.service_specialist == world.dispatcher
     assert first.events.get(verb="import_update").changes == {
         "service_specialist_id": [world.specialist.pk, world.dispatcher.pk]}
+
+
+def test_an_import_that_names_a_registered_cadre_starts_their_assignment(world, tmp_path):
+    cadre = visits.register_cadre(world.dispatcher, world.specialist, level=Level.SPECIALIST)
+    services.import_enterprises(world.admin, workbook(tmp_path, [[*good_row(1), "冯专员"]],
+                                                      headers=[*HEADERS, "为企服务专员"]))
+    held = Assignment.objects.current().get(enterprise__credit_code=code(1), duty=Duty.SPECIALIST)
+    assert (held.cadre, held.rule, held.assigned_by) == (cadre, "企业库修改", world.admin)

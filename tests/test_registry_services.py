@@ -18,6 +18,8 @@ from qinqing.enterprises.models import (
     SizeRule,
     YearlyFigures,
 )
+from qinqing.visits import services as visits
+from qinqing.visits.models import Assignment, Duty, Level
 
 from .conftest import make_user
 
@@ -167,3 +169,23 @@ def test_naming_an_enterprises_helpers_moves_who_sees_it_and_the_trail_says_from
     assert not Enterprise.objects.visible_to(world.specialist).filter(pk=enterprise.pk).exists()
     assert enterprise.events.get(verb="update").changes == {
         "service_specialist_id": [world.specialist.pk, successor.pk], "contact_leader_id": [world.leader.pk, None]}
+
+
+def test_renaming_a_helper_in_the_registry_moves_the_assignment_so_both_pages_name_the_same_person(world):
+    predecessor = visits.register_cadre(world.dispatcher, world.specialist, level=Level.SPECIALIST)
+    successor = visits.register_cadre(world.dispatcher, make_user("zy2", Role.SPECIALIST, full_name="卫专员",
+                                                                  jurisdiction=world.district), level=Level.SPECIALIST)
+    first = visits.assign_contact(world.dispatcher, world.enterprise, predecessor, duty=Duty.SPECIALIST)
+
+    services.update_enterprise(world.dispatcher, world.enterprise, {"service_specialist": "zy2"})
+
+    first.refresh_from_db()
+    now = Assignment.objects.current().get(enterprise=world.enterprise, duty=Duty.SPECIALIST)
+    assert first.ended_on is not None
+    assert (now.cadre, now.rule, now.assigned_by) == (successor, "企业库修改", world.dispatcher)
+    assert now.next_contact_due and now.next_visit_due  # the cadence starts for the new holder
+
+    # Someone who is not a registered cadre ends the duty's assignment and starts none.
+    services.update_enterprise(world.dispatcher, world.enterprise, {"service_specialist": "王区长"})
+    assert not Assignment.objects.current().filter(enterprise=world.enterprise, duty=Duty.SPECIALIST).exists()
+    assert Enterprise.objects.get(pk=world.enterprise.pk).service_specialist == world.leader

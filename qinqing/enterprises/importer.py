@@ -332,6 +332,12 @@ class Importer:
         bulk.insert(Helpers, ["enterprise_id", *HELPER_FIELDS],
                     ((e["id"], *(e[f] for f in HELPER_FIELDS)) for e in moved),
                     conflict=("enterprise_id",), update=HELPER_FIELDS)
+        if moved:
+            from qinqing.visits.services import follow_registry  # visits builds on the registry
+
+            follow_registry(self.user if self.user and self.user.pk else None, [
+                *((e["id"], f, e[f]) for _, e in created for f in HELPER_FIELDS if e[f] is not None),
+                *((e["id"], f, e[f]) for _, e, changes in updated for f in HELPER_FIELDS if f in changes)])
         if updated:
             fields = [*sorted(changed_fields - set(HELPER_FIELDS)), "updated_at"]
             stamp = bulk.adapt_datetime(now)

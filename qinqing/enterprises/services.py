@@ -81,6 +81,13 @@ def _lock(user, enterprise_or_pk) -> Enterprise:
         raise NotFoundError(NOT_VISIBLE) from None
 
 
+def _follow(user, moves) -> None:
+    """Helpers named here move the 包联 assignments too, so that both pages name the same person."""
+    from qinqing.visits.services import follow_registry  # visits builds on the registry, not the reverse
+
+    follow_registry(_actor(user), moves)
+
+
 def _clean(user, data: Mapping[str, Any], *, existing: bool):
     row = RowCleaner(user).clean(data, existing=existing, blank_clears=True)
     if row.problems:
@@ -117,6 +124,7 @@ def register_enterprise(user, data: Mapping[str, Any], *, note: str = "") -> Ent
     except IntegrityError:
         raise ConflictError(f"统一社会信用代码{code}已在企业库中登记。") from None
     set_helpers(enterprise.pk, **helpers)
+    _follow(user, [(enterprise.pk, name, pk) for name, pk in helpers.items() if pk])
     values.update(helpers)
     if figures:
         _record_figures(user, enterprise, figures, explicit=values)
@@ -162,6 +170,7 @@ def update_enterprise(user, enterprise, data: Mapping[str, Any], *, note: str = 
         return enterprise
     if helpers:
         set_helpers(enterprise.pk, **helpers)
+        _follow(user, [(enterprise.pk, name, pk) for name, pk in helpers.items()])
         relation = Enterprise._meta.get_field("helpers")
         if relation.is_cached(enterprise):  # read anew: the caller shows the enterprise it gets back
             relation.delete_cached_value(enterprise)

@@ -40,6 +40,7 @@ from .models import (
 from .visibility import is_admin
 
 POINTER = {Duty.CONTACT_LEADER: "contact_leader_id", Duty.SPECIALIST: "service_specialist_id"}
+FIELD_DUTY = {name: duty for duty, name in POINTER.items()}
 MAX_PROBLEMS = 20
 
 
@@ -209,6 +210,42 @@ def end_assignment(user, assignment, *, on: dt.date | None = None, reason: str) 
         _event(DutyEvent.Verb.UNASSIGN, user, enterprise=assignment.enterprise, note=reason,
                data={"duty": assignment.duty, "cadre": assignment.cadre_id})
     return assignment
+
+
+def follow_registry(user, moves, *, on: dt.date | None = None) -> int:
+    """The assignments follow a change of helper made in the registry (企业库的编辑、导入、接口).
+
+    `moves` are (enterprise id, "service_specialist_id" or "contact_leader_id", new user id or None).
+    The duty's current assignment ends when someone else now holds it; a new one starts, with the
+    cadence's deadlines, when the new holder is an active registered cadre (a person named in the
+    registry only has no cadence to keep). Runs inside the registry service's transaction, which
+    checked permission and writes the audit line; returns how many assignments started.
+    """
+    moves = [(enterprise_id, FIELD_DUTY[name], user_id) for enterprise_id, name, user_id in moves]
+    if not moves:
+        return 0
+    on = on or _today()
+    rules = cadence()
+    cadres = {c.user_id: c for c in Cadre.objects.filter(active=True, user_id__in={m[2] for m in moves if m[2]})}
+    current = {(a.enterprise_id, a.duty): a for a in Assignment.objects.current().filter(
+        enterprise_id__in={m[0] for m in moves}).select_related("cadre")}
+    ending, starting = [], []
+    for enterprise_id, duty, user_id in moves:
+        held = current.get((enterprise_id, duty))
+        if held is not None and held.cadre.user_id == user_id:
+            continue
+        if held is not None:
+            ending.append(held.pk)
+        cadre = cadres.get(user_id)
+        if cadre is not None:
+            contact_due, visit_due = due_dates(cadre.level, on, None, None, rules)
+            starting.append(Assignment(enterprise_id=enterprise_id, cadre=cadre, duty=duty, level=cadre.level,
+                                       started_on=on, assigned_by=user, rule="企业库修改",
+                                       next_contact_due=contact_due, next_visit_due=visit_due))
+    # Ended before the new rows go in: one current row per duty is a constraint.
+    Assignment.objects.filter(pk__in=ending).update(ended_on=on)
+    Assignment.objects.bulk_create(starting)
+    return len(starting)
 
 
 def _last_contacts(enterprise_id: int, user_id: int) -> tuple[dt.date | None, dt.date | None]:
