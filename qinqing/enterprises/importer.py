@@ -274,7 +274,7 @@ class Importer:
         return report
 
     def _write_batch(self, batch: list, classifier: Classifier, now) -> None:
-        """Three reads and four executemany writes per batch, whatever its size."""
+        """A fixed number of reads and set-based writes per batch, whatever its size."""
         columns = _enterprise_columns()
         codes = [values["credit_code"] for _, values, _, _ in batch]
         existing = {r["credit_code"]: Record(r) for r in Enterprise.objects.filter(credit_code__in=codes)

@@ -337,10 +337,10 @@ class Helpers(models.Model):
     """An enterprise's current 为企服务专员 and 包联领导: who holds each duty now.
 
     A narrow table of its own, not two columns of the registry row, because of bulk assignment: the
-    registry row carries 17 indexes (name, trigram, tags, codes…), so moving a pointer there rewrote
-    all of them. Measured at 200,000 enterprises on PostgreSQL: 14 s to move both pointers in the
-    registry table, 2 s here, i.e. about 60 s of the 60 s a million-enterprise assignment may take.
-    The history of who held a duty when is visits.Assignment; the registry's audit trail records edits.
+    registry row carries 17 indexes (name, trigram, tags, codes…), and moving a pointer there rewrites
+    all of them. Measured on PostgreSQL for 200,000 enterprises: 14 s in the registry table, 2 s here;
+    a million-enterprise assignment has 60 s in all. Who held a duty when is visits.Assignment (which a
+    change made here also moves: visits.services.follow_registry); the registry's trail records edits.
 
     Its references are not foreign-key constraints in the database: checked at commit they cost 3.5 s
     per 200,000 moves. Only services write this table, with ids of rows they just read; deleting a
