@@ -184,6 +184,7 @@ def test_renaming_a_helper_in_the_registry_moves_the_assignment_so_both_pages_na
     assert first.ended_on is not None
     assert (now.cadre, now.rule, now.assigned_by) == (successor, "企业库修改", world.dispatcher)
     assert now.next_contact_due and now.next_visit_due  # the cadence starts for the new holder
+    assert Enterprise.objects.visible_to(successor.user).filter(pk=world.enterprise.pk).exists()
 
     # Someone who is not a registered cadre ends the duty's assignment and starts none.
     services.update_enterprise(world.dispatcher, world.enterprise, {"service_specialist": "王区长"})

@@ -245,6 +245,7 @@ def follow_registry(user, moves, *, on: dt.date | None = None) -> int:
     # Ended before the new rows go in: one current row per duty is a constraint.
     Assignment.objects.filter(pk__in=ending).update(ended_on=on)
     Assignment.objects.bulk_create(starting)
+    _grant_service_role([a.cadre.user_id for a in starting])  # as assign_contact: the holder serves it
     return len(starting)
 
 
