@@ -6,6 +6,9 @@ from qinqing.lib.env import database_from_url, env_bool, env_int, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("QINQING_VAR_DIR", str(BASE_DIR / "var")))
+# The SQLite database and Huey's queue live here: create it, so that any management command works on a
+# fresh clone (not only after `make run` made it).
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env_str("SECRET_KEY", "qinqing-local-only-secret-change-me-in-production")
 DEBUG = env_bool("DEBUG", False)

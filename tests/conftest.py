@@ -6,6 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 
 from qinqing.accounts.models import ApiToken, Jurisdiction, Role, RoleGrant, Unit, User
@@ -24,6 +25,30 @@ def real_codes() -> list[str]:
 def at(text: str) -> dt.datetime:
     """An aware Asia/Shanghai datetime from 'YYYY-MM-DD HH:MM'."""
     return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
+
+
+# The moment every test starts at, whatever day the suite runs on: a Thursday, a working day. Tests that
+# need another day travel there with `on_day` (the process clock moves, so the product's clock does too).
+NOW = at("2026-12-03 10:00")
+
+
+def on_day(day: dt.date, hour: str = "10:00"):
+    """Travel the whole process to `day` at `hour` (Asia/Shanghai) for a `with` block."""
+    return time_machine.travel(at(f"{day.isoformat()} {hour}"), tick=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_clock():
+    """Session fixtures (the demo district) are built at NOW too, not on the machine's date."""
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    """Each test starts at NOW; time then runs, so timeline entries keep their order."""
+    with time_machine.travel(NOW, tick=True):
+        yield
 
 
 def make_user(username, *roles, **fields) -> User:

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import io
-from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +20,7 @@ from qinqing.reports.models import Circular, CircularKind, DemandRollup, ReportE
 from qinqing.reports.services import issue_circular, issue_scheduled
 from qinqing.workdays import calendar as workcal
 
-from .conftest import at, login
+from .conftest import at, login, on_day
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -29,7 +28,7 @@ TODAY = dt.date(2026, 11, 27)
 @pytest.fixture(autouse=True)
 def _today():
     workcal.invalidate()
-    with mock.patch("qinqing.workdays.calendar.today", return_value=TODAY):
+    with on_day(TODAY):
         yield
     workcal.invalidate()
 
@@ -276,7 +275,7 @@ def test_the_briefing_writes_the_report_paragraph_from_the_data(world, ledger):
 def test_the_briefing_command_prints_the_same_text(world, ledger):
     make_visits(world)
     out = io.StringIO()
-    with mock.patch("qinqing.reports.briefing.timezone.localdate", return_value=TODAY):
+    with on_day(TODAY):
         call_command("briefing", "--from", "2026-11-01", "--to", "2026-11-27", "--jurisdiction", "440305",
                      stdout=out)
     assert out.getvalue().strip() == EXPECTED

@@ -6,7 +6,6 @@ that is rolled back afterwards; every assertion about the demo lives here.
 
 import datetime as dt
 import io
-from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,6 +19,8 @@ from qinqing.demands.models import Demand
 from qinqing.demo import figures
 from qinqing.reports import rollup, stats
 from qinqing.reports.briefing import build_briefing
+
+from .conftest import on_day
 
 AS_OF = dt.date(2026, 11, 27)
 SEED_000 = ("2026年3月2日至4月30日，共走访区内民营企业930家（“四上”企业549家、“四下”存在困难的企业381家）。"
@@ -50,7 +51,7 @@ def test_the_briefing_on_the_demo_district_is_seed_000s_paragraph(demo):
         assert form.is_valid() and qs.count() == item.value, item.label
 
     out = io.StringIO()
-    with mock.patch("qinqing.reports.briefing.timezone.localdate", return_value=AS_OF):
+    with on_day(AS_OF):
         call_command("briefing", "--from", "2026-03-02", "--to", "2026-04-30", "--jurisdiction",
                      figures.DISTRICT_CODE, stdout=out)
     assert out.getvalue().strip() == SEED_000

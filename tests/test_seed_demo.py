@@ -8,14 +8,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
-from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role, RoleGrant, User
 from qinqing.demands.models import Demand, DemandEvent, Extension, Stage, State, Urging
 from qinqing.demo import figures
 from qinqing.demo.seed import campaign_demands
 from qinqing.enterprises.models import Enterprise
-from qinqing.lib import uscc
+from qinqing.lib import clock, uscc
 
 OPEN_AND_WAITING = (State.RECEIVED, State.RETURNED, State.DISPATCHED, State.ACCEPTED, State.CONTACTED,
                     State.PLANNED, State.REOPENED, State.REPLIED, State.EVALUATED)
@@ -82,7 +81,7 @@ def test_seed_demo_loads_seed_000s_district_in_figures_and_a_second_run_changes_
     current = Demand.objects.filter(received_at__date__gt=figures.CAMPAIGN_END)
     assert 60 <= current.count() <= 120
     assert set(current.values_list("state", flat=True)) >= set(OPEN_AND_WAITING)
-    overdue = current.filter(next_due__lt=timezone.localdate())
+    overdue = current.filter(next_due__lt=clock.today())
     overdue_stages = set(overdue.values_list("current_stage", flat=True))
     assert overdue_stages == set(Stage.values)
     assert Extension.objects.filter(status=Extension.Status.PENDING).exists()

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import io
-from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -16,7 +15,7 @@ from qinqing.supervision import assessment, services
 from qinqing.supervision.models import Level, NoticeEvent, NoticeStatus, SupervisionNotice
 from qinqing.workdays import calendar as workcal
 
-from .conftest import at, login, make_user
+from .conftest import at, login, make_user, on_day
 
 TODAY = dt.date(2026, 11, 27)  # a Friday
 
@@ -24,7 +23,7 @@ TODAY = dt.date(2026, 11, 27)  # a Friday
 @pytest.fixture(autouse=True)
 def _today():
     workcal.invalidate()
-    with mock.patch("qinqing.workdays.calendar.today", return_value=TODAY):
+    with on_day(TODAY):
         yield
     workcal.invalidate()
 

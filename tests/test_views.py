@@ -1,7 +1,6 @@
 """The staff web pages as officials meet them: signing in, the workbench, the calendar warning."""
 
 import datetime as dt
-from unittest import mock
 
 import pytest
 from django.test import Client
@@ -10,7 +9,7 @@ from django.urls import reverse
 from qinqing.demands import services
 from qinqing.workdays import calendar as workcal
 
-from .conftest import login, make_user
+from .conftest import login, make_user, on_day
 
 
 @pytest.fixture(autouse=True)
@@ -108,20 +107,20 @@ BANNER = "年节假日安排尚未载入，工作日暂按周一至周五计算�
 
 
 def test_admins_are_warned_when_the_next_45_days_reach_an_unknown_year(world):
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 12, 1)):
+    with on_day(dt.date(2026, 12, 1)):
         html = login(world.admin).get(reverse("home")).content.decode()
     assert "2027" + BANNER in html
     assert "/admin/workdays/workdayoverride/" in html
 
 
 def test_no_warning_while_the_calendar_is_known(world):
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 6, 1)):
+    with on_day(dt.date(2026, 6, 1)):
         html = login(world.admin).get(reverse("home")).content.decode()
     assert BANNER not in html
 
 
 def test_only_admins_see_the_calendar_warning(world):
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 12, 1)):
+    with on_day(dt.date(2026, 12, 1)):
         html = login(world.dispatcher).get(reverse("home")).content.decode()
     assert BANNER not in html
 

@@ -1,7 +1,6 @@
 """The demand page and its actions: deadlines, allowed forms only, the whole loop by POST, errors, outsiders."""
 
 import datetime as dt
-from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,7 +12,7 @@ from qinqing.demands import services
 from qinqing.demands.models import Channel, Demand, State
 from qinqing.workdays import calendar as workcal
 
-from .conftest import at, login
+from .conftest import at, login, on_day
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +38,7 @@ def post(client, demand, verb, **data):
 
 
 def test_the_demand_page_shows_the_four_deadlines_with_a_countdown(world, demand):
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 9, 30)):
+    with on_day(dt.date(2026, 9, 30)):
         html = login(world.dispatcher).get(page(demand)).content.decode()
     for label in ("交办", "联系企业", "反馈路径", "办结"):
         assert label in html

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import re
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -13,7 +12,7 @@ from qinqing.demands import services
 from qinqing.demands.models import Channel, Demand, State
 from qinqing.workdays import calendar as workcal
 
-from .conftest import at, login
+from .conftest import at, login, on_day
 
 LEDGER = reverse("demands:ledger")
 
@@ -45,12 +44,12 @@ def test_the_ledger_lists_visible_demands_with_their_countdown(world, demand):
 
 
 def test_the_ledger_counts_down_in_working_days(world, demand):
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 9, 30)):
+    with on_day(dt.date(2026, 9, 30)):
         assert "今日到期" in login(world.dispatcher).get(LEDGER).content.decode()
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 9, 29)):
+    with on_day(dt.date(2026, 9, 29)):
         assert "剩余1个工作日" in login(world.dispatcher).get(LEDGER).content.decode()
     # 1–7 October is the National Day holiday: on 9 October only the 8th and the 9th have been lost.
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 10, 9)):
+    with on_day(dt.date(2026, 10, 9)):
         html = login(world.dispatcher).get(LEDGER).content.decode()
     assert "已超期2个工作日" in html
 
@@ -77,7 +76,7 @@ def test_the_ledger_filters_by_state_category_and_channel(world, demand):
 
 def test_the_ledger_filters_by_overdue_stage(world, demand):
     fresh = receive(world, "厂房租金补贴申请", when="2026-11-23 09:00")
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 11, 23)):
+    with on_day(dt.date(2026, 11, 23)):
         client = login(world.dispatcher)
         assert numbers(client.get(LEDGER, {"overdue": "dispatch"})) == {demand.number}
         assert numbers(client.get(LEDGER, {"overdue": "any"})) == {demand.number}
@@ -169,7 +168,7 @@ def test_the_overdue_board_groups_by_stage_and_unit_and_shows_urgings(world, dem
     services.dispatch_demand(world.dispatcher, dispatched, lead_unit=world.bureau)
     services.urge_overdue(dt.date(2026, 11, 23))
     fresh = receive(world, "今天受理", when="2026-11-23 09:00")
-    with mock.patch("qinqing.workdays.calendar.today", return_value=dt.date(2026, 11, 23)):
+    with on_day(dt.date(2026, 11, 23)):
         client = login(world.supervisor)
         response = client.get(reverse("demands:overdue"))
         html = response.content.decode()

@@ -2,13 +2,13 @@
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Channel
 from qinqing.demo import figures
 from qinqing.demo.visits import SEMINARS_HELD
 from qinqing.enterprises.models import Enterprise
+from qinqing.lib import clock
 from qinqing.visits import queries, stats
 from qinqing.visits.models import Assignment, Campaign, ContactUrging, Duty, DutyEvent, Visit
 
@@ -40,7 +40,7 @@ def test_the_demo_campaign_visited_930_enterprises_held_250_seminars_and_leaves_
                             .values("cadre__user_id")).exists()
 
     # Some, not most, are neglected; every visit has its audit line.
-    today = timezone.localdate()
+    today = clock.today()
     overdue = queries.overdue_contacts(None, today).count()
     assert 0 < overdue < 0.4 * current.count()
     assert ContactUrging.objects.exists()

@@ -4,11 +4,11 @@ import datetime as dt
 import io
 
 import pytest
-from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from qinqing.accounts.models import Role
 from qinqing.demands.models import Channel, Demand
+from qinqing.lib import clock
 from qinqing.visits import services
 from qinqing.visits.models import Assignment, Confirmation, Duty, Form, Level, Visit
 from tests.conftest import login, make_user
@@ -19,13 +19,13 @@ def duty(world):
     cadre = services.register_cadre(world.dispatcher, world.specialist, level=Level.SPECIALIST,
                                     jurisdiction=world.district)
     services.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST,
-                            on=timezone.localdate() - dt.timedelta(days=29))
+                            on=clock.today() - dt.timedelta(days=29))
     return cadre
 
 
 @pytest.fixture
 def visit(world, duty):
-    return services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=timezone.localdate(),
+    return services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=clock.today(),
                                  form=Form.ON_SITE, discussed="了解订单")
 
 
@@ -46,7 +46,7 @@ def test_the_week_page_of_a_cadre_costs_the_same_queries_with_more_enterprises(w
     for i, code in enumerate(codes):
         e = Enterprise.objects.create(name=f"企业{i}", credit_code=code, sector="services", jurisdiction=world.town)
         services.assign_contact(world.dispatcher, e, duty, duty=Duty.SPECIALIST,
-                                on=timezone.localdate() - dt.timedelta(days=29))
+                                on=clock.today() - dt.timedelta(days=29))
     client = login(world.specialist)
     with django_assert_max_num_queries(12):
         response = client.get("/visits/")
@@ -55,7 +55,7 @@ def test_the_week_page_of_a_cadre_costs_the_same_queries_with_more_enterprises(w
 
 def test_recording_a_visit_on_the_phone_form_turns_a_problem_into_a_demand(world, duty):
     response = login(world.specialist).post("/visits/new/", {
-        "enterprise": world.enterprise.pk, "visited_on": timezone.localdate().isoformat(), "form": Form.ON_SITE,
+        "enterprise": world.enterprise.pk, "visited_on": clock.today().isoformat(), "form": Form.ON_SITE,
         "discussed": "了解扩产计划", "production": "normal", "orders": "up", "employees": "150",
         "problem_1_title": "厂房消防验收慢", "problem_1_content": "新厂房消防验收排队两个月",
     })
@@ -111,7 +111,7 @@ def test_a_dispatcher_reassigns_the_specialist_from_the_enterprise_page(world, d
 
 
 def test_the_visit_log_shows_only_visible_visits_with_bounded_queries(world, visit, django_assert_max_num_queries):
-    services.record_visit(world.admin, enterprise=world.other_enterprise, visited_on=timezone.localdate(),
+    services.record_visit(world.admin, enterprise=world.other_enterprise, visited_on=clock.today(),
                           form=Form.PHONE, discussed="外区企业")
     client = login(world.dispatcher)
     with django_assert_max_num_queries(10):
@@ -173,7 +173,7 @@ def test_the_rule_page_is_404_for_a_specialist(world, duty):
 
 
 def test_campaign_coverage_counts_visited_targets_and_lists_the_rest(world, visit, django_assert_max_num_queries):
-    today = timezone.localdate()
+    today = clock.today()
     campaign = services.create_campaign(world.dispatcher, name="秋季大走访", jurisdiction=world.district,
                                         starts_on=today - dt.timedelta(days=10), ends_on=today)
     assert services.target_by_rule(world.dispatcher, campaign, {}) == 2
@@ -193,7 +193,7 @@ def test_campaign_coverage_counts_visited_targets_and_lists_the_rest(world, visi
 
 def test_neglect_lists_overdue_contacts_and_disputed_visits(world, duty, visit):
     services.assign_contact(world.dispatcher, world.neighbour, duty, duty=Duty.SPECIALIST,
-                            on=timezone.localdate() - dt.timedelta(days=45))
+                            on=clock.today() - dt.timedelta(days=45))
     services.respond_to_visit(world.owner, visit, confirmed=False, comment="没人来过")
     client = login(world.supervisor)
     assert world.neighbour.name in client.get("/visits/neglect/?tab=overdue").content.decode()
@@ -236,7 +236,7 @@ def _xlsx(rows) -> io.BytesIO:
 
 def test_a_dispatcher_creates_a_campaign_by_rule_then_imports_more_targets(world):
     client = login(world.dispatcher)
-    today = timezone.localdate()
+    today = clock.today()
     response = client.post("/visits/campaigns/new/", {
         "name": "四上企业走访", "starts_on": today.isoformat(), "ends_on": (today + dt.timedelta(30)).isoformat(),
         "four_above": "yes"})
@@ -257,7 +257,7 @@ def test_a_dispatcher_creates_a_campaign_by_rule_then_imports_more_targets(world
 
 
 def test_a_campaign_with_an_end_before_its_start_is_refused_in_chinese(world):
-    today = timezone.localdate()
+    today = clock.today()
     response = login(world.dispatcher).post("/visits/campaigns/new/", {
         "name": "x", "starts_on": today.isoformat(), "ends_on": (today - dt.timedelta(1)).isoformat()})
     assert response.status_code == 400 and "结束日期不能早于开始日期" in response.content.decode()
@@ -266,7 +266,7 @@ def test_a_campaign_with_an_end_before_its_start_is_refused_in_chinese(world):
 def test_a_seminar_is_recorded_from_the_campaign_page_and_counted(world):
     from qinqing.visits import stats
 
-    today = timezone.localdate()
+    today = clock.today()
     campaign = services.create_campaign(world.dispatcher, name="政策宣讲月", jurisdiction=world.district,
                                         starts_on=today, ends_on=today)
     response = login(world.head).post(f"/visits/campaigns/{campaign.pk}/seminars/",
@@ -287,7 +287,7 @@ def test_the_admin_lists_every_visits_model_in_chinese(world, visit):
 
 
 def test_a_group_of_visitors_is_formed_and_coverage_shows_it(world, visit):
-    today = timezone.localdate()
+    today = clock.today()
     campaign = services.create_campaign(world.dispatcher, name="走访月", jurisdiction=world.district,
                                         starts_on=today, ends_on=today)
     services.target_by_rule(world.dispatcher, campaign, {})
@@ -345,7 +345,7 @@ def test_the_workbench_panel_costs_one_query_whatever_the_number_of_enterprises_
     for i, code in enumerate(real_codes()[3:23]):
         e = Enterprise.objects.create(name=f"企业{i:02d}", credit_code=code, sector="services", jurisdiction=world.town)
         services.assign_contact(world.dispatcher, e, duty, duty=Duty.SPECIALIST,
-                                on=timezone.localdate() - dt.timedelta(days=29))
+                                on=clock.today() - dt.timedelta(days=29))
     with CaptureQueriesContext(connection) as many:
         body = client.get("/").content.decode()
     assert len(many.captured_queries) == len(one.captured_queries)

@@ -3,12 +3,12 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 from qinqing.demands.models import Channel, Outcome, State
 from qinqing.enterprises.models import Enterprise, Sector
+from qinqing.lib import clock
 from qinqing.notifications.models import Notification
 from qinqing.visits import queries, services, stats
 from qinqing.visits.models import (
@@ -76,7 +76,7 @@ def test_assigning_the_same_cadre_twice_is_refused_in_chinese(world, cadre):
 
 
 def test_a_phone_call_moves_the_contact_deadline_and_a_visit_both(world, cadre):
-    today = timezone.localdate()
+    today = clock.today()
     a = services.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST,
                                 on=today - dt.timedelta(days=100))
     services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=today - dt.timedelta(days=3),
@@ -93,7 +93,7 @@ def test_a_phone_call_moves_the_contact_deadline_and_a_visit_both(world, cadre):
 
 def test_a_problem_raised_on_a_visit_becomes_a_linked_demand_through_the_visit_channel(world, cadre):
     visit = services.record_visit(
-        world.specialist, enterprise=world.enterprise, visited_on=timezone.localdate(), form=Form.ON_SITE,
+        world.specialist, enterprise=world.enterprise, visited_on=clock.today(), form=Form.ON_SITE,
         visitors=[world.handler], production="normal", orders="down", employees=120, hiring_need=30,
         problems=[services.Problem("数控操作工招聘难", "缺少数控机床操作工约30人"),
                   services.Problem("不清楚技改补贴申报时间", "询问技改补贴", solution="现场讲解了申报流程并送达政策汇编")])
@@ -108,7 +108,7 @@ def test_a_problem_raised_on_a_visit_becomes_a_linked_demand_through_the_visit_c
 
 def test_a_problem_solved_on_the_spot_is_a_demand_closed_with_the_solution_as_its_reply(world, cadre):
     visit = services.record_visit(
-        world.specialist, enterprise=world.enterprise, visited_on=timezone.localdate(), form=Form.ON_SITE,
+        world.specialist, enterprise=world.enterprise, visited_on=clock.today(), form=Form.ON_SITE,
         problems=[services.Problem("数控操作工招聘难", "缺少数控机床操作工约30人"),
                   services.Problem("不清楚技改补贴申报时间", "询问技改补贴", solution="现场讲解了申报流程并送达政策汇编")])
     open_one, solved = visit.demands.order_by("pk")
@@ -122,7 +122,7 @@ def test_a_problem_solved_on_the_spot_is_a_demand_closed_with_the_solution_as_it
 
 
 def test_the_campaign_counts_problems_solved_on_the_spot_among_those_collected(world, cadre):
-    today = timezone.localdate()
+    today = clock.today()
     campaign = services.create_campaign(world.dispatcher, name="春季走访", jurisdiction=world.district,
                                         starts_on=today - dt.timedelta(days=3), ends_on=today)
     services.record_visit(
@@ -138,21 +138,21 @@ def test_the_campaign_counts_problems_solved_on_the_spot_among_those_collected(w
 def test_bad_visit_input_changes_nothing(world, cadre):
     with pytest.raises(DomainError, match="不能晚于今天"):
         services.record_visit(world.specialist, enterprise=world.enterprise,
-                              visited_on=timezone.localdate() + dt.timedelta(days=1), form=Form.PHONE)
+                              visited_on=clock.today() + dt.timedelta(days=1), form=Form.PHONE)
     with pytest.raises(DomainError, match="缺少标题"):
-        services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=timezone.localdate(),
+        services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=clock.today(),
                               form=Form.PHONE, problems=[services.Problem("", "只有内容")])
     assert not Visit.objects.exists()
 
 
 def test_a_cadre_cannot_log_a_visit_to_an_enterprise_they_do_not_serve(world, cadre):
     with pytest.raises(NotFoundError):
-        services.record_visit(world.specialist, enterprise=world.other_enterprise, visited_on=timezone.localdate(),
+        services.record_visit(world.specialist, enterprise=world.other_enterprise, visited_on=clock.today(),
                               form=Form.PHONE)
 
 
 def test_the_enterprise_confirms_or_disputes_a_visit_once(world, cadre):
-    visit = services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=timezone.localdate(),
+    visit = services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=clock.today(),
                                   form=Form.ON_SITE, discussed="座谈")
     with pytest.raises(NotFoundError):
         services.respond_to_visit(world.neighbour_owner, visit, confirmed=True, rating=5)
@@ -167,7 +167,7 @@ def test_the_enterprise_confirms_or_disputes_a_visit_once(world, cadre):
 
 def test_the_sweep_urges_each_overdue_deadline_once_and_notifies_the_cadre(world, cadre,
                                                                          django_capture_on_commit_callbacks):
-    today = timezone.localdate()
+    today = clock.today()
     services.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST,
                             on=today - dt.timedelta(days=40))
     with django_capture_on_commit_callbacks(execute=True):
@@ -234,7 +234,7 @@ def test_bulk_assignment_shares_by_town_for_section_chiefs(world):
 
 
 def test_stats_count_distinct_visited_enterprises_and_seminars_in_a_subtree(world, cadre):
-    day = timezone.localdate()
+    day = clock.today()
     for _ in range(2):
         services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=day, form=Form.PHONE)
     services.record_visit(world.admin, enterprise=world.other_enterprise, visited_on=day, form=Form.PHONE)
@@ -248,7 +248,7 @@ def test_stats_count_distinct_visited_enterprises_and_seminars_in_a_subtree(worl
 
 
 def test_stats_list_overdue_contacts_within_a_subtree(world, cadre):
-    today = timezone.localdate()
+    today = clock.today()
     services.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST,
                             on=today - dt.timedelta(days=31))
     assert [a.enterprise for a in stats.overdue_contacts(world.district, today)] == [world.enterprise]

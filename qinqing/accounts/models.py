@@ -6,7 +6,8 @@ import secrets
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.utils import timezone
+
+from qinqing.lib import clock
 
 
 class Jurisdiction(models.Model):
@@ -152,7 +153,7 @@ class ApiToken(models.Model):
     name = models.CharField("用途", max_length=60, blank=True)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField("前缀", max_length=8, editable=False)
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked = models.BooleanField("已吊销", default=False)
 
@@ -179,7 +180,7 @@ class ApiToken(models.Model):
                           .order_by()[:1]), None)
         if token is None or not token.user.is_active:
             return None
-        now = timezone.now()
+        now = clock.now()
         if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
             # Written at most every few minutes: a read-mostly API should not write on every call.
             cls.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from qinqing.demands.filters import LEDGER_ORDER
 from qinqing.demands.models import OPEN_STATES, Demand, Evaluation, Extension, Stage, State
-from qinqing.workdays import calendar as workcal
+from qinqing.lib import clock
 
 from .models import Role
 
@@ -136,7 +136,7 @@ def home(request):
         if user.has_role(Role.ENTERPRISE):
             return redirect(reverse("portal:home"))
         raise Http404("您的账号尚未分配角色，请联系管理员。")
-    today = workcal.today()
+    today = clock.today()
     visible = Demand.objects.visible_to(user)
     admin = user.is_superuser or user.has_role(Role.ADMIN)
     sections = []

@@ -10,6 +10,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 
 from qinqing.demands.models import Outcome, Stage, Tier
+from qinqing.lib import clock
 
 
 def _local(moment: dt.datetime | None) -> dt.datetime | None:
@@ -126,7 +127,7 @@ class DemandOut(Schema):
 
     @staticmethod
     def resolve_overdue(obj) -> bool:
-        return obj.next_due is not None and obj.next_due < timezone.localdate()
+        return obj.next_due is not None and obj.next_due < clock.today()
 
     @staticmethod
     def resolve_received_at(obj) -> dt.datetime:

@@ -6,6 +6,7 @@ from html import escape as esc
 
 from django.utils.safestring import SafeString, mark_safe
 
+from qinqing.lib import clock
 from qinqing.workdays import calendar as workcal
 
 
@@ -23,7 +24,7 @@ def countdown(due: dt.date | None, today: dt.date | None = None) -> Countdown | 
     """"剩余N个工作日" / "今日到期" / "已超期N个工作日" for a deadline, counted on the official calendar."""
     if due is None:
         return None
-    today = today or workcal.today()
+    today = today or clock.today()
     cal = workcal.get_calendar()
     if due < today:
         # Working days in (due, today]; on a weekend right after the deadline that is still 0.

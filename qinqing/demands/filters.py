@@ -8,8 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Unit
+from qinqing.lib import clock
 from qinqing.lib.text import query_tokens
-from qinqing.workdays import calendar as workcal
 
 from .models import OPEN_STATES, Category, Channel, Stage, State
 from .search import words_filter
@@ -71,7 +71,7 @@ def apply_filters(qs, data: dict):
     if overdue := data.get("overdue"):
         # due_order equals next_due whenever a clock runs; filtering on it lets the ledger's
         # (due_order, -id) index both select and order the rows instead of sorting every overdue one.
-        qs = qs.filter(due_order__lt=workcal.today())
+        qs = qs.filter(due_order__lt=clock.today())
         if overdue != "any":
             qs = qs.filter(current_stage=overdue)
     if start := data.get("received_from"):

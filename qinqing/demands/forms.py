@@ -6,11 +6,10 @@ the services, whose Chinese messages the views show unchanged.
 
 from django import forms
 from django.db.models import Q
-from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Unit
 from qinqing.enterprises.models import Enterprise
-from qinqing.lib import uscc
+from qinqing.lib import clock, uscc
 
 from .models import Category, Channel, Evaluation, Outcome
 from .services import REPLY_OUTCOMES
@@ -220,7 +219,7 @@ class ReceiveForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["received_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+        self.fields["received_at"].initial = clock.localnow().replace(second=0, microsecond=0)
 
     def clean_enterprise(self) -> Enterprise | None:
         text = self.cleaned_data["enterprise"].strip()

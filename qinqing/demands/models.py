@@ -5,8 +5,8 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from qinqing.lib import clock
 from qinqing.lib.append_only import AppendOnlyModel
 
 
@@ -204,8 +204,8 @@ class Demand(models.Model):
 
     search_text = models.TextField("检索词", blank=True, editable=False)
     version = models.PositiveIntegerField("版本", default=1, editable=False)
-    created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
-    updated_at = models.DateTimeField("更新时间", default=timezone.now, editable=False)
+    created_at = models.DateTimeField("创建时间", default=clock.now, editable=False)
+    updated_at = models.DateTimeField("更新时间", default=clock.now, editable=False)
 
     objects = DemandQuerySet.as_manager()
 
@@ -259,7 +259,7 @@ class DemandEvent(AppendOnlyModel):
     note = models.TextField("说明", blank=True)
     data = models.JSONField("详情", default=dict, blank=True)
     internal = models.BooleanField("内部记录", default=False, help_text="企业看不到内部记录")
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "办理记录"
@@ -277,7 +277,7 @@ class DemandEvent(AppendOnlyModel):
 
 
 def attachment_path(instance, filename):
-    return f"attachments/{timezone.localdate():%Y/%m}/{instance.demand_id}/{filename}"
+    return f"attachments/{clock.today():%Y/%m}/{instance.demand_id}/{filename}"
 
 
 class Attachment(models.Model):
@@ -286,7 +286,7 @@ class Attachment(models.Model):
     name = models.CharField("文件名", max_length=200)
     size = models.PositiveIntegerField("大小（字节）")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, related_name="+")
-    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+    uploaded_at = models.DateTimeField("上传时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "附件"
@@ -308,7 +308,7 @@ class Extension(models.Model):
     reason = models.TextField("理由")
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
+    requested_at = models.DateTimeField(default=clock.now)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                    related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -336,7 +336,7 @@ class Urging(models.Model):
     unit = models.ForeignKey("accounts.Unit", models.SET_NULL, null=True, blank=True, related_name="urgings",
                              verbose_name="被催办单位", db_constraint=False)
     sweep = models.CharField(max_length=32, editable=False)  # indexed in Meta: equality only, no LIKE index
-    created_at = models.DateTimeField("催办时间", default=timezone.now)
+    created_at = models.DateTimeField("催办时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "催办记录"

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from qinqing.accounts.models import Role, Unit
 from qinqing.enterprises.models import Enterprise
+from qinqing.lib import clock
 from qinqing.lib.text import search_text
 from qinqing.workdays.calendar import get_calendar
 
@@ -48,22 +49,12 @@ CLOCK_SKEW = dt.timedelta(minutes=10)
 
 # ---------------------------------------------------------------- plumbing
 
-_acting_at: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("acting_at", default=None)
 _quiet: contextvars.ContextVar[bool] = contextvars.ContextVar("quiet", default=False)
 
 
-def _now() -> dt.datetime:
-    return _acting_at.get() or timezone.now()
-
-
-@contextlib.contextmanager
-def acting_at(moment: dt.datetime):
-    """Record transitions as happening at `moment` (loading historical ledgers, the demo, benchmarks)."""
-    token = _acting_at.set(moment)
-    try:
-        yield
-    finally:
-        _acting_at.reset(token)
+# Kept under their old names: importers, the demo and benchmarks replay history through the services.
+acting_at = clock.acting_at
+_now = clock.now
 
 
 @contextlib.contextmanager
@@ -672,7 +663,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
     statements (one on PostgreSQL, two on SQLite), so that catching up after days of downtime costs
     the same as a normal run and two workers never issue the same urging twice.
     """
-    today = today or timezone.localdate()
+    today = today or clock.today()
     sweep = uuid.uuid4().hex
     now = _now()
     demand_t, urging_t, event_t = (Demand._meta.db_table, "demands_urging", DemandEvent._meta.db_table)

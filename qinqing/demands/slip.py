@@ -16,6 +16,8 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from qinqing.lib import clock
+
 from .models import Demand, DemandEvent
 
 TITLE_FONT = "方正小标宋简体"
@@ -123,7 +125,7 @@ def dispatch_slip(demand: Demand) -> bytes:
     handler = dispatcher.display_name if dispatcher else ""
     phone = dispatcher.phone if dispatcher and dispatcher.phone else ""
     _para(doc, f"经办人：{handler or '　　　　'}　　联系电话：{phone or '　　　　　　'}", size=14, space_after=6)
-    _para(doc, f"日期：{_md(dispatched.date() if dispatched else timezone.localdate())}", size=14,
+    _para(doc, f"日期：{_md(dispatched.date() if dispatched else clock.today())}", size=14,
           align=WD_ALIGN_PARAGRAPH.RIGHT, space_after=18)
     _para(doc, "承办单位签收人：　　　　　　　签收时间：　　　年　　月　　日", size=14)
 

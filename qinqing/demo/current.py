@@ -11,6 +11,7 @@ import datetime as dt
 from django.utils import timezone
 
 from qinqing.demands.models import Channel, Evaluation
+from qinqing.lib import clock
 from qinqing.lib.workdays import add_months
 
 from . import names, texts
@@ -52,7 +53,7 @@ class Current:
         self.rng = teller.rng
         self.office = teller.office
         self.categories = categories
-        self.now = timezone.now()
+        self.now = clock.now()
         self.today = timezone.localdate(self.now)
         self._back = [self.today]
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from qinqing.accounts.models import Unit
 from qinqing.demands.models import Channel, Demand
+from qinqing.lib import clock
 from qinqing.visits.models import (
     Assignment,
     Cadre,
@@ -66,7 +67,7 @@ SEMINAR_TITLES = (
 
 def build(rng: random.Random, org, enterprises: list, cal, log=print) -> None:
     """Cadres, assignments, the campaign, visits and seminars of the demo district."""
-    today = timezone.localdate()
+    today = clock.today()
     workdays = _workdays(cal, CAMPAIGN_START, CAMPAIGN_END)
     cadres = _cadres(org, enterprises)
     by_user = {c.user_id: c for c in cadres}
@@ -111,7 +112,7 @@ def _cadres(org, enterprises) -> list[Cadre]:
                           capacity=80, sectors=sectors))
     rows += [Cadre(user=u, level=Level.SPECIALIST, jurisdiction=org.district, capacity=60) for u in org.specialists]
     Cadre.objects.bulk_create(rows)
-    now = timezone.now()
+    now = clock.now()
     DutyEvent.objects.bulk_create([
         DutyEvent(verb=DutyEvent.Verb.REGISTER_CADRE, actor=org.admin, note=f"{c.user}：{c.get_level_display()}",
                   data={"level": c.level, "capacity": c.capacity}, created_at=now) for c in rows])

@@ -14,11 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db.models import F
-from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
+
+from qinqing.lib import clock
 
 from . import bulk
 from .classify import Classifier, Figures
@@ -264,7 +265,7 @@ class Importer:
         if not report.ok and not self.partial:
             raise RefusedFile("文件有错误，未导入任何数据。")
         classifier = Classifier.load()
-        now = timezone.now()
+        now = clock.now()
         done = 0
         for batch in self.spooled():
             self._write_batch(batch, classifier, now)

@@ -10,9 +10,8 @@ import json
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 
-from qinqing.lib import uscc
+from qinqing.lib import clock, uscc
 from qinqing.lib.append_only import AppendOnlyModel
 
 
@@ -195,7 +194,7 @@ class CreditCodeOverride(models.Model):
     reason = models.TextField("接受理由")
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="批准人")
-    accepted_at = models.DateTimeField("批准时间", default=timezone.now)
+    accepted_at = models.DateTimeField("批准时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "特批信用代码"
@@ -281,7 +280,7 @@ class Enterprise(models.Model):
     credit_code_override = models.ForeignKey(CreditCodeOverride, models.PROTECT, null=True, blank=True,
                                              related_name="enterprises", verbose_name="特批代码记录")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
-    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+    updated_at = models.DateTimeField("更新时间", default=clock.now)
 
     objects = EnterpriseQuerySet.as_manager()
 
@@ -386,7 +385,7 @@ class YearlyFigures(models.Model):
     size = models.CharField("规模", max_length=10, choices=Size.choices, blank=True)
     is_four_above = models.BooleanField("四上企业", default=False)
     four_above_rule = models.CharField("四上类别", max_length=40, blank=True)
-    recorded_at = models.DateTimeField("记录时间", default=timezone.now)
+    recorded_at = models.DateTimeField("记录时间", default=clock.now)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
                                     related_name="+", verbose_name="记录人")
 
@@ -418,7 +417,7 @@ class EnterpriseEvent(AppendOnlyModel):
     verb = models.CharField("操作", max_length=20, choices=Verb.choices)
     changes = models.JSONField("变更", default=dict, blank=True, help_text="字段 → [原值, 新值]")
     note = models.TextField("说明", blank=True)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
 
 
     class Meta:
@@ -447,7 +446,7 @@ class ImportJob(models.Model):
     original_name = models.CharField("原文件名", max_length=200)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="上传人")
-    created_at = models.DateTimeField("上传时间", default=timezone.now)
+    created_at = models.DateTimeField("上传时间", default=clock.now)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.PENDING)
     partial = models.BooleanField("跳过错误行", default=False)

@@ -13,9 +13,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q
-from django.utils import timezone
 
-from qinqing.lib import uscc
+from qinqing.lib import clock, uscc
 
 from .models import Sector, Size
 
@@ -176,7 +175,7 @@ class RowCleaner:
         self.user = user
         self._loaded = False
         self._people: dict[str, Any] = {}
-        self.max_year = timezone.localdate().year + 1
+        self.max_year = clock.today().year + 1
 
     # ------------------------------------------------------------ lookups
 

@@ -17,7 +17,6 @@ from typing import Any
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
 from qinqing.demands.errors import (
     ConflictError,
@@ -26,7 +25,7 @@ from qinqing.demands.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from qinqing.lib import uscc
+from qinqing.lib import clock, uscc
 
 from .classify import Classifier
 from .errors import InvalidEnterpriseData, RefusedFile
@@ -63,7 +62,7 @@ def _plain(value: Any) -> Any:
 
 def _log(enterprise, user, verb, changes=None, note="") -> EnterpriseEvent:
     return EnterpriseEvent.objects.create(enterprise=enterprise, actor=_actor(user), verb=verb,
-                                          changes=changes or {}, note=note, created_at=timezone.now())
+                                          changes=changes or {}, note=note, created_at=clock.now())
 
 
 def _require_registry_rights(user, action: str) -> None:
@@ -101,7 +100,7 @@ def _clean(user, data: Mapping[str, Any], *, existing: bool):
 
 def _record_figures(user, enterprise: Enterprise, figures: dict, explicit: dict | None = None) -> tuple:
     known = {(f.enterprise_id, f.year): f for f in enterprise.figures.filter(year=figures["year"])}
-    row = merge_figures(enterprise, figures, known, timezone.now(), _actor(user))
+    row = merge_figures(enterprise, figures, known, clock.now(), _actor(user))
     changes = classify_year(enterprise, row, Classifier.load(), explicit=explicit)
     row.enterprise = enterprise
     row.save()
@@ -117,7 +116,7 @@ def register_enterprise(user, data: Mapping[str, Any], *, note: str = "") -> Ent
     if Enterprise.objects.filter(credit_code=code).exists():
         raise ConflictError(f"统一社会信用代码{code}已在企业库中登记，请修改该企业而不是重复登记。")
     helpers = {k: values.pop(k) for k in HELPER_FIELDS if k in values}
-    enterprise = Enterprise(**values, updated_at=timezone.now())
+    enterprise = Enterprise(**values, updated_at=clock.now())
     try:
         with transaction.atomic():
             enterprise.save()
@@ -174,7 +173,7 @@ def update_enterprise(user, enterprise, data: Mapping[str, Any], *, note: str = 
         relation = Enterprise._meta.get_field("helpers")
         if relation.is_cached(enterprise):  # read anew: the caller shows the enterprise it gets back
             relation.delete_cached_value(enterprise)
-    enterprise.updated_at = timezone.now()
+    enterprise.updated_at = clock.now()
     enterprise.save(update_fields=[*(k for k in changes if k != "figures" and k not in HELPER_FIELDS), "updated_at"])
     _log(enterprise, user, EnterpriseEvent.Verb.UPDATE, changes, note)
     return enterprise
@@ -198,7 +197,7 @@ def record_yearly_figures(user, enterprise, *, year, employees=None, revenue=Non
         raise InvalidEnterpriseData({"revenue": "请至少填写一项数据（从业人员、营业收入、资产总额或纳税额）"}, LABELS)
     figures_row, changes = _record_figures(user, enterprise, row.figures)
     if changes:
-        enterprise.updated_at = timezone.now()
+        enterprise.updated_at = clock.now()
         enterprise.save(update_fields=[*changes, "updated_at"])
     _log(enterprise, user, EnterpriseEvent.Verb.FIGURES,
          {**{k: [_plain(a), _plain(b)] for k, (a, b) in changes.items()},
@@ -237,7 +236,7 @@ def refresh_classifications(user=None, *, enterprise_ids=None, batch: int = 2000
                 EnterpriseEvent(enterprise=e, actor=_actor(user), verb=EnterpriseEvent.Verb.CLASSIFY,
                                 changes={"size": [before[e.pk][0], e.size],
                                          "is_four_above": [before[e.pk][1], e.is_four_above]},
-                                note="规模/四上标准调整后重新测算", created_at=timezone.now())
+                                note="规模/四上标准调整后重新测算", created_at=clock.now())
                 for e in moved])
             changed += len(moved)
     return changed
@@ -270,7 +269,7 @@ def accept_nonconforming_code(user, code: str, reason: str) -> CreditCodeOverrid
     try:
         with transaction.atomic():
             override = CreditCodeOverride.objects.create(code=code, reason=reason, accepted_by=_actor(user),
-                                                         accepted_at=timezone.now())
+                                                         accepted_at=clock.now())
     except IntegrityError:
         raise ConflictError(f"{code}已被特批，无需重复操作。") from None
     enterprise = Enterprise.objects.filter(credit_code=code).first()
@@ -324,7 +323,7 @@ def upload_import(user, upload, *, partial: bool = False) -> ImportJob:
         raise RefusedFile(f"文件过大，导入文件不能超过{limits.max_upload_bytes // (1024 * 1024)}MB。")
     if not upload.name.lower().endswith(".xlsx"):
         raise RefusedFile("请上传 Excel 工作簿（.xlsx）。旧版 .xls 或 CSV 请先在 Excel 中另存为 .xlsx。")
-    job = ImportJob(original_name=upload.name[:200], uploaded_by=user, partial=partial, created_at=timezone.now())
+    job = ImportJob(original_name=upload.name[:200], uploaded_by=user, partial=partial, created_at=clock.now())
     job.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
     job.save()
     transaction.on_commit(lambda: _queue("check_import_job", job.pk))
@@ -423,7 +422,7 @@ def run_import_job(job_id: int) -> ImportJob:
         job.status = ImportJob.Status.DONE
         job.created_count, job.updated_count = report.created, report.updated
         job.message = " ".join([report.summary(), *report.warnings])
-    job.finished_at = timezone.now()
+    job.finished_at = clock.now()
     job.save()
     return job
 

@@ -10,13 +10,13 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Jurisdiction, User
 from qinqing.demands.errors import DomainError
 from qinqing.demands.models import Demand
 from qinqing.demands.views.common import is_htmx, jurisdictions_in_scope, paginate, staff_required
+from qinqing.lib import clock
 
 from . import services
 from .errors import InvalidEnterpriseData
@@ -82,7 +82,7 @@ def export(request):
         return redirect(f"{reverse('enterprises:list')}?{request.GET.urlencode()}")
     out = tempfile.TemporaryFile()
     export_enterprises(qs, out)
-    return _xlsx_response(out, f"企业名单_{timezone.localdate():%Y%m%d}.xlsx")
+    return _xlsx_response(out, f"企业名单_{clock.today():%Y%m%d}.xlsx")
 
 
 @staff_required
@@ -156,7 +156,7 @@ def detail(request, code: str):
         "more_demands": demands[20:21].exists(),
         "events": events,
         "may_edit": may_manage_place(user, enterprise.jurisdiction),
-        "figures_form": FiguresForm(initial={"year": timezone.localdate().year - 1}),
+        "figures_form": FiguresForm(initial={"year": clock.today().year - 1}),
     }
     return render(request, "enterprises/detail.html", context)
 

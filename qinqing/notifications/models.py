@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from qinqing.lib import clock
 
 
 class Notification(models.Model):
@@ -13,7 +14,7 @@ class Notification(models.Model):
     demand = models.ForeignKey("demands.Demand", models.CASCADE, null=True, related_name="+", verbose_name="诉求")
     event = models.ForeignKey("demands.DemandEvent", models.CASCADE, null=True, related_name="+")
     text = models.CharField("内容", max_length=300)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
 
     class Meta:
@@ -33,7 +34,7 @@ class Preference(models.Model):
                                 verbose_name="用户")
     by_email = models.BooleanField("邮件通知", default=False, help_text="发送到账号登记的电子邮箱")
     by_sms = models.BooleanField("短信通知", default=False, help_text="发送到账号登记的手机号")
-    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+    updated_at = models.DateTimeField("更新时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "通知偏好"
@@ -57,7 +58,7 @@ class SmsMessage(models.Model):
     backend = models.CharField("发送通道", max_length=100)
     status = models.CharField("状态", max_length=10, choices=Status.choices, default=Status.LOGGED)
     error = models.CharField("错误", max_length=300, blank=True)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "短信记录"

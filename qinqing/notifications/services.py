@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from qinqing.accounts.models import Role, User
 from qinqing.demands.models import DemandEvent
+from qinqing.lib import clock
 
 from .models import Notification, Preference
 from .sms import send_sms
@@ -130,7 +130,7 @@ def notify_sweep(sweep: str) -> int:
     set-based. Those who asked for e-mail or SMS get one digest with their count rather than a message
     per demand. Running it twice creates nothing more: (recipient, event) is unique.
     """
-    stamp = timezone.now()
+    stamp = clock.now()
     db_stamp = connection.ops.adapt_datetimefield_value(stamp)
     text = "'【催办】' || d.number || ' ' || substr(d.title, 1, 60) || '：' || substr(e.note, 1, 80)"
     with transaction.atomic(), connection.cursor() as cursor:
@@ -184,13 +184,13 @@ def mark_read(user, notification_id) -> Notification | None:
     """Mark one of the user's notifications read; another person's id finds nothing."""
     note = visible_notifications(user).select_related("demand").filter(pk=notification_id).first()
     if note is not None and note.read_at is None:
-        note.read_at = timezone.now()
+        note.read_at = clock.now()
         Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=note.read_at)
     return note
 
 
 def mark_all_read(user) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=clock.now())
 
 
 def preference_for(user) -> Preference:
@@ -207,6 +207,6 @@ def set_preferences(user, *, by_email: bool, by_sms: bool) -> Preference:
         raise DomainError("您的账号没有登记手机号，无法开启短信通知。请联系管理员登记手机号。")
     with transaction.atomic():
         pref, _ = Preference.objects.select_for_update().get_or_create(user=user)
-        pref.by_email, pref.by_sms, pref.updated_at = by_email, by_sms, timezone.now()
+        pref.by_email, pref.by_sms, pref.updated_at = by_email, by_sms, clock.now()
         pref.save(update_fields=["by_email", "by_sms", "updated_at"])
     return pref

@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.enterprises.models import Sector
+from qinqing.lib import clock
 
 from .docs import OfficialDocument, cn_date, workbook
 from .stats import DemandFigures, Period, demand_figures
@@ -72,7 +72,7 @@ def visit_figures(jurisdiction: Jurisdiction, period: Period) -> VisitFigures:
 def build_briefing(jurisdiction: Jurisdiction, start: dt.date, end: dt.date,
                    as_of: dt.date | None = None) -> Briefing:
     period = Period(start, end)
-    return Briefing(jurisdiction, period, as_of or timezone.localdate(), visit_figures(jurisdiction, period),
+    return Briefing(jurisdiction, period, as_of or clock.today(), visit_figures(jurisdiction, period),
                     demand_figures(jurisdiction, period))
 
 

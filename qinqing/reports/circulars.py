@@ -18,6 +18,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 
 from qinqing.accounts.models import Jurisdiction, Unit
 from qinqing.demands.models import OPEN_STATES, Category, Demand, Stage, State, Urging
+from qinqing.lib import clock
 from qinqing.workdays import calendar as workcal
 
 from . import stats
@@ -105,7 +106,7 @@ def snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today:
 
 
 def _snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today: dt.date | None) -> dict:
-    today = today or workcal.today()
+    today = today or clock.today()
     figures, units, finished = _one_pass(jurisdiction, period, today)
     overdue = stats.overdue_by_stage(jurisdiction, today)
     data = {

@@ -3,8 +3,8 @@ issued as the background worker would have, and the dashboard's rollup built. Ca
 
 from qinqing.accounts.models import Role
 from qinqing.demands.models import OPEN_STATES, Demand
+from qinqing.lib import clock
 from qinqing.supervision import services as supervision
-from qinqing.workdays import calendar as workcal
 
 from . import rollup
 from .circulars import period_for
@@ -16,7 +16,7 @@ REQUIREMENT = ("该诉求已超过{stage}期限，请你单位于反馈期限前
 
 
 def build(org, log=print) -> None:
-    today = workcal.today()
+    today = clock.today()
     overdue = (Demand.objects.filter(jurisdiction__path__startswith=org.district.path, state__in=OPEN_STATES,
                                      next_due__lt=today, lead_unit__isnull=False)
                .select_related("lead_unit").order_by("next_due", "id")[:3])

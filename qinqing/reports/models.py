@@ -11,8 +11,8 @@ content even after the demands it counted have moved on.
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
+from qinqing.lib import clock
 from qinqing.lib.append_only import AppendOnlyModel
 
 
@@ -124,7 +124,7 @@ class Circular(models.Model):
     excel = models.FileField("Excel", upload_to=circular_path, max_length=255)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name="生成人")
-    created_at = models.DateTimeField("生成时间", default=timezone.now)
+    created_at = models.DateTimeField("生成时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "通报"
@@ -152,7 +152,7 @@ class ReportEvent(AppendOnlyModel):
     verb = models.CharField("操作", max_length=30)
     circular = models.ForeignKey(Circular, models.PROTECT, null=True, blank=True, related_name="events")
     data = models.JSONField("详情", default=dict, blank=True)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "统计通报操作记录"

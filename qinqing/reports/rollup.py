@@ -46,6 +46,7 @@ from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Demand, DemandEvent, Evaluation, State
+from qinqing.lib import clock
 
 from .models import DemandRollup, Dimension, RollupEntry, RollupMark
 
@@ -287,7 +288,7 @@ def rebuild() -> int:
         _write_entries(Demand.objects.all())
         DemandRollup.objects.all().delete()  # readers keep seeing the old rows until the commit
         _write(Demand.objects.all())
-        mark.last_event_id, mark.refreshed_at, mark.recheck_from = top, timezone.now(), None
+        mark.last_event_id, mark.refreshed_at, mark.recheck_from = top, clock.now(), None
         mark.save(update_fields=["last_event_id", "refreshed_at", "recheck_from"])
     return DemandRollup.objects.count()
 
@@ -311,7 +312,7 @@ def refresh_for_reading(max_pending: int = SYNC_LIMIT) -> Freshness:
         return Freshness(mark["refreshed_at"], 0)
     if pending > max_pending or refresh(wait=False) is None:
         return Freshness(mark["refreshed_at"], pending)
-    return Freshness(timezone.now(), 0)
+    return Freshness(clock.now(), 0)
 
 
 def refresh(wait: bool = True) -> int | None:
@@ -327,7 +328,7 @@ def refresh(wait: bool = True) -> int | None:
         top = DemandEvent.objects.aggregate(m=Max("id"))["m"] or 0
         if top <= mark.last_event_id:
             return 0
-        now = timezone.now()
+        now = clock.now()
         start = mark.last_event_id
         if mark.recheck_from is not None and now - mark.recheck_since < RECHECK_FOR:
             start = min(start, mark.recheck_from - 1)

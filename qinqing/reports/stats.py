@@ -17,7 +17,7 @@ from django.urls import reverse
 from qinqing.accounts.models import Jurisdiction, Role, Unit
 from qinqing.demands.filters import apply_filters
 from qinqing.demands.models import OPEN_STATES, Category, Channel, Demand, Evaluation, Stage, State
-from qinqing.workdays import calendar as workcal
+from qinqing.lib import clock
 
 from .models import DemandRollup, Dimension
 from .rollup import MEASURE_FIELDS, grouped, local_midnight, week_of
@@ -193,7 +193,7 @@ def week_aligned(period: Period) -> Period:
 def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None = None) -> Dashboard:
     """All dashboard figures for whole weeks, read from the rollup (call rollup.refresh() first)."""
     period = week_aligned(period)
-    today = today or workcal.today()
+    today = today or clock.today()
     base = period_params(jurisdiction, period)
     board = Dashboard(jurisdiction, period)
     read = _Read(jurisdiction, period)

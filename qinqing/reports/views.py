@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.errors import DomainError
-from qinqing.workdays import calendar as workcal
+from qinqing.lib import clock
 
 from . import briefing as briefings
 from . import rollup, services, stats
@@ -96,7 +96,7 @@ def _chart_data(board: stats.Dashboard) -> dict:
 def dashboard(request):
     """领导驾驶舱: one screen of charts, each clickable to the ledger; tables underneath as the fallback."""
     node = _jurisdiction(request)
-    today = workcal.today()
+    today = clock.today()
     period, chosen = _dashboard_period(request, today)
     freshness = rollup.refresh_for_reading()
     board = stats.dashboard(node, period, today)
@@ -153,7 +153,7 @@ class PeriodForm(forms.Form):
 def briefing(request):
     """简报: the statistical paragraph for a period, to copy or to download inside a Word briefing."""
     node = _jurisdiction(request)
-    today = workcal.today()
+    today = clock.today()
     initial = {"start": today.replace(day=1), "end": today}
     form = PeriodForm(request.GET if "start" in request.GET else None, initial=initial)
     the_briefing = None
@@ -193,7 +193,7 @@ def circular_list(request):
     node = _jurisdiction(request)
     rows = (visible_circulars(request.user).filter(jurisdiction__path__startswith=node.path)
             .select_related("jurisdiction", "created_by").order_by("-period_end", "-id")[:100])
-    today = workcal.today()
+    today = clock.today()
     week = period_for(CircularKind.WEEKLY, today)
     form = CircularForm(initial={"kind": CircularKind.WEEKLY, "start": week.start, "end": week.end})
     return render(request, "reports/circulars.html", {"rows": rows, "node": node, "form": form,

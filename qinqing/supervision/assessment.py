@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
 from qinqing.demands.models import OPEN_STATES, Demand, DemandEvent, State
+from qinqing.lib import clock
 from qinqing.reports.rollup import SATISFIED, local_midnight
 from qinqing.workdays import calendar as workcal
 
@@ -59,7 +60,7 @@ def _frac(pct, default=1.0):
 
 def assess(units, start: dt.date, end: dt.date, today: dt.date | None = None) -> list[UnitScore]:
     """Scores of the given units for demands received in [start, end], ranked."""
-    today = today or workcal.today()
+    today = today or clock.today()
     units = list(units)
     ids = [u.pk for u in units]
     lo, hi = local_midnight(start), local_midnight(end + dt.timedelta(days=1))

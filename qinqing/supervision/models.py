@@ -9,9 +9,9 @@ the district leaders, takes its place with a new deadline.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from qinqing.demands.models import Stage
+from qinqing.lib import clock
 from qinqing.lib.append_only import AppendOnlyModel
 
 
@@ -54,7 +54,7 @@ class SupervisionNotice(models.Model):
     status = models.CharField("状态", max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.ISSUED)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                   related_name="+", verbose_name="督办人")
-    issued_at = models.DateTimeField("下发时间", default=timezone.now)
+    issued_at = models.DateTimeField("下发时间", default=clock.now)
     answer = models.TextField("反馈内容", blank=True)
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="反馈人")
@@ -94,7 +94,7 @@ class NoticeEvent(AppendOnlyModel):
                               verbose_name="操作人")
     verb = models.CharField("操作", max_length=20)
     note = models.TextField("说明", blank=True)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "督办记录"

@@ -9,11 +9,11 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from qinqing.accounts.models import Role
 from qinqing.demands.errors import DomainError, IllegalTransition, NotFoundError, PermissionDeniedError
 from qinqing.demands.models import OPEN_STATES, Demand
+from qinqing.lib import clock
 from qinqing.workdays import calendar as workcal
 
 from .models import Level, NoticeEvent, NoticeStatus, SupervisionNotice
@@ -30,7 +30,7 @@ def _actor(user):
 
 def _log(notice, user, verb, note="") -> NoticeEvent:
     return NoticeEvent.objects.create(notice=notice, actor=_actor(user), verb=verb, note=note,
-                                      created_at=timezone.now())
+                                      created_at=clock.now())
 
 
 def may_issue(user) -> bool:
@@ -73,7 +73,7 @@ def issue_notice(user, demand, *, requirement: str, days: int = ANSWER_DAYS,
         raise DomainError("反馈期限应为1到20个工作日。") from None
     if not 1 <= days <= MAX_DAYS:
         raise DomainError("反馈期限应为1到20个工作日。")
-    today = today or workcal.today()
+    today = today or clock.today()
     with transaction.atomic():
         pk = demand.pk if isinstance(demand, Demand) else demand
         demand = (Demand.objects.visible_to(user).select_for_update(of=("self",)).select_related("lead_unit")
@@ -109,7 +109,7 @@ def answer_notice(user, notice, *, answer: str) -> SupervisionNotice:
             raise PermissionDeniedError("只有被督办单位的承办人或负责人可以反馈督办单。")
         if notice.status != NoticeStatus.ISSUED:
             raise IllegalTransition(f"该督办单状态为“{notice.get_status_display()}”，不能再反馈。")
-        notice.answer, notice.answered_by, notice.answered_at = answer, user, timezone.now()
+        notice.answer, notice.answered_by, notice.answered_at = answer, user, clock.now()
         notice.status = NoticeStatus.ANSWERED
         notice.save(update_fields=["answer", "answered_by", "answered_at", "status"])
         _log(notice, user, "answer", answer)
@@ -118,13 +118,13 @@ def answer_notice(user, notice, *, answer: str) -> SupervisionNotice:
 
 def escalate_ignored_notices(today: dt.date | None = None) -> int:
     """升级督办: notices past their answer deadline without an answer. Safe to run any number of times."""
-    today = today or workcal.today()
+    today = today or clock.today()
     escalated = 0
     overdue = SupervisionNotice.objects.filter(status=NoticeStatus.ISSUED, reply_due__lt=today)
     for pk in list(overdue.values_list("pk", flat=True)[:1000]):
         with transaction.atomic():
             moved = SupervisionNotice.objects.filter(pk=pk, status=NoticeStatus.ISSUED).update(
-                status=NoticeStatus.ESCALATED, escalated_at=timezone.now())
+                status=NoticeStatus.ESCALATED, escalated_at=clock.now())
             if moved != 1:
                 continue  # another worker got there first
             notice = SupervisionNotice.objects.select_related("demand", "unit").get(pk=pk)

@@ -19,6 +19,7 @@ from qinqing.accounts.models import Unit
 from qinqing.demands.errors import DomainError
 from qinqing.demands.models import OPEN_STATES, Demand, Stage, Urging
 from qinqing.demands.views.common import paginate, staff_required, units_in_scope
+from qinqing.lib import clock
 from qinqing.reports import stats
 from qinqing.reports.docs import workbook
 from qinqing.reports.views import DOCX, XLSX, PeriodForm, statistics_required
@@ -73,7 +74,7 @@ def _flagged(user, flag: str, today: dt.date):
 @statistics_required
 def board(request):
     """督办看板: red and yellow flags, overdue by stage × lead unit, working days overdue, notices."""
-    today = workcal.today()
+    today = clock.today()
     flag = request.GET.get("flag") if request.GET.get("flag") in dict(FLAGS) else "red"
     if flag == "notices":
         return _notices(request, today)
@@ -189,7 +190,7 @@ def notice_detail(request, pk: int):
         user.is_superuser or (user.unit_id == notice.unit_id and user.has_role("handler", "unit_head")))
     events = notice.events.select_related("actor").order_by("created_at", "id")
     return render(request, "supervision/notice.html", {"n": notice, "events": events, "may_answer": may_answer,
-                                                       "today": workcal.today()})
+                                                       "today": clock.today()})
 
 
 @staff_required
@@ -223,7 +224,7 @@ def notice_answer(request, pk: int):
 @statistics_required
 def assessment_page(request):
     """单位考核: per lead unit and period, with the ranking and the formulas."""
-    today = workcal.today()
+    today = clock.today()
     initial = {"start": today.replace(day=1), "end": today}
     form = PeriodForm(request.GET if "start" in request.GET else None, initial=initial)
     if form.is_bound and form.is_valid():

@@ -1,10 +1,10 @@
 """Forms of the visit pages: input checks only; the services decide."""
 
 from django import forms
-from django.utils import timezone
 
 from qinqing.accounts.models import User
 from qinqing.enterprises.models import Enterprise
+from qinqing.lib import clock
 
 from .models import Duty, Form, Level, Production, Seminar, Trend
 from .services import TIERS, Problem
@@ -38,7 +38,7 @@ class VisitForm(forms.Form):
         self.user = user
         self.fields["enterprise"].queryset = Enterprise.objects.visible_to(user)
         self.fields["enterprise"].widget = forms.HiddenInput()
-        self.fields["visited_on"].initial = timezone.localdate()
+        self.fields["visited_on"].initial = clock.today()
         for i in range(1, PROBLEM_ROWS + 1):
             self.fields[f"problem_{i}_title"] = forms.CharField(label=f"问题{i}", required=False, max_length=120)
             self.fields[f"problem_{i}_content"] = forms.CharField(

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Least
-from django.utils import timezone
 
+from qinqing.lib import clock
 from qinqing.lib.append_only import AppendOnlyModel
 
 
@@ -100,7 +100,7 @@ class Assignment(models.Model):
                               db_index=False, db_constraint=False)
     duty = models.CharField("职责", max_length=20, choices=Duty.choices)
     level = models.CharField("包联层级", max_length=20, choices=Level.choices)
-    started_on = models.DateField("开始日期", default=timezone.localdate)
+    started_on = models.DateField("开始日期", default=clock.today)
     ended_on = models.DateField("结束日期", null=True, blank=True)
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="分配人", db_index=False, db_constraint=False)
@@ -190,7 +190,7 @@ class Campaign(models.Model):
                                      related_name="visit_campaigns", verbose_name="目标企业")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name="创建人")
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     objects = CampaignQuerySet.as_manager()
 
@@ -281,7 +281,7 @@ class Visit(models.Model):
                                             verbose_name="现场解决的问题")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="记录人")
-    recorded_at = models.DateTimeField("记录时间", default=timezone.now)
+    recorded_at = models.DateTimeField("记录时间", default=clock.now)
     confirmation = models.CharField("企业确认", max_length=10, choices=Confirmation.choices,
                                     default=Confirmation.PENDING)
     rating = models.PositiveSmallIntegerField("企业评分", null=True, blank=True, help_text="1–5 分")
@@ -339,7 +339,7 @@ class Seminar(models.Model):
     notes = models.TextField("纪要", blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                     related_name="+", verbose_name="记录人")
-    recorded_at = models.DateTimeField("记录时间", default=timezone.now)
+    recorded_at = models.DateTimeField("记录时间", default=clock.now)
 
     objects = SeminarQuerySet.as_manager()
 
@@ -363,7 +363,7 @@ class ContactUrging(models.Model):
     due = models.DateField("期限")
     cadre = models.ForeignKey(Cadre, models.CASCADE, related_name="urgings", verbose_name="干部")
     sweep = models.CharField(max_length=32, editable=False, db_index=True)
-    created_at = models.DateTimeField("催办时间", default=timezone.now)
+    created_at = models.DateTimeField("催办时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "联系走访催办"
@@ -405,7 +405,7 @@ class DutyEvent(AppendOnlyModel):
                                  verbose_name="活动")
     note = models.TextField("说明", blank=True)
     data = models.JSONField("数据", default=dict, blank=True)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    created_at = models.DateTimeField("时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "包联走访操作记录"

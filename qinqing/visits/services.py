@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role, RoleGrant
 from qinqing.demands import services as demand_services
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 from qinqing.demands.models import Channel, Demand
 from qinqing.enterprises.models import Enterprise, Helpers, Sector, set_helpers
+from qinqing.lib import clock
 
 from .models import (
     Assignment,
@@ -45,7 +45,7 @@ MAX_PROBLEMS = 20
 
 
 def _today() -> dt.date:
-    return timezone.localdate()
+    return clock.today()
 
 
 def _require_staff(user) -> None:
@@ -71,7 +71,7 @@ def _require_manager(user, jurisdiction: Jurisdiction) -> None:
 
 def _event(verb, actor, *, enterprise=None, visit=None, campaign=None, note="", data=None) -> DutyEvent:
     return DutyEvent.objects.create(verb=verb, actor=actor, enterprise=enterprise, visit=visit, campaign=campaign,
-                                    note=note, data=data or {}, created_at=timezone.now())
+                                    note=note, data=data or {}, created_at=clock.now())
 
 
 # ---------------------------------------------------------------- cadence
@@ -612,7 +612,7 @@ def record_visit(user, *, enterprise, visited_on: dt.date, form: str, visitors=(
             enterprise=enterprise, visited_on=visited_on, form=form, campaign=campaign,
             discussed=discussed.strip(), policies=policies.strip(), production=production, orders=orders,
             employees=employees, hiring_need=hiring_need, financing_need=financing_need, recorded_by=user,
-            recorded_at=timezone.now())
+            recorded_at=clock.now())
         visit.visitors.set(people.values())
         _event(DutyEvent.Verb.RECORD_VISIT, user, enterprise=enterprise, visit=visit,
                note=f"{visit.get_form_display()}，{len(people)}人", data={"visitors": sorted(people)})
@@ -681,7 +681,7 @@ def respond_to_visit(user, visit: Visit, *, confirmed: bool, rating: int | None 
         visit.confirmation = Confirmation.CONFIRMED if confirmed else Confirmation.DISPUTED
         visit.rating = rating
         visit.enterprise_comment = comment
-        visit.confirmed_at = timezone.now()
+        visit.confirmed_at = clock.now()
         visit.confirmed_by = user
         visit.save(update_fields=["confirmation", "rating", "enterprise_comment", "confirmed_at", "confirmed_by"])
         _event(DutyEvent.Verb.CONFIRM_VISIT if confirmed else DutyEvent.Verb.DISPUTE_VISIT, user,
@@ -832,7 +832,7 @@ def urge_overdue_contacts(today: dt.date | None = None) -> int:
     """催办超期联系/走访: one urging per assignment, kind and deadline; safe to run any number of times."""
     today = today or _today()
     sweep = uuid.uuid4().hex
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = connection.ops.adapt_datetimefield_value(clock.now())
     a_t, u_t = Assignment._meta.db_table, ContactUrging._meta.db_table
     created = 0
     with transaction.atomic(), connection.cursor() as cur:

@@ -5,6 +5,7 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from qinqing.enterprises.models import Enterprise
+from qinqing.lib import clock
 
 from .models import Seminar, Visit
 
@@ -28,8 +29,7 @@ def seminars_held(start: dt.date, end: dt.date, jurisdiction=None) -> int:
 
 def overdue_contacts(jurisdiction=None, today: dt.date | None = None) -> QuerySet:
     """Current assignments past their contact or visit deadline (for the supervision board)."""
-    from django.utils import timezone
 
     from .queries import overdue_contacts as _overdue
 
-    return _overdue(jurisdiction.path if jurisdiction is not None else None, today or timezone.localdate())
+    return _overdue(jurisdiction.path if jurisdiction is not None else None, today or clock.today())

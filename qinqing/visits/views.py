@@ -8,13 +8,13 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Role, User
 from qinqing.demands.errors import DomainError
 from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
+from qinqing.lib import clock
 
 from . import excel, queries, services
 from .forms import (
@@ -54,7 +54,7 @@ def _visit_rows(qs):
 @staff_required
 def my_week(request):
     """我的包联: what is due this week, and every enterprise held."""
-    today = timezone.localdate()
+    today = clock.today()
     cadre = Cadre.objects.filter(user=request.user).first()
     context = {"cadre": cadre, "today": today, "week_end": queries.week_end(today),
                "can_manage": _can_manage(request.user)}
@@ -180,7 +180,7 @@ def assignments(request):
         excel.export(qs, stream)
         response = HttpResponse(stream.getvalue(), content_type="application/vnd.openxmlformats-officedocument"
                                                                  ".spreadsheetml.sheet")
-        stamp = timezone.localdate().strftime("%Y%m%d")
+        stamp = clock.today().strftime("%Y%m%d")
         response["Content-Disposition"] = f"attachment; filename=\"assignments-{stamp}.xlsx\""
         return response
     levels, duties = dict(Level.choices), dict(Duty.choices)
@@ -361,7 +361,7 @@ NEGLECT_TABS = (("overdue", "超期未联系"), ("cadres", "走访率偏低的�
 @staff_required
 def neglect(request):
     path = _scope_path(request.user)
-    today = timezone.localdate()
+    today = clock.today()
     tab = request.GET.get("tab") if request.GET.get("tab") in dict(NEGLECT_TABS) else "overdue"
     visits = Visit.objects.visible_to(request.user)
     if tab == "overdue":

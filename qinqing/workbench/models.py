@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+
+from qinqing.lib import clock
 
 
 class SavedFilter(models.Model):
@@ -12,7 +13,7 @@ class SavedFilter(models.Model):
                              verbose_name="用户")
     name = models.CharField("名称", max_length=40)
     query = models.CharField("筛选条件", max_length=1000, blank=True)
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "常用筛选"
@@ -29,7 +30,7 @@ class LedgerColumns(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="ledger_columns",
                                 verbose_name="用户")
     columns = models.JSONField("显示列", default=list)
-    updated_at = models.DateTimeField("更新时间", default=timezone.now)
+    updated_at = models.DateTimeField("更新时间", default=clock.now)
 
     class Meta:
         verbose_name = verbose_name_plural = "台账显示列"
@@ -58,7 +59,7 @@ class ExportJob(models.Model):
     done_rows = models.PositiveIntegerField("已导出行数", default=0)
     file = models.FileField("文件", upload_to="exports/%Y/%m/", blank=True)
     message = models.CharField("说明", max_length=300, blank=True)
-    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    created_at = models.DateTimeField("创建时间", default=clock.now)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:

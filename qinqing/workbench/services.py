@@ -19,6 +19,7 @@ from django.utils import timezone
 from qinqing.demands.errors import DomainError
 from qinqing.demands.export import clean_columns, write_xlsx
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
+from qinqing.lib import clock
 
 from .models import ExportJob, LedgerColumns, SavedFilter
 
@@ -68,7 +69,7 @@ def ledger_columns(user) -> list[str]:
 def choose_columns(user, keys) -> list[str]:
     _staff(user)
     keys = _table_keys(keys)
-    LedgerColumns.objects.update_or_create(user=user, defaults={"columns": keys, "updated_at": timezone.now()})
+    LedgerColumns.objects.update_or_create(user=user, defaults={"columns": keys, "updated_at": clock.now()})
     return keys
 
 
@@ -130,7 +131,7 @@ def export_ledger(user, *, query: str, columns) -> tuple[ExportJob, bytes | None
     if small:
         out = BytesIO()
         count = write_xlsx(qs, keys, out)
-        now = timezone.now()
+        now = clock.now()
         job = ExportJob.objects.create(user=user, query=query, columns=keys, status=ExportJob.Status.DONE,
                                        total_rows=count, done_rows=count, created_at=now, finished_at=now)
         return job, out.getvalue()
@@ -166,11 +167,11 @@ def run_export_job(job_id: int) -> ExportJob:
                 job.file.save(export_filename(job), File(fh), save=False)
     except Exception as exc:  # noqa: BLE001 - the person sees that it failed and why; the worker goes on
         job.status, job.message = ExportJob.Status.FAILED, f"导出失败：{exc}"[:300]
-        job.finished_at = timezone.now()
+        job.finished_at = clock.now()
         job.save(update_fields=["status", "message", "finished_at"])
         return job
     job.status, job.done_rows, job.total_rows = ExportJob.Status.DONE, count, count
-    job.finished_at = timezone.now()
+    job.finished_at = clock.now()
     job.save(update_fields=["status", "done_rows", "total_rows", "file", "finished_at"])
     return job
 

@@ -10,8 +10,8 @@ import time
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from django.utils import timezone
 
+from qinqing.lib import clock
 from qinqing.lib.workdays import WorkCalendar
 
 from .models import WorkdayOverride
@@ -41,13 +41,9 @@ def _override_changed(**kwargs):
     invalidate()
 
 
-def today() -> dt.date:
-    return timezone.localdate()
-
-
 def unknown_years_ahead(horizon_days: int = 45) -> list[int]:
     """Years from today to today+horizon whose official arrangement is not loaded."""
     cal = get_calendar()
-    start = today()
+    start = clock.today()
     years = {start.year, (start + dt.timedelta(days=horizon_days)).year}
     return sorted(y for y in years if not cal.is_known_year(y))

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from qinqing.demands.countdown import countdown
 from qinqing.demands.countdown import countdown_pill as _countdown_pill
 from qinqing.demands.models import Channel, State
+from qinqing.lib import clock
 
 register = template.Library()
 
@@ -54,7 +55,7 @@ def hours_left(due: dt.date | None) -> int | None:
     if due is None:
         return None
     end = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
-    return int((end - timezone.now()).total_seconds() // 3600)
+    return int((end - clock.now()).total_seconds() // 3600)
 
 
 # How timeline details are shown: key → label; values that are codes are translated below.

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from qinqing.accounts.models import Unit
 from qinqing.demands.filters import LEDGER_ORDER
 from qinqing.demands.models import OPEN_STATES, Demand, Extension, Stage, State, Urging
-from qinqing.workdays import calendar as workcal
+from qinqing.lib import clock
 
 from .common import paginate, staff_required, visible_demands
 
@@ -54,7 +54,7 @@ def _int_or_none(value):
 @staff_required
 def overdue(request):
     """挂账督办: open demands whose current stage is past its deadline, by stage and by unit."""
-    today = workcal.today()
+    today = clock.today()
     base = Demand.objects.visible_to(request.user).filter(state__in=OPEN_STATES, next_due__lt=today)
     stage = request.GET.get("stage") if request.GET.get("stage") in Stage.values else ""
     unit_id = _int_or_none(request.GET.get("unit"))

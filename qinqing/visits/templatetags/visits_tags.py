@@ -1,7 +1,8 @@
 """The visits panel other pages include: a cadre's "due this week" on the workbench."""
 
 from django import template
-from django.utils import timezone
+
+from qinqing.lib import clock
 
 from ..models import Cadre
 from ..queries import due_by_sunday, week_end
@@ -19,7 +20,7 @@ def visits_due_panel(context):
     here); a second one only when nothing is due, to tell a cadre with a clear week from a non-cadre.
     """
     user = context["request"].user
-    today = timezone.localdate()
+    today = clock.today()
     rows = due_by_sunday(today).filter(cadre__user=user).values_list(
         "enterprise_id", "enterprise__name", "next_contact_due", "next_visit_due", "first_due")
     items = [{"enterprise_id": pk, "name": name, "contact_due": contact_due, "visit_due": visit_due,
