@@ -12,6 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 DATABASES_TO_TEST="${QINQING_TEST_DATABASES:-sqlite postgresql}"
+# pytest-xdist workers: one per core on the 2-core CI machine. Tests of one xdist group (the demo
+# district, loaded once) stay on one worker.
+WORKERS="${QINQING_TEST_WORKERS:-2}"
 
 if [ ! -x "$PY" ]; then
     echo "test.sh: .venv is missing; run the checks with 'make test', which creates it." >&2
@@ -35,6 +38,7 @@ PG_STARTED=false
 
 cleanup() {
     # Runs on success, failure and Ctrl-C alike: never leave a postgres process or a temp dir behind.
+    print_phases
     if [ "$PG_STARTED" = true ]; then
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
         PG_STARTED=false
@@ -46,7 +50,32 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step is a phase; its duration is printed at the end (and on failure), so a slow phase shows up
+# in every CI log before it grows past the budget.
+PHASES=()
+PHASE_NAME=""
+PHASE_START=0
+RUN_START=$(date +%s)
+end_phase() {
+    [ -n "$PHASE_NAME" ] && PHASES+=("$(( $(date +%s) - PHASE_START ))|$PHASE_NAME")
+    PHASE_NAME=""
+}
+print_phases() {
+    end_phase
+    [ "${#PHASES[@]}" -gt 0 ] || return 0
+    printf '\n==> Durations\n'
+    local item
+    for item in "${PHASES[@]}"; do
+        printf '    %5ss  %s\n' "${item%%|*}" "${item#*|}"
+    done
+    printf '    %5ss  total\n' "$(( $(date +%s) - RUN_START ))"
+}
+step() {
+    end_phase
+    PHASE_NAME="$*"
+    PHASE_START=$(date +%s)
+    printf '\n==> %s\n' "$*"
+}
 
 # initdb and postgres refuse to run as root, so as root the cluster belongs to the postgres system
 # user. Its commands run from inside the cluster dir, which that user can always enter.
@@ -167,7 +196,7 @@ run_pytest() {
     local label="$1"
     shift
     local xml="$WORK_DIR/$label.xml"
-    "$PY" -m pytest --junitxml="$xml" "$@"
+    "$PY" -m pytest -n "$WORKERS" --dist loadgroup --junitxml="$xml" "$@"
     RESULTS+=("$label:$xml")
 }
 
@@ -220,7 +249,9 @@ for db in $DATABASES_TO_TEST; do
             start_postgres
             step "pytest on PostgreSQL ($DATABASE_URL)"
             describe_database
-            run_pytest postgresql "$@"
+            # The browser tests run once, on SQLite: they drive the same views, and on PostgreSQL their
+            # transactional database (flush and reload after each test) costs minutes for nothing new.
+            run_pytest postgresql -m "not browser" "$@"
             stop_postgres
             ;;
         *)
@@ -230,5 +261,7 @@ for db in $DATABASES_TO_TEST; do
     esac
 done
 
+end_phase
 step "All checks passed"
+PHASE_NAME=""
 summarise

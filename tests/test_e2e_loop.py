@@ -29,6 +29,7 @@ DESKTOP = {"width": 1280, "height": 900}
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by `make install`")
 
 pytestmark = [
+    pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
                        reason="Chromium is not installed (scripts/test.sh installs it with apt-get)"),

@@ -123,6 +123,20 @@ def test_the_ledger_pages_without_counting_the_whole_result(world, demand, monke
     assert len(seen) == 5
 
 
+def test_next_page_follows_the_link_a_user_clicks_and_keeps_the_search(world, demand, monkeypatch):
+    monkeypatch.setattr("qinqing.demands.views.common.PAGE_SIZE", 2)
+    for i in range(4):
+        receive(world, f"贷款需求{i}")
+    receive(world, "用地指标")
+    client = login(world.dispatcher)
+    html = client.get(LEDGER, {"q": "贷款"}).content.decode()
+    link = re.search(r'href="([^"]*)"[^>]*>下一页', html).group(1).replace("&amp;", "&")
+    assert link.startswith("?") and not link.startswith("??")
+    second = client.get(LEDGER + link)
+    assert "第2页" in second.content.decode()
+    assert numbers(second) and all("贷款" in Demand.objects.get(number=n).title for n in numbers(second))
+
+
 def test_the_ledger_shows_nearest_deadline_first(world):
     late = receive(world, "最早受理", when="2026-11-02 10:00")
     soon = receive(world, "较晚受理", when="2026-11-20 10:00")
