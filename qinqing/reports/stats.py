@@ -283,39 +283,78 @@ def overdue_by_stage(jurisdiction: Jurisdiction, today: dt.date) -> list[Item]:
 
 # ---------------------------------------------------------------- live figures for a period (briefings)
 
+@dataclass(frozen=True)
+class Clause:
+    """One outcome clause of a briefing: where a demand received in the period stands now."""
+
+    key: str
+    label: str
+    states: tuple[str, ...]
+    meaning: str
+
+
+# The one definition of the briefing's outcome clauses. Every counted state is in exactly one clause,
+# so the clauses of a period add up to the demands collected; merged duplicates (并单) are in none:
+# they are the same problem as the demand they joined, and are left out of the total too.
+OUTCOME_CLAUSES = (
+    Clause("closed", "已办结", (State.CLOSED,),
+           "已销号：正式答复并经企业评价（或回访）后销号，含现场解决"),
+    Clause("replied", "已答复待评价", (State.REPLIED, State.EVALUATED),
+           "已正式答复，尚待企业评价，或已评价尚待销号"),
+    Clause("long_term", "区级研究推进", (State.LONG_TERM,), "转区级研究推进"),
+    Clause("transferred", "移送市级研究", (State.TRANSFERRED,), "移送市级研究"),
+    Clause("open", "办理中", OPEN_STATES, "尚未答复：" + "、".join(State(s).label for s in OPEN_STATES)),
+)
+assert sorted(s for c in OUTCOME_CLAUSES for s in c.states) == sorted(COUNTED_STATES)
+
+
+def clause_of(state: str) -> str | None:
+    """The key of the outcome clause a demand in `state` is counted in; None for a merged duplicate."""
+    return next((c.key for c in OUTCOME_CLAUSES if state in c.states), None)
+
+
 @dataclass
 class DemandFigures:
     total: Item
     by_category: list[Item]
     closed: Item
+    replied: Item
     long_term: Item
     transferred: Item
     open: Item
+    merged: Item
+
+    @property
+    def outcomes(self) -> list[Item]:
+        """The outcome clauses in their order; their values add up to `total`."""
+        return [getattr(self, c.key) for c in OUTCOME_CLAUSES]
 
 
 def demand_figures(jurisdiction: Jurisdiction, period: Period) -> DemandFigures:
-    qs = received(jurisdiction, period)
-    by_top = dict(qs.annotate(top=Coalesce("category__parent_id", "category_id")).order_by().values_list("top").annotate(n=Count("pk")))
+    """The period's demands per top-level category and per state: two GROUP BYs over the ledger's filter."""
+    qs = apply_filters(Demand.objects.all(), {"jurisdiction": jurisdiction, "received_from": period.start,
+                                              "received_to": period.end})
+    by_top = dict(qs.filter(state__in=COUNTED_STATES).annotate(top=Coalesce("category__parent_id", "category_id"))
+                  .order_by().values_list("top").annotate(n=Count("pk")))
     states = dict(qs.order_by().values_list("state").annotate(n=Count("pk")))
     return figures_from_counts(jurisdiction, period, by_top, states)
 
 
 def figures_from_counts(jurisdiction: Jurisdiction, period: Period, by_top: dict, states: dict) -> DemandFigures:
     """The figures, with their ledger links, from the period's received demands counted per top-level
-    category and per state (merged duplicates left out)."""
+    category and per state. The total and the clauses count the COUNTED_STATES only (a merged duplicate
+    is reported apart, when `states` has it); each clause links to the ledger filtered on its states."""
     base = period_params(jurisdiction, period)
     tops = Category.objects.filter(parent=None).order_by("position", "id").values_list("pk", "name")
     by_category = [Item(name, by_top.get(pk, 0), ledger_url(**base, category=pk)) for pk, name in tops
                    if by_top.get(pk)]
+    clauses = {c.key: Item(c.label, sum(states.get(s, 0) for s in c.states),
+                           ledger_url(**{**base, "state": list(c.states)})) for c in OUTCOME_CLAUSES}
     return DemandFigures(
-        total=Item("收集问题", sum(states.values()), ledger_url(**base)),
+        total=Item("收集问题", sum(states.get(s, 0) for s in COUNTED_STATES), ledger_url(**base)),
         by_category=by_category,
-        closed=Item("已办结", states.get(State.CLOSED, 0), ledger_url(**{**base, "state": State.CLOSED})),
-        long_term=Item("区级研究推进", states.get(State.LONG_TERM, 0),
-                       ledger_url(**{**base, "state": State.LONG_TERM})),
-        transferred=Item("移送市级研究", states.get(State.TRANSFERRED, 0),
-                         ledger_url(**{**base, "state": State.TRANSFERRED})),
-        open=Item("办理中", sum(states.get(s, 0) for s in OPEN_STATES), ledger_url(**base, group="open")),
+        merged=Item("并单", states.get(State.MERGED, 0), ledger_url(**{**base, "state": State.MERGED})),
+        **clauses,
     )
 
 
