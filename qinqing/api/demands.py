@@ -231,7 +231,8 @@ def get_demand(request, ref: str):
 def dispatch(request, ref: str, payload: DispatchIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.dispatch_demand(user, pk, lead_unit=payload.lead_unit, co_units=payload.co_units,
-                                      category=_category(payload.category), note=payload.note,
+                                      category=_category(payload.category), aspect=payload.aspect,
+                                      note=payload.note,
                                       version=payload.version)
     return present(user, pk, demand)
 

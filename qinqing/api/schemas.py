@@ -10,6 +10,7 @@ from django.utils import timezone
 from ninja import Field, Schema
 
 from qinqing.demands.models import Outcome, Stage, Tier
+from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.lib import clock
 
 
@@ -46,6 +47,12 @@ class CategoryRef(Schema):
     name: str
 
 
+class AspectRef(Schema):
+    id: int
+    env_class: str = Field(description="营商环境大类，如 市场环境")
+    name: str = Field(description="方面，如 市场准入")
+
+
 class UnitRef(Schema):
     id: int
     name: str
@@ -73,6 +80,7 @@ class DemandOut(Schema):
     reporter_name: str
     reporter_phone: str
     category: CategoryRef
+    aspect: AspectRef | None = Field(description="营商环境方面（受理时按类别建议，交办时确认）")
     jurisdiction: JurisdictionRef
     lead_unit: UnitRef | None
     co_units: list[UnitRef]
@@ -103,6 +111,12 @@ class DemandOut(Schema):
     @staticmethod
     def resolve_channel_label(obj) -> str:
         return obj.get_channel_display()
+
+    @staticmethod
+    def resolve_aspect(obj) -> dict | None:
+        # From the cached taxonomy: a list of 200 demands needs no join for it.
+        names = get_taxonomy().aspect_names.get(obj.aspect_id)
+        return {"id": obj.aspect_id, "env_class": names[0], "name": names[1]} if names else None
 
     @staticmethod
     def resolve_co_units(obj) -> list:
@@ -207,6 +221,8 @@ class LedgerFilters(Schema):
     received_from: str | None = Field(None, description="受理日期自，YYYY-MM-DD")
     received_to: str | None = Field(None, description="受理日期至，YYYY-MM-DD")
     enterprise: str | None = Field(None, description="企业编号")
+    env_class: str | None = Field(None, description="营商环境大类编号")
+    aspect: str | None = Field(None, description="营商环境方面编号")
 
 
 class DemandIn(Schema):
@@ -240,6 +256,7 @@ class DispatchIn(VersionedIn):
     lead_unit: int = Field(description="主办单位编号")
     co_units: list[int] = Field(default_factory=list, description="协办单位编号")
     category: int | str | None = Field(None, description="确认或更正类别：编号或名称")
+    aspect: int | None = Field(None, description="确认或更正营商环境方面编号；省略时保持不变（更正类别时随类别建议）")
     note: str = ""
 
 

@@ -7,7 +7,16 @@ demands, their timeline, extensions and urgings can be looked at here but not ad
 
 from django.contrib import admin
 
-from .models import Category, Demand, DemandEvent, Extension, SlaRule, Urging
+from .models import (
+    Category,
+    Demand,
+    DemandEvent,
+    EnvironmentAspect,
+    EnvironmentClass,
+    Extension,
+    SlaRule,
+    Urging,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -35,15 +44,39 @@ class SlaRuleAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class EnvironmentAspectInline(admin.TabularInline):
+    model = EnvironmentAspect
+    fields = ["name", "position", "active"]
+    extra = 0
+
+
+@admin.register(EnvironmentClass)
+class EnvironmentClassAdmin(admin.ModelAdmin):
+    """营商环境四大类 and their aspects (方面), edited together; aspects are retired, not deleted."""
+
+    list_display = ["name", "position"]
+    list_editable = ["position"]
+    inlines = [EnvironmentAspectInline]
+
+
+@admin.register(EnvironmentAspect)
+class EnvironmentAspectAdmin(admin.ModelAdmin):
+    list_display = ["name", "env_class", "position", "active"]
+    list_filter = ["env_class", "active"]
+    list_editable = ["position", "active"]
+    list_select_related = ["env_class"]
+    search_fields = ["name", "env_class__name"]
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "parent", "sla_rule", "default_unit", "keywords", "position", "active"]
+    list_display = ["name", "parent", "sla_rule", "default_unit", "default_aspect", "keywords", "position", "active"]
     list_filter = ["active", "sla_rule", ("parent", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "keywords"]
-    list_select_related = ["parent", "sla_rule", "default_unit"]
+    list_select_related = ["parent", "sla_rule", "default_unit", "default_aspect"]
     list_editable = ["position", "active"]
-    autocomplete_fields = ["parent", "default_unit"]
-    fields = ["name", "parent", "sla_rule", "default_unit", "keywords", "position", "active"]
+    autocomplete_fields = ["parent", "default_unit", "default_aspect"]
+    fields = ["name", "parent", "sla_rule", "default_unit", "default_aspect", "keywords", "position", "active"]
 
 
 class DemandEventInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -70,7 +103,7 @@ class DemandAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     fieldsets = [
         ("诉求", {"fields": ["number", "title", "content", "enterprise", "reporter_name", "reporter_phone",
-                           "jurisdiction", "channel", "category", "received_at", "first_receiver"]}),
+                           "jurisdiction", "channel", "category", "aspect", "received_at", "first_receiver"]}),
         ("办理", {"fields": ["state", "tier", "lead_unit", "co_units", "solution_path", "outcome", "reply",
                            "duplicate_of"]}),
         ("评价", {"fields": ["evaluation", "evaluation_comment", "evaluation_by_callback"]}),

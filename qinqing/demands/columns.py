@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .countdown import countdown_pill
 from .models import Channel, Demand, Evaluation, Outcome, Stage, State, Tier
+from .taxonomy import aspect_label
 
 MUTED_DASH = '<span class="muted">—</span>'
 STATE_LABELS = dict(State.choices)
@@ -89,6 +90,8 @@ COLUMNS = [
     Column("enterprise", "企业", _enterprise,
            lambda d: d.enterprise.name if d.enterprise_id else f"{d.reporter_name}（个人）", css="c-ent"),
     Column("category", "类别", lambda d, ctx: esc(d.category.name), lambda d: d.category.name, css="c-narrow"),
+    Column("aspect", "营商环境方面", lambda d, ctx: esc(aspect_label(d.aspect_id)) or MUTED_DASH,
+           lambda d: aspect_label(d.aspect_id), css="c-narrow", default=False),
     Column("channel", "渠道", lambda d, ctx: esc(CHANNEL_LABELS.get(d.channel, d.channel)),
            lambda d: CHANNEL_LABELS.get(d.channel, d.channel), css="c-narrow c-channel"),
     Column("jurisdiction", "属地", lambda d, ctx: esc(d.jurisdiction.name), lambda d: d.jurisdiction.name,

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .models import Channel, Demand, Evaluation, Outcome, Stage, State, Tier
+from .taxonomy import aspect_label
 
 CHUNK = 2000
 HEAD_FILL = PatternFill("solid", fgColor="DDE7F5")
@@ -64,6 +65,7 @@ COLUMNS = [
     Column("enterprise", "企业", 30, ("enterprise__name", "reporter_name"), _enterprise),
     Column("credit_code", "统一社会信用代码", 21, *_field("enterprise__credit_code", lambda v: v or "")),
     Column("category", "类别", 12, *_field("category__name")),
+    Column("aspect", "营商环境方面", 18, *_field("aspect_id", aspect_label)),
     Column("channel", "渠道", 10, *_field("channel", _channel)),
     Column("jurisdiction", "属地", 12, *_field("jurisdiction__name")),
     Column("lead_unit", "主办单位", 24, *_field("lead_unit__name", lambda v: v or "未交办")),

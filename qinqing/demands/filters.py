@@ -35,6 +35,10 @@ class DemandFilterForm(forms.Form):
     jurisdiction = ListedModelChoiceField(label="属地", queryset=Jurisdiction.objects.all(), required=False,
                                           to_field_name="code", widget=QuickSelect)
     overdue = forms.ChoiceField(label="超期", choices=OVERDUE_CHOICES, required=False, widget=QuickSelect)
+    # Ids, not model choices: any aspect or class (a retired one too, as a dashboard link may carry it)
+    # filters, and a page offers the active ones from the cached taxonomy without a query.
+    env_class = forms.IntegerField(label="营商环境大类", required=False, min_value=1, widget=QuickSelect)
+    aspect = forms.IntegerField(label="营商环境方面", required=False, min_value=1, widget=QuickSelect)
     received_from = forms.DateField(label="受理日期自", required=False)
     received_to = forms.DateField(label="至", required=False)
     enterprise = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -64,6 +68,10 @@ def apply_filters(qs, data: dict):
         qs = qs.filter(Q(category=category) | Q(category__parent=category))
     if channel := data.get("channel"):
         qs = qs.filter(channel=channel)
+    if env_class := data.get("env_class"):
+        qs = qs.filter(aspect__env_class_id=env_class)
+    if aspect := data.get("aspect"):
+        qs = qs.filter(aspect_id=aspect)
     if unit := data.get("unit"):
         qs = qs.filter(Q(lead_unit=unit) | Q(pk__in=unit.co_demands.values("pk")))
     if jurisdiction := data.get("jurisdiction"):

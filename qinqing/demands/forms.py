@@ -13,6 +13,7 @@ from qinqing.lib import clock, uscc
 
 from .models import Category, Channel, Evaluation, Outcome
 from .services import REPLY_OUTCOMES
+from .taxonomy import aspect_label, get_taxonomy
 
 DATETIME_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -65,10 +66,18 @@ class DispatchForm(VerbForm):
                                               widget=forms.CheckboxSelectMultiple)
     category = forms.ModelChoiceField(label="确认类别", queryset=Category.objects.filter(active=True),
                                       required=False, empty_label="保持不变")
+    aspect = forms.TypedChoiceField(label="营商环境方面", coerce=int, required=False, empty_value=None)
     note = forms.CharField(label="交办意见", required=False, widget=textarea(2, "可写明办理要求"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Grouped by class, from the cached taxonomy. Left unchanged, the aspect follows a corrected kind.
+        groups: dict[str, list] = {}
+        for aspect in get_taxonomy().aspects:
+            groups.setdefault(aspect.env_class.name, []).append((aspect.pk, aspect.name))
+        self.fields["aspect"].choices = [("", "保持不变"), *groups.items()]
+        current = aspect_label(self.demand.aspect_id)
+        self.fields["aspect"].help_text = f"当前：{current}" if current else "当前未归类"
         scope = dispatch_scope(self.demand)
         units = (Unit.objects.filter(active=True, jurisdiction__path__startswith=scope.path)
                  .exclude(kind=Unit.Kind.SUPERVISION).select_related("jurisdiction"))

@@ -104,6 +104,45 @@ class SlaRule(models.Model):
         return self.name
 
 
+class EnvironmentClass(models.Model):
+    """One of the business environment's four classes (营商环境四大类: 市场、政务、法治、创新环境).
+
+    The second dimension of a demand beside its kind (seed 004 sorts enterprises' problems "围绕市场环境、
+    政务环境、法治环境、创新环境4大类16个方面"). Configuration, edited in the admin."""
+
+    name = models.CharField("大类", max_length=20, unique=True)
+    position = models.PositiveSmallIntegerField("排序", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "营商环境大类"
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class EnvironmentAspect(models.Model):
+    """One aspect (方面) of a business-environment class, e.g. 市场环境 · 市场准入; four per class by default."""
+
+    env_class = models.ForeignKey(EnvironmentClass, models.PROTECT, related_name="aspects", verbose_name="所属大类")
+    name = models.CharField("方面", max_length=20)
+    position = models.PositiveSmallIntegerField("排序", default=0)
+    active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "营商环境方面"
+        ordering = ["env_class__position", "env_class_id", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["env_class", "name"], name="aspect_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """"市场环境·市场准入": the class with the aspect (reads env_class; select it with the aspect)."""
+        return f"{self.env_class.name}·{self.name}"
+
+
 class Category(models.Model):
     """A kind of demand in the configurable taxonomy; may carry its own deadline rule."""
 
@@ -115,6 +154,9 @@ class Category(models.Model):
     default_unit = models.ForeignKey("accounts.Unit", models.SET_NULL, null=True, blank=True,
                                      verbose_name="建议承办单位")
     keywords = models.CharField("识别关键词", max_length=300, blank=True, help_text="以空格分隔")
+    default_aspect = models.ForeignKey(EnvironmentAspect, models.SET_NULL, null=True, blank=True, related_name="+",
+                                       verbose_name="默认营商环境方面",
+                                       help_text="受理时据此建议诉求所属的营商环境方面，交办时可改")
     position = models.PositiveSmallIntegerField("排序", default=0)
     active = models.BooleanField("启用", default=True)
 
@@ -162,6 +204,9 @@ class Demand(models.Model):
     content = models.TextField("诉求内容")
     category = models.ForeignKey(Category, models.PROTECT, related_name="demands", verbose_name="类别",
                                  db_index=False)
+    # Indexed by demand_aspect_received (its leading column), like the category.
+    aspect = models.ForeignKey(EnvironmentAspect, models.PROTECT, null=True, blank=True, related_name="demands",
+                               verbose_name="营商环境方面", db_index=False)
     received_at = models.DateTimeField("受理时间")
     first_receiver = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
                                        related_name="received_demands", verbose_name="首接人")
@@ -222,6 +267,7 @@ class Demand(models.Model):
             models.Index(fields=["lead_unit", "state"], name="demand_unit_state"),
             models.Index(fields=["jurisdiction", "received_at"], name="demand_jur_received"),
             models.Index(fields=["category", "received_at"], name="demand_cat_received"),
+            models.Index(fields=["aspect", "received_at"], name="demand_aspect_received"),
             models.Index(fields=["-received_at", "-id"], name="demand_received_desc"),
             models.Index(fields=["due_order", "-id"], name="demand_due_order"),
             models.Index(fields=["enterprise", "-received_at"], name="demand_ent_received"),

@@ -33,6 +33,7 @@ from .models import (
     Demand,
     DemandEvent,
     DemandSequence,
+    EnvironmentAspect,
     Evaluation,
     Extension,
     Outcome,
@@ -40,7 +41,7 @@ from .models import (
     State,
     Tier,
 )
-from .taxonomy import get_taxonomy
+from .taxonomy import aspect_label, get_taxonomy
 from .verbs import VERB_LABELS, is_admin, refusal
 
 RECEIVER_ROLES = (Role.DISPATCHER, Role.SPECIALIST, Role.HANDLER, Role.UNIT_HEAD, Role.ADMIN)
@@ -324,6 +325,7 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
         enterprise=enterprise, reporter_name=reporter_name[:40],
         reporter_phone=(intake.reporter_phone or "").strip()[:30], jurisdiction=jurisdiction, channel=channel,
         title=title, content=content, category=category, received_at=received_at, first_receiver=user,
+        aspect_id=get_taxonomy().suggested_aspect_id(category.pk),  # suggested; confirmed at dispatch
         state=State.RECEIVED, search_text=search_text(title, content, enterprise.name if enterprise else ""),
         created_at=now, updated_at=now,
     )
@@ -333,9 +335,25 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
 
 # ---------------------------------------------------------------- dispatch centre
 
-def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, note: str = "",
+def _aspect(value) -> EnvironmentAspect:
+    """An active business-environment aspect by instance or id, from the cached taxonomy (no query)."""
+    pk = value.pk if isinstance(value, EnvironmentAspect) else value
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise DomainError("所选营商环境方面不存在或已停用。") from None
+    found = next((a for a in get_taxonomy().aspects if a.pk == pk), None)
+    if found is None:
+        raise DomainError("所选营商环境方面不存在或已停用。")
+    return found
+
+
+def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspect=None, note: str = "",
                     version: int | None = None) -> Demand:
-    """交办 (or re-dispatch after a return): name the lead unit and any co-units."""
+    """交办 (or re-dispatch after a return): name the lead unit and any co-units.
+
+    The dispatcher confirms the kind (category) and the business-environment aspect. An aspect that was
+    only the old kind's suggestion follows a corrected kind; a change of aspect is noted on the timeline."""
     with transaction.atomic():
         demand = _lock(user, demand, version)
         _authorize("dispatch", user, demand)
@@ -343,23 +361,35 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, note
         co = [_unit(u, "协办单位") for u in co_units or () if u]
         if any(u.pk == lead.pk for u in co):
             raise DomainError("协办单位不能与主办单位相同。")
+        old_category_id, old_aspect_id = demand.category_id, demand.aspect_id
         if category is not None:
             if not isinstance(category, Category):
                 category = Category.objects.filter(pk=category, active=True).first()
                 if category is None:
                     raise DomainError("所选类别不存在或已停用。")
             demand.category = category
+        taxonomy = get_taxonomy()
+        if aspect not in (None, ""):
+            demand.aspect = _aspect(aspect)
+        elif (demand.category_id != old_category_id
+              and old_aspect_id == taxonomy.suggested_aspect_id(old_category_id)):
+            demand.aspect_id = taxonomy.suggested_aspect_id(demand.category_id)
         from_state = demand.state
         redispatch = from_state == State.RETURNED
         demand.lead_unit = lead
         demand.state = State.DISPATCHED
         demand.dispatched_at = _now()
         demand.accepted_at = None
-        _save(demand, ["lead_unit", "state", "dispatched_at", "accepted_at", "category"])
+        _save(demand, ["lead_unit", "state", "dispatched_at", "accepted_at", "category", "aspect"])
         demand.co_units.set(co)
-        _log(demand, user, "dispatch", from_state, note.strip(),
-             {"lead_unit": lead.name, "co_units": [u.name for u in co], "redispatch": redispatch,
-              "category": demand.category.name})
+        data = {"lead_unit": lead.name, "co_units": [u.name for u in co], "redispatch": redispatch,
+                "category": demand.category.name, "aspect": aspect_label(demand.aspect_id)}
+        notes = [note.strip()]
+        if demand.aspect_id != old_aspect_id:
+            old, new = aspect_label(old_aspect_id) or "未归类", data["aspect"] or "未归类"
+            data["old_aspect"] = old
+            notes.append(f"营商环境方面由“{old}”改为“{new}”")
+        _log(demand, user, "dispatch", from_state, "；".join(n for n in notes if n), data)
     return demand
 
 

@@ -128,7 +128,29 @@ def _snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today
         data["visits"] = _visits(jurisdiction, period)
     if kind == CircularKind.MONTHLY:
         data["overdue_rows"] = _overdue_rows(jurisdiction, today)
+        data["environment"] = [[c.label, c.value, c.url, [[a.label, a.value, a.url] for a in c.aspects]]
+                               for c in stats.environment_breakdown(jurisdiction, period)]
     return data
+
+
+ENVIRONMENT_HEADERS = ["大类", "方面", "件数"]
+
+
+def _environment_rows(data: dict) -> list[list]:
+    """The "4大类16个方面" table: each class's aspects, then its subtotal."""
+    rows = []
+    for label, n, _, aspects in data["environment"]:
+        rows += [[label, aspect, count] for aspect, count, _ in aspects]
+        rows.append([label, "小计" if aspects else "", n])
+    return rows
+
+
+def _environment_text(data: dict) -> str:
+    total = sum(n for _, n, _, _ in data["environment"])
+    parts = "；".join(f"{label}{n}件（" + "、".join(f"{a}{c}件" for a, c, _ in aspects if c) + "）"
+                     if any(c for _, c, _ in aspects) else f"{label}{n}件"
+                     for label, n, _, aspects in data["environment"])
+    return f"按营商环境4大类16个方面分类，本期受理的{total}件诉求中：{parts}。" if total else "本期未受理诉求。"
 
 
 def _visits(jurisdiction: Jurisdiction, period: stats.Period) -> dict:
@@ -204,6 +226,11 @@ def render_word(data: dict, number: str) -> bytes:
         more = data["overdue"][0][1] - len(data["overdue_rows"])
         if more > 0:
             doc.paragraph(f"另有{more}件超期事项详见诉求台账。")
+    if "environment" in data:
+        section += 1
+        doc.heading(f"{'二三四五六'[section - 2]}、营商环境4大类16个方面")
+        doc.paragraph(_environment_text(data))
+        doc.table(ENVIRONMENT_HEADERS, _environment_rows(data))
     doc.signature(data["issuer"], dt.date.fromisoformat(data["as_of"]))
     return doc.bytes()
 
@@ -223,4 +250,6 @@ def render_excel(data: dict) -> bytes:
                        [[e["total"], e["callback"], e["satisfied"], e["basic"], e["unsatisfied"], e["rate"]]]))
     if "overdue_rows" in data:
         sheets.append(("超期明细", "超期未办结事项", OVERDUE_HEADERS, data["overdue_rows"]))
+    if "environment" in data:
+        sheets.append(("4大类16个方面", "营商环境4大类16个方面", ENVIRONMENT_HEADERS, _environment_rows(data)))
     return workbook(sheets)

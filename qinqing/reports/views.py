@@ -87,6 +87,7 @@ def _chart_data(board: stats.Dashboard) -> dict:
         "category": items(board.by_category), "channel": items(board.by_channel), "state": items(board.by_state),
         "unit": items(board.by_unit), "trend": items(board.trend), "jurisdiction": items(board.by_jurisdiction),
         "hot": items(board.hot),
+        "environment": [{"name": c.label, "value": c.value, "url": c.url} for c in board.environment],
         "rates": [{"name": r["stage"], "value": r["rate"] or 0} for r in board.rates]
         + [{"name": "满意率", "value": board.satisfaction["rate"] or 0}],
     }
@@ -130,6 +131,10 @@ def _dashboard_workbook(board: stats.Dashboard) -> bytes:
          + [["满意率（评价）", board.satisfaction["evaluated"], board.satisfaction["satisfied"],
              board.satisfaction["rate"]]]),
         ("当前超期", "当前超期", ["环节", "件数"], rows(board.overdue)),
+        ("4大类16个方面", f"营商环境4大类16个方面 {title}", ["大类", "方面", "件数"],
+         [row for c in board.environment
+          for row in ([[c.label, a.label, a.value] for a in c.aspects]
+                      + [[c.label, "小计" if c.aspects else "", c.value]])]),
     ])
 
 

@@ -14,6 +14,7 @@ from qinqing.demands.countdown import countdown
 from qinqing.demands.errors import ConflictError, DomainError, NotFoundError
 from qinqing.demands.forms import VERB_FORMS
 from qinqing.demands.models import Demand, Extension, Stage
+from qinqing.demands.taxonomy import aspect_label
 from qinqing.demands.verbs import VERB_LABELS, allowed_verbs
 
 from .common import staff_required
@@ -92,6 +93,7 @@ def render_detail(request, demand, bound=None, status=200):
         "primary_forms": [f for f in forms if is_next_step(f, demand)],
         "secondary_forms": [f for f in forms if not is_next_step(f, demand)],
         "verb_labels": VERB_LABELS,
+        "aspect_label": aspect_label(demand.aspect_id),
     }
     return render(request, "demands/detail.html", context, status=status)
 

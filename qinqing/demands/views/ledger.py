@@ -6,6 +6,7 @@ from django.utils.cache import patch_vary_headers
 
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
 from qinqing.demands.models import State
+from qinqing.demands.taxonomy import environment_choices
 from qinqing.demands.widgets import QuickSelect
 
 from .common import is_htmx, jurisdictions_in_scope, paginate, staff_required, units_in_scope, visible_demands
@@ -27,6 +28,7 @@ def _decorate(form, user):
     for name in ("category", "unit", "jurisdiction"):
         form.fields[name].empty_label = "全部"
     form.fields["state"].widget = QuickSelect(choices=[("", "全部"), *State.choices])
+    form.fields["env_class"].widget.choices, form.fields["aspect"].widget.choices = environment_choices()
     for name in ("received_from", "received_to"):
         form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     form.fields["q"].widget.attrs.update(placeholder="标题、内容、企业或编号", type="search")
