@@ -1,135 +1,141 @@
-"""The ledger's columns, declared once: the HTML table renders them and a column chooser or an
-Excel export can offer the same list.
+"""The demand columns, declared once (qinqing.lib.tables): the ledger table and its Excel export both
+iterate them, so a column's key, label and value are written in one place.
 
-Rows are rendered in Python rather than in a template: a 50-row page has some two thousand
-template nodes, and walking them was most of the ledger's time. Cells are plain strings built with
-html.escape (Django's format_html per cell cost as much again as the template).
+COLUMNS is the registry; LEDGER_TABLE is what the ledger table offers (long texts are for the export
+only), LEDGER_EXPORT what "导出全部字段" writes, in the export's order. Keys are kept in people's saved
+column choices and export jobs: never rename one. Another list of demands declares its own set from
+these columns plus a few of its own (ColumnSet.extend).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from html import escape as esc
 
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+from qinqing.lib import tables
+from qinqing.lib.tables import MUTED_DASH, Column, ColumnSet, choice_label, field_column, local_time
 
 from .countdown import countdown_pill
 from .models import Channel, Demand, Evaluation, Outcome, Stage, State, Tier
 from .taxonomy import aspect_label
 
-MUTED_DASH = '<span class="muted">—</span>'
 STATE_LABELS = dict(State.choices)
-CHANNEL_LABELS = dict(Channel.choices)
-STAGE_LABELS = dict(Stage.choices)
-EVALUATION_LABELS = dict(Evaluation.choices)
-OUTCOME_LABELS = dict(Outcome.choices)
-TIER_LABELS = dict(Tier.choices)
+_state, _stage, _channel = choice_label(State.choices), choice_label(Stage.choices), choice_label(Channel.choices)
+_outcome, _evaluation, _tier = choice_label(Outcome.choices), choice_label(Evaluation.choices), choice_label(Tier.choices)
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    cell: Callable[[Demand, dict], str]  # the cell's HTML, every value escaped; the dict has page-wide values
-    value: Callable[[Demand], object]  # the plain value, for exports
-    css: str = ""
-    default: bool = True
+def _link(r, ctx) -> str:
+    return ctx["detail_prefix"] + esc(r["number"]) + "/"
 
 
-def _link(d: Demand, ctx: dict) -> str:
-    return ctx["detail_prefix"] + esc(d.number) + "/"
+def _number_html(r, ctx):
+    return f'<a href="{_link(r, ctx)}">{esc(r["number"])}</a>'
 
 
-def _number(d, ctx):
-    return f'<a href="{_link(d, ctx)}">{esc(d.number)}</a>'
+def _title_html(r, ctx):
+    title = esc(r["title"])
+    return f'<a href="{_link(r, ctx)}" title="{title}">{title}</a>'
 
 
-def _title(d, ctx):
-    title = esc(d.title)
-    return f'<a href="{_link(d, ctx)}" title="{title}">{title}</a>'
+def _enterprise(r):
+    return r["enterprise__name"] or f"{r['reporter_name'] or '匿名'}（个人）"
 
 
-def _enterprise(d, ctx):
-    if d.enterprise_id:
-        return esc(d.enterprise.name)
-    return f'<span class="muted">{esc(d.reporter_name or "—")}（个人）</span>'
+def _enterprise_html(r, ctx):
+    if r["enterprise__name"]:
+        return esc(r["enterprise__name"])
+    return f'<span class="muted">{esc(r["reporter_name"] or "—")}（个人）</span>'
 
 
-def _unit(d, ctx):
-    if not d.lead_unit_id:
+def _unit_html(r, ctx):
+    if not r["lead_unit_id"]:
         return '<span class="muted">未交办</span>'
-    html = esc(d.lead_unit.short_name or d.lead_unit.name)
+    html = esc(r["lead_unit__short_name"] or r["lead_unit__name"])
     own = getattr(ctx.get("own_unit"), "pk", None)  # a template passes "" when there is no own unit
-    if own is not None and d.lead_unit_id != own:
+    if own is not None and r["lead_unit_id"] != own:
         html += ' <span class="tag">本单位协办</span>'
     return html
 
 
-def _state(d, ctx):
-    return f'<span class="badge badge-{State.colour(d.state)}">{esc(STATE_LABELS.get(d.state, d.state))}</span>'
+def _state_html(r, ctx):
+    return f'<span class="badge badge-{State.colour(r["state"])}">{esc(_state(r["state"]))}</span>'
 
 
-def _countdown(d, ctx):
-    if not d.next_due:
+def _countdown_html(r, ctx):
+    if not r["next_due"]:
         return MUTED_DASH
-    return str(countdown_pill(d.next_due, STAGE_LABELS.get(d.current_stage, "")))
+    return str(countdown_pill(r["next_due"], _stage(r["current_stage"])))
 
 
-def _date(value):
-    return value.strftime("%Y-%m-%d") if value else ""
+def _received_html(r, ctx):
+    moment = local_time(r["received_at"])
+    return moment.strftime("%Y-%m-%d") if moment else ""
 
 
-def _local_date(moment):
-    return timezone.localtime(moment).date() if moment else None
+def _co_units(ids: list[int]) -> dict[int, str]:
+    """The co-units of a chunk of demands in one query."""
+    names: dict[int, list[str]] = {}
+    for demand_id, name in (Demand.co_units.through.objects.filter(demand_id__in=ids).order_by("unit__name")
+                            .values_list("demand_id", "unit__name")):
+        names.setdefault(demand_id, []).append(name)
+    return {pk: "、".join(v) for pk, v in names.items()}
 
 
-COLUMNS = [
-    Column("number", "编号", _number, lambda d: d.number, css="c-number"),
-    Column("title", "标题", _title, lambda d: d.title, css="c-title"),
-    Column("enterprise", "企业", _enterprise,
-           lambda d: d.enterprise.name if d.enterprise_id else f"{d.reporter_name}（个人）", css="c-ent"),
-    Column("category", "类别", lambda d, ctx: esc(d.category.name), lambda d: d.category.name, css="c-narrow"),
-    Column("aspect", "营商环境方面", lambda d, ctx: esc(aspect_label(d.aspect_id)) or MUTED_DASH,
-           lambda d: aspect_label(d.aspect_id), css="c-narrow", default=False),
-    Column("channel", "渠道", lambda d, ctx: esc(CHANNEL_LABELS.get(d.channel, d.channel)),
-           lambda d: CHANNEL_LABELS.get(d.channel, d.channel), css="c-narrow c-channel"),
-    Column("jurisdiction", "属地", lambda d, ctx: esc(d.jurisdiction.name), lambda d: d.jurisdiction.name,
-           default=False),
-    Column("lead_unit", "主办单位", _unit, lambda d: d.lead_unit.name if d.lead_unit_id else ""),
-    Column("state", "状态", _state, lambda d: STATE_LABELS.get(d.state, d.state), css="c-narrow"),
-    Column("next_due", "当前环节期限", _countdown, lambda d: d.next_due),
-    Column("resolve_due", "办结期限", lambda d, ctx: _date(d.resolve_due), lambda d: d.resolve_due,
-           css="c-date", default=False),
-    Column("tier", "办理层级", lambda d, ctx: esc(TIER_LABELS.get(d.tier, "")), lambda d: TIER_LABELS.get(d.tier, ""),
-           css="c-narrow", default=False),
-    Column("outcome", "办理结果", lambda d, ctx: esc(OUTCOME_LABELS.get(d.outcome, "")),
-           lambda d: OUTCOME_LABELS.get(d.outcome, ""), css="c-narrow", default=False),
-    Column("evaluation", "评价", lambda d, ctx: esc(EVALUATION_LABELS.get(d.evaluation, "")),
-           lambda d: EVALUATION_LABELS.get(d.evaluation, ""), css="c-narrow", default=False),
-    Column("received_at", "受理日期", lambda d, ctx: _date(_local_date(d.received_at)),
-           lambda d: _local_date(d.received_at), css="c-date"),
-]
-BY_KEY = {c.key: c for c in COLUMNS}
-DEFAULT_KEYS = [c.key for c in COLUMNS if c.default]
+COLUMNS = ColumnSet([
+    Column("number", "编号", ("number",), lambda r: r["number"], _number_html, css="c-number", width=15),
+    Column("title", "标题", ("number", "title"), lambda r: r["title"], _title_html, css="c-title", width=36),
+    Column("enterprise", "企业", ("enterprise__name", "reporter_name"), _enterprise, _enterprise_html,
+           css="c-ent", width=30),
+    field_column("credit_code", "统一社会信用代码", "enterprise__credit_code", lambda v: v or "", width=21),
+    field_column("category", "类别", "category__name", css="c-narrow", width=12),
+    Column("aspect", "营商环境方面", ("aspect_id",), lambda r: aspect_label(r["aspect_id"]),
+           lambda r, ctx: esc(aspect_label(r["aspect_id"])) or MUTED_DASH, css="c-narrow", width=18),
+    field_column("channel", "渠道", "channel", _channel, css="c-narrow c-channel", width=10),
+    field_column("jurisdiction", "属地", "jurisdiction__name", width=12),
+    Column("lead_unit", "主办单位", ("lead_unit_id", "lead_unit__name", "lead_unit__short_name"),
+           lambda r: r["lead_unit__name"] or "未交办", _unit_html, width=24),
+    Column("co_units", "协办单位", (), lambda r: r["co_units"], width=24, batch=_co_units),
+    Column("state", "状态", ("state",), lambda r: _state(r["state"]), _state_html, css="c-narrow", width=12),
+    field_column("current_stage", "当前环节", "current_stage", _stage, width=10),
+    Column("next_due", "当前环节期限", ("next_due", "current_stage"), lambda r: r["next_due"], _countdown_html,
+           width=13),
+    Column("received_at", "受理时间", ("received_at",), lambda r: local_time(r["received_at"]), _received_html,
+           css="c-date", width=17, number_format=tables.DATETIME_FORMAT),
+    field_column("dispatched_at", "交办时间", "dispatched_at", local_time, width=17,
+                 number_format=tables.DATETIME_FORMAT),
+    field_column("contact_due", "联系期限", "contact_due", width=12),
+    field_column("path_due", "路径反馈期限", "path_due", width=13),
+    field_column("resolve_due", "办结期限", "resolve_due", css="c-date", width=12),
+    field_column("replied_at", "答复时间", "replied_at", local_time, width=17, number_format=tables.DATETIME_FORMAT),
+    field_column("outcome", "办理结果", "outcome", _outcome, css="c-narrow", width=12),
+    field_column("evaluation", "评价", "evaluation", _evaluation, css="c-narrow", width=10),
+    field_column("closed_at", "办结时间", "closed_at", local_time, width=17, number_format=tables.DATETIME_FORMAT),
+    field_column("tier", "办理层级", "tier", _tier, css="c-narrow", width=10),
+    field_column("reopen_count", "重办次数", "reopen_count", width=9),
+    field_column("content", "诉求内容", "content", width=60),
+    field_column("reply", "正式答复", "reply", width=60),
+], default=["number", "title", "enterprise", "category", "channel", "lead_unit", "state", "next_due", "received_at"])
+
+# What the ledger table offers, in the order its chooser and header show them.
+LEDGER_TABLE = COLUMNS.extend(only=["number", "title", "enterprise", "category", "aspect", "channel", "jurisdiction",
+                                    "lead_unit", "state", "next_due", "resolve_due", "tier", "outcome", "evaluation",
+                                    "received_at"])
+# What the export can write: every column, in the registry's order.
+LEDGER_EXPORT = COLUMNS
+
+BY_KEY = LEDGER_TABLE.by_key
+DEFAULT_KEYS = LEDGER_TABLE.default_keys
 
 
 def chosen(keys=None) -> list[Column]:
-    """The columns named by `keys` in the registry's order; unknown keys are ignored, none means default."""
-    wanted = {k for k in (keys or ()) if k in BY_KEY}
-    return [c for c in COLUMNS if c.key in wanted] or [BY_KEY[k] for k in DEFAULT_KEYS]
+    """The ledger table's columns named by `keys` in the table's order; none means the default set."""
+    return LEDGER_TABLE.chosen(keys)
+
+
+def detail_prefix() -> str:
+    return reverse("demands:detail", args=["QQ0000-000000"])[: -len("QQ0000-000000/")]
 
 
 def render_rows(rows, columns: list[Column], own_unit=None) -> SafeString:
     """The <tr> elements of a demand table."""
-    ctx = {"detail_prefix": reverse("demands:detail", args=["QQ0000-000000"])[: -len("QQ0000-000000/")],
-           "own_unit": own_unit}
-    opens = [f'<td class="{esc(c.css)}">' if c.css else "<td>" for c in columns]
-    out = []
-    for d in rows:
-        out.append("<tr>")
-        for open_tag, column in zip(opens, columns, strict=True):
-            out += (open_tag, column.cell(d, ctx), "</td>")
-        out.append("</tr>")
-    # Safe: every value in a cell went through html.escape above.
-    return mark_safe("".join(out))  # noqa: S308
+    return tables.render_rows(rows, columns, {"detail_prefix": detail_prefix(), "own_unit": own_unit})

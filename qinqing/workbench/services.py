@@ -52,13 +52,9 @@ def clean_query(query: str) -> str:
 
 def _table_keys(keys) -> list[str]:
     """Keys the ledger table can show (qinqing.demands.columns), without repeats; the default set if none."""
-    from qinqing.demands.columns import BY_KEY, DEFAULT_KEYS
+    from qinqing.demands.columns import LEDGER_TABLE
 
-    out = []
-    for key in keys or ():
-        if key in BY_KEY and key not in out:
-            out.append(key)
-    return out or list(DEFAULT_KEYS)
+    return LEDGER_TABLE.clean(keys)
 
 
 def ledger_columns(user) -> list[str]:

@@ -1,6 +1,6 @@
 """What the ledger page shows around its table: the person's saved filters, columns and export link."""
 
-from qinqing.demands.columns import COLUMNS as TABLE_COLUMNS
+from qinqing.demands.columns import LEDGER_TABLE
 from qinqing.workbench import services as workbench
 from qinqing.workbench.models import SavedFilter
 
@@ -12,7 +12,7 @@ def ledger_tools(request) -> dict:
     saved = list(SavedFilter.objects.filter(user=user).order_by("name", "id")[:30])
     return {
         "column_keys": keys,
-        "column_choices": [(c.key, c.label, c.key in keys) for c in TABLE_COLUMNS],
+        "column_choices": [(c.key, c.label, c.key in keys) for c in LEDGER_TABLE],
         "saved_filters": [(f, f.query == query) for f in saved],
         "query": query,
         "export_query": query,
