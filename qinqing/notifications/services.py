@@ -6,6 +6,8 @@ it twice for the same entry sends nothing twice.
 """
 
 import logging
+from collections.abc import Mapping
+from string import Formatter
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -51,6 +53,36 @@ STAFF_TEXT = {
     "escalate": "诉求已提级：{number} {title}",
     "reply": "承办单位已答复，待企业评价：{number} {title}",
 }
+# Free text is cut to these lengths in every notification, by Python here and by the sweep's SQL alike.
+FIELD_LIMITS = {"title": 60, "note": 80}
+TEXT_LIMIT = Notification._meta.get_field("text").max_length
+
+
+def render_text(template: str, fields: Mapping[str, object]) -> str:
+    """A STAFF_TEXT or ENTERPRISE_TEXT entry with the demand's words filled in, as it is stored."""
+    cut = {k: v[:FIELD_LIMITS[k]] if k in FIELD_LIMITS else v for k, v in fields.items()}
+    return template.format(**cut)[:TEXT_LIMIT]
+
+
+def text_sql(template: str, columns: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The same text as an SQL expression over `columns` (placeholder -> column), for set-based writes.
+
+    The template's literal parts become query parameters and its placeholders the columns, cut with
+    substr as render_text cuts them (both count characters), so the sweep's statement and the per-event
+    path write the identical text from the one template.
+    """
+    parts, params = [], []
+    for literal, name, spec, conversion in Formatter().parse(template):
+        if literal:
+            parts.append("%s")
+            params.append(literal)
+        if name is None:
+            continue
+        if spec or conversion:
+            raise ValueError(f"{template!r}: no format specs in a text the SQL also writes")
+        column = columns[name]
+        parts.append(f"substr({column}, 1, {FIELD_LIMITS[name]})" if name in FIELD_LIMITS else column)
+    return f"substr({' || '.join(parts)}, 1, {TEXT_LIMIT})", params
 
 
 def _unit_members(unit_ids):
@@ -86,17 +118,18 @@ def notify_for_event(event_id: int) -> int:
     event = DemandEvent.objects.select_related("demand__lead_unit", "demand__jurisdiction").get(pk=event_id)
     demand = event.demand
     staff, owners = recipients(event)
-    fields = {"number": demand.number, "title": demand.title[:60], "note": event.note[:80],
+    fields = {"number": demand.number, "title": demand.title, "note": event.note,
               "unit": demand.lead_unit.name if demand.lead_unit else "承办单位",
               "evaluation": demand.get_evaluation_display() or "",
               "resolve_due": f"{demand.resolve_due.month}月{demand.resolve_due.day}日"}
     already = set(Notification.objects.filter(event=event).values_list("recipient_id", flat=True))
     rows = []
     if event.verb in STAFF_TEXT:
-        rows += [Notification(recipient=u, demand=demand, event=event, text=STAFF_TEXT[event.verb].format(**fields))
-                 for u in staff if u.pk not in already]
-    rows += [Notification(recipient=u, demand=demand, event=event, text=ENTERPRISE_TEXT[event.verb].format(**fields))
-             for u in owners if u.pk not in already]
+        text = render_text(STAFF_TEXT[event.verb], fields)
+        rows += [Notification(recipient=u, demand=demand, event=event, text=text) for u in staff if u.pk not in already]
+    if owners:
+        text = render_text(ENTERPRISE_TEXT[event.verb], fields)
+        rows += [Notification(recipient=u, demand=demand, event=event, text=text) for u in owners if u.pk not in already]
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     if rows:
         _send_outside(rows)
@@ -127,16 +160,16 @@ def notify_sweep(sweep: str) -> int:
 
     A first sweep over a large ledger issues tens of thousands of urgings; each becomes a
     notification to the lead unit's handlers and head (as `notify_for_event` would write it), inserted
-    set-based. Those who asked for e-mail or SMS get one digest with their count rather than a message
-    per demand. Running it twice creates nothing more: (recipient, event) is unique.
+    set-based, its text built in SQL from the same STAFF_TEXT["urge"] (text_sql). Those who asked for
+    e-mail or SMS get one digest with their count rather than a message per demand. Running it twice creates nothing more: (recipient, event) is unique.
     """
     stamp = clock.now()
     db_stamp = connection.ops.adapt_datetimefield_value(stamp)
-    text = "'【催办】' || d.number || ' ' || substr(d.title, 1, 60) || '：' || substr(e.note, 1, 80)"
+    text, text_params = text_sql(STAFF_TEXT["urge"], {"number": "d.number", "title": "d.title", "note": "e.note"})
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO notifications_notification (recipient_id, demand_id, event_id, text, created_at)
-                SELECT m.user_id, u.demand_id, e.id, substr({text}, 1, 300), %s
+                SELECT m.user_id, u.demand_id, e.id, {text}, %s
                 FROM demands_urging u
                 JOIN demands_demandevent e ON e.demand_id = u.demand_id AND e.verb = 'urge'
                                            AND e.created_at = u.created_at
@@ -146,7 +179,7 @@ def notify_sweep(sweep: str) -> int:
                       WHERE usr.is_active AND usr.unit_id IS NOT NULL) m ON m.unit_id = u.unit_id
                 WHERE u.sweep = %s
                 ON CONFLICT DO NOTHING""",  # noqa: S608 - the SQL is ours, values are parameters
-            [db_stamp, Role.HANDLER, Role.UNIT_HEAD, sweep])
+            [*text_params, db_stamp, Role.HANDLER, Role.UNIT_HEAD, sweep])
         created = cursor.rowcount
     if created:
         _send_digests(Notification.objects.filter(created_at=stamp, event__verb="urge"))
