@@ -6,8 +6,6 @@ from qinqing.enterprises import services
 from qinqing.enterprises.models import CreditCodeOverride, SizeRule
 from tests.conftest import login
 
-pytestmark = pytest.mark.urls("tests.test_registry_urls")
-
 
 @pytest.mark.parametrize("model", ["industrycode", "division", "sizerule", "fouraboverule", "tag",
                                    "creditcodeoverride", "yearlyfigures", "enterpriseevent", "importjob"])

@@ -2,15 +2,12 @@
 
 import json
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from qinqing.enterprises.models import Enterprise, EnterpriseEvent, Helpers, Sector
 from qinqing.lib.uscc import make_code
 from tests.conftest import bearer
-
-pytestmark = pytest.mark.urls("tests.test_registry_urls")
 
 
 def send(client, method, path, body=None, headers=None):

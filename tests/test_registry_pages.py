@@ -13,8 +13,6 @@ from qinqing.enterprises.models import Enterprise, Helpers, ImportJob, Sector
 from qinqing.lib.uscc import make_code
 from tests.conftest import login
 
-pytestmark = pytest.mark.urls("tests.test_registry_urls")
-
 
 def code(n: int) -> str:
     return make_code(f"914403057{n:08d}")
@@ -30,6 +28,14 @@ def many(world, n: int, **fields):
 
 def names(response) -> list[str]:
     return [e.name for e in response.context["page"].rows]
+
+
+def test_the_registry_is_served_at_the_projects_own_addresses(world):
+    from django.urls import resolve, reverse
+
+    assert reverse("enterprises:list") == "/enterprises/"
+    assert resolve("/enterprises/").view_name == "enterprises:list"
+    assert login(world.dispatcher).get("/api/v1/enterprises").status_code == 200
 
 
 def test_the_list_shows_what_the_user_may_see(world):
