@@ -173,7 +173,7 @@ def create_demand(request, payload: DemandIn):
         user, enterprise=_enterprise(user, payload.credit_code), channel=payload.channel,
         title=payload.title, content=payload.content, category=_category(payload.category),
         received_at=payload.received_at, reporter_name=payload.reporter_name,
-        reporter_phone=payload.reporter_phone)
+        reporter_phone=payload.reporter_phone, nature=payload.nature)
     return Status(201, present_new(user, demand))
 
 
@@ -193,7 +193,7 @@ def create_demands(request, payload: DemandBatchIn):
         intakes.append(services.Intake(
             enterprise=enterprise, channel=item.channel, title=item.title, content=item.content,
             category=category, received_at=item.received_at, reporter_name=item.reporter_name,
-            reporter_phone=item.reporter_phone))
+            reporter_phone=item.reporter_phone, nature=item.nature))
     demands = services.receive_demands(user, intakes)
     for demand in demands:
         demand._prefetched_objects_cache = {"co_units": Unit.objects.none()}
@@ -232,7 +232,7 @@ def dispatch(request, ref: str, payload: DispatchIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.dispatch_demand(user, pk, lead_unit=payload.lead_unit, co_units=payload.co_units,
                                       category=_category(payload.category), aspect=payload.aspect,
-                                      note=payload.note,
+                                      nature=payload.nature, note=payload.note,
                                       version=payload.version)
     return present(user, pk, demand)
 

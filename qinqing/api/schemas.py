@@ -76,6 +76,8 @@ class DemandOut(Schema):
     state_label: str
     channel: str
     channel_label: str
+    nature: str = Field(description="性质：problem 困难问题、opinion 意见建议")
+    nature_label: str
     enterprise: EnterpriseRef | None
     reporter_name: str
     reporter_phone: str
@@ -117,6 +119,10 @@ class DemandOut(Schema):
         # From the cached taxonomy: a list of 200 demands needs no join for it.
         names = get_taxonomy().aspect_names.get(obj.aspect_id)
         return {"id": obj.aspect_id, "env_class": names[0], "name": names[1]} if names else None
+
+    @staticmethod
+    def resolve_nature_label(obj) -> str:
+        return obj.get_nature_display()
 
     @staticmethod
     def resolve_co_units(obj) -> list:
@@ -221,6 +227,7 @@ class LedgerFilters(Schema):
     received_from: str | None = Field(None, description="受理日期自，YYYY-MM-DD")
     received_to: str | None = Field(None, description="受理日期至，YYYY-MM-DD")
     enterprise: str | None = Field(None, description="企业编号")
+    nature: str | None = Field(None, description="性质：problem 困难问题、opinion 意见建议")
     env_class: str | None = Field(None, description="营商环境大类编号")
     aspect: str | None = Field(None, description="营商环境方面编号")
 
@@ -236,6 +243,7 @@ class DemandIn(Schema):
     received_at: dt.datetime | None = Field(None, description="受理时间，ISO 8601；不带时区按北京时间")
     reporter_name: str = ""
     reporter_phone: str = ""
+    nature: str = Field("problem", description="性质：problem 困难问题（默认）、opinion 意见建议")
 
 
 class DemandBatchIn(Schema):
@@ -257,6 +265,7 @@ class DispatchIn(VersionedIn):
     co_units: list[int] = Field(default_factory=list, description="协办单位编号")
     category: int | str | None = Field(None, description="确认或更正类别：编号或名称")
     aspect: int | None = Field(None, description="确认或更正营商环境方面编号；省略时保持不变（更正类别时随类别建议）")
+    nature: str | None = Field(None, description="确认或更正性质：problem 或 opinion；省略时保持不变")
     note: str = ""
 
 

@@ -11,7 +11,7 @@ from qinqing.accounts.models import Jurisdiction, Unit
 from qinqing.lib import clock
 from qinqing.lib.text import query_tokens
 
-from .models import OPEN_STATES, Category, Channel, Stage, State
+from .models import OPEN_STATES, Category, Channel, Nature, Stage, State
 from .search import words_filter
 from .widgets import ListedModelChoiceField, QuickSelect, QuickSelectMultiple
 
@@ -30,6 +30,8 @@ class DemandFilterForm(forms.Form):
                                       widget=QuickSelect)
     channel = forms.ChoiceField(label="渠道", choices=[("", "全部"), *Channel.choices], required=False,
                                 widget=QuickSelect)
+    nature = forms.ChoiceField(label="性质", choices=[("", "全部"), *Nature.choices], required=False,
+                               widget=QuickSelect)
     unit = ListedModelChoiceField(label="承办单位", queryset=Unit.objects.filter(active=True), required=False,
                                   widget=QuickSelect)
     jurisdiction = ListedModelChoiceField(label="属地", queryset=Jurisdiction.objects.all(), required=False,
@@ -68,6 +70,8 @@ def apply_filters(qs, data: dict):
         qs = qs.filter(Q(category=category) | Q(category__parent=category))
     if channel := data.get("channel"):
         qs = qs.filter(channel=channel)
+    if nature := data.get("nature"):
+        qs = qs.filter(nature=nature)
     if env_class := data.get("env_class"):
         qs = qs.filter(aspect__env_class_id=env_class)
     if aspect := data.get("aspect"):

@@ -11,7 +11,7 @@ from qinqing.accounts.models import Jurisdiction, Unit
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock, uscc
 
-from .models import Category, Channel, Evaluation, Outcome
+from .models import Category, Channel, Evaluation, Nature, Outcome
 from .services import REPLY_OUTCOMES
 from .taxonomy import aspect_label, get_taxonomy
 
@@ -67,6 +67,8 @@ class DispatchForm(VerbForm):
     category = forms.ModelChoiceField(label="确认类别", queryset=Category.objects.filter(active=True),
                                       required=False, empty_label="保持不变")
     aspect = forms.TypedChoiceField(label="营商环境方面", coerce=int, required=False, empty_value=None)
+    nature = forms.ChoiceField(label="性质", choices=Nature.choices, required=False, widget=forms.RadioSelect,
+                               help_text="意见建议列入意见清单，困难问题列入问题清单和帮扶责任清单")
     note = forms.CharField(label="交办意见", required=False, widget=textarea(2, "可写明办理要求"))
 
     def __init__(self, *args, **kwargs):
@@ -76,6 +78,7 @@ class DispatchForm(VerbForm):
         for aspect in get_taxonomy().aspects:
             groups.setdefault(aspect.env_class.name, []).append((aspect.pk, aspect.name))
         self.fields["aspect"].choices = [("", "保持不变"), *groups.items()]
+        self.fields["nature"].initial = self.demand.nature
         current = aspect_label(self.demand.aspect_id)
         self.fields["aspect"].help_text = f"当前：{current}" if current else "当前未归类"
         scope = dispatch_scope(self.demand)
@@ -216,6 +219,8 @@ class ReceiveForm(forms.Form):
                                     help_text="无对应企业（个人或匿名）时填写")
     reporter_phone = forms.CharField(label="反映人电话", required=False, max_length=30)
     channel = forms.ChoiceField(label="来源渠道", choices=Channel.choices, initial=Channel.VISIT)
+    nature = forms.ChoiceField(label="性质", choices=Nature.choices, initial=Nature.PROBLEM, required=False,
+                               widget=forms.RadioSelect, help_text="企业反映的困难和问题，或对政府工作的意见建议（默认困难问题）")
     title = forms.CharField(label="标题", max_length=120,
                             widget=forms.TextInput(attrs={"placeholder": "一句话概括，如：技术工人招聘困难"}))
     content = forms.CharField(label="诉求内容", max_length=5000, widget=textarea(6))

@@ -52,6 +52,14 @@ OPEN_STATES = (State.RECEIVED, State.DISPATCHED, State.RETURNED, State.ACCEPTED,
 UNIT_STATES = (State.DISPATCHED, State.ACCEPTED, State.CONTACTED, State.PLANNED, State.REOPENED)
 
 
+class Nature(models.TextChoices):
+    """What an enterprise raised: a difficulty to solve or an opinion to consider (seed 000 keeps them in
+    two lists, 问题清单 and 意见清单)."""
+
+    PROBLEM = "problem", "困难问题"
+    OPINION = "opinion", "意见建议"
+
+
 class Stage(models.TextChoices):
     """The four clocks of the 1231 rule."""
 
@@ -200,6 +208,7 @@ class Demand(models.Model):
     jurisdiction = models.ForeignKey("accounts.Jurisdiction", models.PROTECT, related_name="demands",
                                      verbose_name="属地", db_index=False)
     channel = models.CharField("来源渠道", max_length=10, choices=Channel.choices)
+    nature = models.CharField("性质", max_length=10, choices=Nature.choices, default=Nature.PROBLEM)
     title = models.CharField("标题", max_length=120)
     content = models.TextField("诉求内容")
     category = models.ForeignKey(Category, models.PROTECT, related_name="demands", verbose_name="类别",
@@ -268,6 +277,10 @@ class Demand(models.Model):
             models.Index(fields=["jurisdiction", "received_at"], name="demand_jur_received"),
             models.Index(fields=["category", "received_at"], name="demand_cat_received"),
             models.Index(fields=["aspect", "received_at"], name="demand_aspect_received"),
+            # The opinion list (意见清单), newest first. Partial: opinions are few, and a problem's intake
+            # (most of them) writes no entry in it.
+            models.Index(fields=["-received_at", "-id"], name="demand_opinion_received",
+                         condition=Q(nature="opinion")),
             models.Index(fields=["-received_at", "-id"], name="demand_received_desc"),
             models.Index(fields=["due_order", "-id"], name="demand_due_order"),
             models.Index(fields=["enterprise", "-received_at"], name="demand_ent_received"),

@@ -36,6 +36,7 @@ from .models import (
     EnvironmentAspect,
     Evaluation,
     Extension,
+    Nature,
     Outcome,
     Stage,
     State,
@@ -212,16 +213,17 @@ class Intake:
     reporter_phone: str = ""
     jurisdiction: object = None
     attachments: Sequence = ()
+    nature: str = Nature.PROBLEM  # 困难问题 or 意见建议
 
 
 def receive_demand(user, *, channel: str, title: str, content: str, enterprise: Enterprise | None = None,
                    category: Category | None = None, received_at: dt.datetime | None = None,
                    reporter_name: str = "", reporter_phone: str = "", jurisdiction=None,
-                   attachments=()) -> Demand:
+                   attachments=(), nature: str = Nature.PROBLEM) -> Demand:
     """受理: register a demand from any channel and start its 1231 clock."""
     intake = Intake(channel=channel, title=title, content=content, enterprise=enterprise, category=category,
                     received_at=received_at, reporter_name=reporter_name, reporter_phone=reporter_phone,
-                    jurisdiction=jurisdiction, attachments=attachments)
+                    jurisdiction=jurisdiction, attachments=attachments, nature=nature)
     return receive_demands(user, [intake])[0]
 
 
@@ -297,6 +299,9 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
     if channel not in Channel.values:
         raise DomainError(f"来源渠道“{channel}”无效，应为：{'、'.join(Channel.labels)}。")
     title = _required(intake.title, "诉求标题", 120)
+    nature = intake.nature or Nature.PROBLEM
+    if nature not in Nature.values:
+        raise DomainError(f"诉求性质“{nature}”无效，应为：{'、'.join(Nature.labels)}。")
     content = _required(intake.content, "诉求内容", 5000)
     received_at = intake.received_at
     if received_at is None:
@@ -326,6 +331,7 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
         reporter_phone=(intake.reporter_phone or "").strip()[:30], jurisdiction=jurisdiction, channel=channel,
         title=title, content=content, category=category, received_at=received_at, first_receiver=user,
         aspect_id=get_taxonomy().suggested_aspect_id(category.pk),  # suggested; confirmed at dispatch
+        nature=nature,
         state=State.RECEIVED, search_text=search_text(title, content, enterprise.name if enterprise else ""),
         created_at=now, updated_at=now,
     )
@@ -348,12 +354,13 @@ def _aspect(value) -> EnvironmentAspect:
     return found
 
 
-def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspect=None, note: str = "",
-                    version: int | None = None) -> Demand:
+def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspect=None, nature=None,
+                    note: str = "", version: int | None = None) -> Demand:
     """交办 (or re-dispatch after a return): name the lead unit and any co-units.
 
     The dispatcher confirms the kind (category) and the business-environment aspect. An aspect that was
-    only the old kind's suggestion follows a corrected kind; a change of aspect is noted on the timeline."""
+    only the old kind's suggestion follows a corrected kind; a change of aspect is noted on the timeline,
+    as is a change of nature (困难问题 or 意见建议: which of seed 000's lists the demand belongs to)."""
     with transaction.atomic():
         demand = _lock(user, demand, version)
         _authorize("dispatch", user, demand)
@@ -361,7 +368,11 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspe
         co = [_unit(u, "协办单位") for u in co_units or () if u]
         if any(u.pk == lead.pk for u in co):
             raise DomainError("协办单位不能与主办单位相同。")
-        old_category_id, old_aspect_id = demand.category_id, demand.aspect_id
+        old_category_id, old_aspect_id, old_nature = demand.category_id, demand.aspect_id, demand.nature
+        if nature not in (None, ""):
+            if nature not in Nature.values:
+                raise DomainError(f"诉求性质“{nature}”无效，应为：{'、'.join(Nature.labels)}。")
+            demand.nature = nature
         if category is not None:
             if not isinstance(category, Category):
                 category = Category.objects.filter(pk=category, active=True).first()
@@ -380,7 +391,7 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspe
         demand.state = State.DISPATCHED
         demand.dispatched_at = _now()
         demand.accepted_at = None
-        _save(demand, ["lead_unit", "state", "dispatched_at", "accepted_at", "category", "aspect"])
+        _save(demand, ["lead_unit", "state", "dispatched_at", "accepted_at", "category", "aspect", "nature"])
         demand.co_units.set(co)
         data = {"lead_unit": lead.name, "co_units": [u.name for u in co], "redispatch": redispatch,
                 "category": demand.category.name, "aspect": aspect_label(demand.aspect_id)}
@@ -389,6 +400,9 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspe
             old, new = aspect_label(old_aspect_id) or "未归类", data["aspect"] or "未归类"
             data["old_aspect"] = old
             notes.append(f"营商环境方面由“{old}”改为“{new}”")
+        if demand.nature != old_nature:
+            data["nature"] = demand.get_nature_display()
+            notes.append(f"性质由“{Nature(old_nature).label}”改为“{data['nature']}”")
         _log(demand, user, "dispatch", from_state, "；".join(n for n in notes if n), data)
     return demand
 

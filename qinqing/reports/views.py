@@ -25,6 +25,7 @@ from . import briefing as briefings
 from . import rollup, services, stats
 from .circulars import period_for
 from .docs import workbook
+from .lists import list_counts
 from .models import Circular, CircularKind
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -179,6 +180,8 @@ def briefing(request):
         return _download(briefings.briefing_xlsx(the_briefing), name, XLSX)
     context = {"form": form, "node": node, "briefing": the_briefing,
                "jurisdictions": _choices(request, node)}
+    if the_briefing is not None:  # 三张清单, counted apart from the briefing's own clauses
+        context["lists"] = list_counts(node, the_briefing.period)
     return render(request, "reports/briefing.html", context)
 
 
