@@ -22,3 +22,19 @@ def sweep_overdue() -> int:
     from .services import urge_overdue
 
     return urge_overdue()
+
+
+@db_task()
+def move_deadlines_for_calendar(days: list[str]) -> int:
+    """Move the open demands' deadlines after a change of these calendar days (ISO dates).
+
+    Queued when a change touches too many demands to move inline, and once more a few minutes after
+    any change: a web process may have recomputed a deadline with its cached calendar from before the
+    change. Reads the calendar from the database, one transaction per chunk; idempotent.
+    """
+    import datetime as dt
+
+    from qinqing.workdays.calendar import load_calendar
+    from qinqing.workdays.recompute import move_deadlines
+
+    return move_deadlines([dt.date.fromisoformat(d) for d in days], load_calendar(), own_transactions=True)

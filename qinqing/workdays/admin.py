@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from qinqing.demands.errors import DomainError
 
 from .models import WorkdayOverride
-from .services import import_workdays
+from .services import delete_overrides, import_workdays, save_override
 
 # A year's arrangement is a few dozen lines; anything much bigger is not a calendar file.
 MAX_CSV_BYTES = 512 * 1024
@@ -38,6 +38,21 @@ class WorkdayOverrideAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     change_list_template = "admin/workdays/workdayoverride/change_list.html"
 
+    def save_model(self, request, obj, form, change):
+        """Through the service, which moves the deadlines the changed day touches."""
+        old_date = form.initial.get("date") if change else None
+        self._tell(request, save_override(request.user, obj, old_date=old_date))
+
+    def delete_model(self, request, obj):
+        self._tell(request, delete_overrides(request.user, WorkdayOverride.objects.filter(pk=obj.pk)))
+
+    def delete_queryset(self, request, queryset):
+        self._tell(request, delete_overrides(request.user, queryset))
+
+    def _tell(self, request, change) -> None:
+        if change.message:
+            self.message_user(request, change.message, messages.INFO)
+
     @admin.display(description="星期")
     def weekday(self, obj):
         return "一二三四五六日"[obj.date.weekday()]
@@ -55,11 +70,12 @@ class WorkdayOverrideAdmin(admin.ModelAdmin):
         form = WorkdayImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                count = import_workdays(form.cleaned_data["file"])
+                change = import_workdays(form.cleaned_data["file"], user=request.user)
             except DomainError as exc:
                 form.add_error("file", exc.message)
             else:
-                self.message_user(request, f"已导入 {count} 个日期。", messages.SUCCESS)
+                self.message_user(request, f"已导入 {change.saved} 个日期。", messages.SUCCESS)
+                self._tell(request, change)
                 return redirect(reverse("admin:workdays_workdayoverride_changelist"))
         context = {
             **self.admin_site.each_context(request),

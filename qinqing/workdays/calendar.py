@@ -20,13 +20,20 @@ _TTL_SECONDS = 60
 _cache: dict = {"calendar": None, "loaded_at": 0.0}
 
 
+def load_calendar() -> WorkCalendar:
+    """The calendar as the database holds it now, bypassing the cache (one query).
+
+    Used where a stale answer would be written down: moving stored deadlines after a change, which
+    may run in a worker whose cached copy is still the one from before the change.
+    """
+    overrides = {row.date: row.kind == WorkdayOverride.Kind.WORKDAY for row in WorkdayOverride.objects.all()}
+    return WorkCalendar(overrides)
+
+
 def get_calendar() -> WorkCalendar:
     cal = _cache["calendar"]
     if cal is None or time.monotonic() - _cache["loaded_at"] > _TTL_SECONDS:
-        overrides = {
-            row.date: row.kind == WorkdayOverride.Kind.WORKDAY for row in WorkdayOverride.objects.all()
-        }
-        cal = WorkCalendar(overrides)
+        cal = load_calendar()
         _cache.update(calendar=cal, loaded_at=time.monotonic())
     return cal
 

@@ -1,23 +1,119 @@
-"""Changes to the working-day calendar."""
+"""Changes to the working-day calendar, and the stored deadlines they move.
+
+Every way of changing the calendar (the admin's add, edit and delete, the CSV import in the admin and
+`manage.py workdays import`) goes through a function here. Each one compares the calendar before and
+after its writes; the days whose answer changed (working or not) move the open demands' deadlines
+(`recompute.move_deadlines`) in the same transaction, or, when more demands may be touched than
+`QINQING_CALENDAR_SYNC_DEMANDS`, in the worker after commit. Duty assignments (包联) are not touched:
+their cadence is counted in calendar days (every 30 and 90 days by default), which no holiday moves.
+"""
 
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
-from qinqing.demands.errors import DomainError
+from qinqing.demands.errors import DomainError, PermissionDeniedError
+from qinqing.lib.workdays import WorkCalendar
 
-from .calendar import invalidate
+from .calendar import invalidate, load_calendar
 from .models import WorkdayOverride
+from .recompute import candidates, move_deadlines
 
 _KINDS = {"holiday": WorkdayOverride.Kind.HOLIDAY, "workday": WorkdayOverride.Kind.WORKDAY,
           "放假": WorkdayOverride.Kind.HOLIDAY, "上班": WorkdayOverride.Kind.WORKDAY,
           "调休上班": WorkdayOverride.Kind.WORKDAY}
 
+# Above this many candidate demands the deadlines move in the worker (settings.QINQING_CALENDAR_SYNC_DEMANDS):
+# moving 2,000 inline takes about a second, which an administrator's save can wait for.
+SYNC_DEMANDS = 2000
+# The worker moves the deadlines once more after this delay: web processes keep the calendar cached for a
+# minute (calendar._TTL_SECONDS), and a transition in one of them recomputes with the old days meanwhile.
+CATCH_UP_SECONDS = 150
 
-def import_workdays(text: str) -> int:
+
+@dataclass
+class CalendarChange:
+    """What one save, delete or import did: rows written, days that changed, demands moved or queued."""
+
+    saved: int = 0
+    days: list[dt.date] = field(default_factory=list)  # days that became working or rest days
+    moved: int = 0  # demands whose deadlines moved in this transaction
+    queued: int = 0  # candidate demands left to the worker
+
+    @property
+    def message(self) -> str:
+        """The administrator's summary of the deadlines, or "" when none could move."""
+        if self.queued:
+            return f"期限可能受影响的 {self.queued} 件诉求正在后台重新计算期限，完成后各诉求的办理记录中可见。"
+        if self.moved:
+            return f"{self.moved} 件诉求的期限随之调整，已记入各诉求的办理记录。"
+        return ""
+
+
+def _check(user, action: str) -> None:
+    """None is the command line (the server's operator); a web user needs the model permission."""
+    if user is not None and not user.has_perm(f"workdays.{action}_workdayoverride"):
+        raise PermissionDeniedError("只有管理员可以修改工作日历。")
+
+
+def _sync_limit() -> int:
+    return getattr(settings, "QINQING_CALENDAR_SYNC_DEMANDS", SYNC_DEMANDS)
+
+
+def _move_deadlines(before: WorkCalendar, touched: Iterable[dt.date | None]) -> CalendarChange:
+    """Inside the caller's transaction, after its writes: move what the changed days move."""
+    from qinqing.demands.tasks import move_deadlines_for_calendar
+
+    after = load_calendar()
+    days = sorted({d for d in touched if d is not None and before.is_workday(d) != after.is_workday(d)})
+    if not days:
+        return CalendarChange()
+    iso = [d.isoformat() for d in days]
+    pending = candidates(days[0]).count()
+    if pending > _sync_limit():
+        transaction.on_commit(lambda: move_deadlines_for_calendar(iso))
+        change = CalendarChange(days=days, queued=pending)
+    else:
+        change = CalendarChange(days=days, moved=move_deadlines(days, after))
+    transaction.on_commit(lambda: move_deadlines_for_calendar.schedule((iso,), delay=CATCH_UP_SECONDS))
+    return change
+
+
+def save_override(user, override: WorkdayOverride, *, old_date: dt.date | None = None) -> CalendarChange:
+    """Save one holiday or make-up working day (the admin's form); `old_date` when its date was edited."""
+    _check(user, "change" if override.pk else "add")
+    with transaction.atomic():
+        before = load_calendar()
+        override.save()
+        change = _move_deadlines(before, [override.date, old_date])
+    transaction.on_commit(invalidate)
+    change.saved = 1
+    return change
+
+
+def delete_overrides(user, overrides) -> CalendarChange:
+    """Delete calendar days (one, or the admin's selection): they follow the official calendar again."""
+    _check(user, "delete")
+    with transaction.atomic():
+        before = load_calendar()
+        days = list(overrides.values_list("date", flat=True))
+        deleted, _ = WorkdayOverride.objects.filter(date__in=days).delete()
+        change = _move_deadlines(before, days)
+    transaction.on_commit(invalidate)
+    change.saved = deleted
+    return change
+
+
+def import_workdays(text: str, *, user=None) -> CalendarChange:
     """Import `date,kind[,note]` rows; every row is checked before any is written."""
+    if user is not None:
+        _check(user, "add")
+        _check(user, "change")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     if not reader.fieldnames or not {"date", "kind"} <= {f.strip() for f in reader.fieldnames}:
         raise DomainError("日历文件须包含表头 date,kind（kind 为 holiday 或 workday）。")
@@ -41,7 +137,10 @@ def import_workdays(text: str) -> int:
     if not rows:
         raise DomainError("日历文件没有任何日期。")
     with transaction.atomic():
+        before = load_calendar()
         for day, (kind, note) in rows.items():
             WorkdayOverride.objects.update_or_create(date=day, defaults={"kind": kind, "note": note})
+        change = _move_deadlines(before, rows)
     transaction.on_commit(invalidate)
-    return len(rows)
+    change.saved = len(rows)
+    return change

@@ -34,11 +34,13 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"找不到文件：{path}")
             try:
-                count = import_workdays(path.read_text(encoding="utf-8-sig"))
+                change = import_workdays(path.read_text(encoding="utf-8-sig"))
             except (DomainError, UnicodeDecodeError) as exc:
                 raise CommandError(str(exc)) from exc
             invalidate()
-            self.stdout.write(f"已导入 {count} 个日期。")
+            self.stdout.write(f"已导入 {change.saved} 个日期。")
+            if change.message:
+                self.stdout.write(change.message)
         elif action == "add":
             if opts["n"] < 1:
                 raise CommandError("N 须为正整数。")

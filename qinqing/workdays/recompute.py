@@ -1,0 +1,144 @@
+"""Moving the stored deadlines of open demands when the working-day calendar changes.
+
+Deadlines are columns written by the services at each transition, so a day newly marked a holiday (or
+a make-up working day) changes nothing stored until this runs. Which demands can a change touch? Every
+deadline is found by walking forward, day by day, from the receipt date (or the reopening date, or the
+resolution date for an extension) to the deadline; a day after the deadline is never looked at. So a
+change on day D can only move a deadline that is on or after D, and only deadlines still to be met
+matter: a stage already completed keeps the deadline it was judged against, and closed demands keep
+all of theirs. The candidates are therefore the open demands (the `state` index, never the closed
+history) with a remaining deadline on or after the earliest changed day: bounded by the open set.
+
+The new values come from the services' own function (`refresh_deadlines`, the one copy of the 1231
+rules), computed in Python per candidate: the rule (months or working days, redo days, extensions)
+cannot be written as SQL without a second copy. The writes are set-based: per chunk of candidates
+one SELECT … FOR UPDATE, one bulk UPDATE of the rows whose values changed, one bulk INSERT of their
+timeline entries, so the statements per chunk do not grow with its size.
+
+Idempotent: a demand is written only when a value differs, so running it again (the worker's
+catch-up pass, a repeated import) writes nothing and appends no second entry.
+"""
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from qinqing.demands.clock import DEADLINE_FIELDS, refresh_deadlines, rule_for
+from qinqing.demands.models import OPEN_STATES, Demand, DemandEvent, Stage
+from qinqing.lib import clock
+from qinqing.lib.workdays import WorkCalendar
+
+CHUNK = 500
+STAGES = (Stage.DISPATCH, Stage.CONTACT, Stage.PATH, Stage.RESOLVE)  # the order a demand meets them
+STAGE_LABELS = {stage.value: f"{stage.label}时限" for stage in STAGES}  # "联系企业时限"
+# The timeline verb: "修改" (a system edit of the demand), the note saying what and why.
+VERB = "edit"
+# What the refresh reads and writes; nothing else is loaded.
+_FIELDS = ["id", "state", "category", "category__sla_rule", "received_at", "reopened_at", "extension_days",
+           "contacted_at", "path_at", "version", "updated_at", *DEADLINE_FIELDS]
+
+
+def _remaining_on_or_after(since: dt.date) -> Q:
+    """A deadline of the current stage or a later one falls on or after `since`."""
+    q = Q()
+    for i, stage in enumerate(STAGES):
+        later = Q()
+        for s in STAGES[i:]:
+            later |= Q(**{f"{s.value}_due__gte": since})
+        q |= Q(current_stage=stage) & later
+    return q
+
+
+def candidates(since: dt.date):
+    """Open demands a change on or after `since` may move (see the module docstring)."""
+    return Demand.objects.filter(state__in=OPEN_STATES).filter(_remaining_on_or_after(since))
+
+
+@dataclass
+class Moved:
+    """One demand whose deadlines moved: the stage columns as (old, new)."""
+
+    demand: Demand
+    changes: dict[str, tuple[dt.date, dt.date]]
+
+
+def _recompute(demand: Demand, cal: WorkCalendar) -> Moved | None:
+    """The demand with its remaining deadlines recomputed on `cal`, or None when nothing moves.
+
+    The completed stages before the current one keep their stored deadline: refresh_deadlines computes
+    all four, and the met ones are put back.
+    """
+    before = {f: getattr(demand, f) for f in DEADLINE_FIELDS}
+    refresh_deadlines(demand, cal, rule_for(demand.category))
+    current = STAGES.index(Stage(demand.current_stage)) if demand.current_stage else len(STAGES)
+    for stage in STAGES[:current]:
+        setattr(demand, f"{stage.value}_due", before[f"{stage.value}_due"])
+    demand.next_due = demand.due_for(demand.current_stage) if demand.current_stage else None
+    demand.due_order = demand.next_due or dt.date.max
+    if all(getattr(demand, f) == before[f] for f in DEADLINE_FIELDS):
+        return None
+    changes = {f"{s.value}_due": (before[f"{s.value}_due"], getattr(demand, f"{s.value}_due")) for s in STAGES}
+    return Moved(demand, {f: pair for f, pair in changes.items() if pair[0] != pair[1]})
+
+
+def _note(moved: Moved) -> str:
+    parts = [f"{STAGE_LABELS[f.removesuffix('_due')]} {old.isoformat()} → {new.isoformat()}"
+             for f, (old, new) in moved.changes.items()]
+    return "节假日调整：" + "；".join(parts)
+
+
+def _write(moved: list[Moved], days: Iterable[dt.date]) -> None:
+    """One bulk UPDATE of the moved demands (their version too: the page a user has open is stale now)
+    and one bulk INSERT of their timeline entries (actor: none, the system)."""
+    if not moved:
+        return
+    now = clock.now()
+    day_list = sorted({d.isoformat() for d in days})
+    rows = []
+    for m in moved:
+        m.demand.version += 1
+        m.demand.updated_at = now
+        rows.append(m.demand)
+    Demand.objects.bulk_update(rows, [*DEADLINE_FIELDS, "version", "updated_at"])
+    DemandEvent.objects.bulk_create([
+        DemandEvent(demand_id=m.demand.pk, actor=None, verb=VERB, from_state=m.demand.state,
+                    to_state=m.demand.state, note=_note(m), created_at=now,
+                    data={"cause": "calendar", "days": day_list,
+                          "deadlines": {f: {"old": old.isoformat(), "new": new.isoformat()}
+                                        for f, (old, new) in m.changes.items()}})
+        for m in moved])
+
+
+def _chunk(since: dt.date, after_pk: int, size: int) -> list[Demand]:
+    """The next candidates by id, locked until the transaction ends: a transition waits, then reads
+    the moved deadlines, rather than writing back what it read before."""
+    return list(candidates(since).filter(pk__gt=after_pk).select_related("category")
+                .select_for_update(of=("self",)).only(*_FIELDS).order_by("pk")[:size])
+
+
+def move_deadlines(days: Iterable[dt.date], cal: WorkCalendar, *, chunk: int = CHUNK,
+                   own_transactions: bool = False) -> int:
+    """Recompute the remaining deadlines of the open demands that a change of `days` may touch.
+
+    Returns how many demands moved. Inline it runs in the caller's transaction (the calendar change
+    and the moved deadlines commit together); the worker passes `own_transactions`, one per chunk,
+    so that a province's ledger does not hold its locks for the whole run.
+    """
+    days = sorted(set(days))
+    if not days:
+        return 0
+    moved_total, last_pk = 0, 0
+    while True:
+        with transaction.atomic() if own_transactions else contextlib.nullcontext():
+            rows = _chunk(days[0], last_pk, chunk)
+            moved = [m for m in (_recompute(d, cal) for d in rows) if m is not None]
+            _write(moved, days)
+        moved_total += len(moved)
+        if len(rows) < chunk:
+            return moved_total
+        last_pk = rows[-1].pk
+
