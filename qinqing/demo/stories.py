@@ -6,15 +6,18 @@ these, so every demand goes through the same services with the same actors.
 
 import datetime as dt
 import random
+import zlib
 from dataclasses import dataclass
 
 from qinqing.demands import services
-from qinqing.demands.models import Category, Evaluation, Outcome
+from qinqing.demands.models import Category, Channel, Evaluation, Nature, Outcome
 
 from . import texts
 from .org import Org
 from .runner import Plan, call
 from .timing import Office
+
+OPINION_CHANNELS = (Channel.SEMINAR, Channel.MEETING)
 
 
 @dataclass
@@ -95,6 +98,11 @@ class Teller:
         kwargs = {"channel": channel, "title": story.fill(story.template.title)[:120],
                   "content": story.fill(story.template.content), "enterprise": story.enterprise,
                   "category": story.category, "received_at": moment, **extra}
+        if channel in OPINION_CHANNELS and zlib.crc32(f"{kwargs['title']}{moment}".encode()) % 3 == 0:
+            # Some of what is said at a seminar or a meeting is an opinion (意见清单) rather than a difficulty.
+            # Chosen from the text and time, not from the random stream, so every other step (and seed
+            # 000's figures, which count opinions among the problems collected) stays as it was.
+            kwargs["nature"] = Nature.OPINION
         return story.plan.add(moment, lambda _pk: services.receive_demand(user, **kwargs))
 
     def dispatch(self, story: Story, moment, unit=None, co_units=None, user=None) -> dt.datetime:
