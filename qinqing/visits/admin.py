@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from qinqing.lib.admin import ReadOnlyAdmin
+from qinqing.lib.admin import ReadOnlyAdmin, ServiceAdmin, ServiceForm
 
 from .models import (
     Assignment,
@@ -16,36 +16,58 @@ from .models import (
 )
 
 
+class CadreForm(ServiceForm):
+    class Meta(ServiceForm.Meta):
+        fields = ["user", "level", "jurisdiction", "unit", "capacity", "sectors", "active"]
+
+    def write(self):
+        from . import services
+
+        data = self.cleaned_data
+        person = data["user"] if self.instance.pk is None else self.instance.user
+        return services.register_cadre(self.user, person, level=data["level"], jurisdiction=data["jurisdiction"],
+                                       unit=data["unit"], capacity=data["capacity"], sectors=data["sectors"] or (),
+                                       active=data["active"])
+
+
 @admin.register(Cadre)
-class CadreAdmin(admin.ModelAdmin):
+class CadreAdmin(ServiceAdmin):
+    """登记包联干部 through services.register_cadre (its permission check and audit line); a cadre with
+    history is retired (在岗 off), never deleted."""
+
+    form = CadreForm
     list_display = ("user", "level", "jurisdiction", "unit", "capacity", "active")
     list_filter = ("level", "active")
     search_fields = ("user__full_name", "user__username")
     autocomplete_fields = ("user",)
     raw_id_fields = ("jurisdiction", "unit")
 
-    def save_model(self, request, obj, form, change):
+    def get_readonly_fields(self, request, obj=None):
+        return ("user",) if obj is not None else ()  # the service keys a cadre by its person
+
+
+class CadenceRuleForm(ServiceForm):
+    class Meta(ServiceForm.Meta):
+        fields = ["level", "contact_days", "visit_days"]
+
+    def write(self):
         from . import services
 
-        saved = services.register_cadre(request.user, obj.user, level=obj.level, jurisdiction=obj.jurisdiction,
-                                        unit=obj.unit, capacity=obj.capacity, sectors=obj.sectors,
-                                        active=obj.active)
-        obj.pk = saved.pk
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # a cadre with history is retired (在岗 off), never deleted
+        data = self.cleaned_data
+        level = data["level"] if self.instance.pk is None else self.instance.level
+        return services.set_cadence(self.user, level, contact_days=data["contact_days"],
+                                    visit_days=data["visit_days"])
 
 
 @admin.register(CadenceRule)
-class CadenceRuleAdmin(admin.ModelAdmin):
-    """Editing here changes the rule only; services.set_cadence also moves current deadlines (see the form help)."""
+class CadenceRuleAdmin(ServiceAdmin):
+    """Saved through services.set_cadence, which also moves every current deadline of the level."""
 
+    form = CadenceRuleForm
     list_display = ("level", "contact_days", "visit_days", "active")
 
-    def save_model(self, request, obj, form, change):
-        from . import services
-
-        services.set_cadence(request.user, obj.level, contact_days=obj.contact_days, visit_days=obj.visit_days)
+    def get_readonly_fields(self, request, obj=None):
+        return ("level", "active") if obj is not None else ("active",)
 
 
 @admin.register(Assignment)
