@@ -12,7 +12,7 @@ history) with a remaining deadline on or after the earliest changed day: bounded
 The new values come from the services' own function (`refresh_deadlines`, the one copy of the 1231
 rules), computed in Python per candidate: the rule (months or working days, redo days, extensions)
 cannot be written as SQL without a second copy. The writes are set-based: per chunk of candidates
-one SELECT … FOR UPDATE, one bulk UPDATE of the rows whose values changed, one bulk INSERT of their
+one SELECT … FOR UPDATE, one UPDATE … FROM of the rows whose values changed, one bulk INSERT of their
 timeline entries, so the statements per chunk do not grow with its size.
 
 Idempotent: a demand is written only when a value differs, so running it again (the worker's
@@ -24,7 +24,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from qinqing.demands.clock import DEADLINE_FIELDS, refresh_deadlines, rule_for
@@ -32,14 +32,14 @@ from qinqing.demands.models import OPEN_STATES, Demand, DemandEvent, Stage
 from qinqing.lib import clock
 from qinqing.lib.workdays import WorkCalendar
 
-CHUNK = 500
+CHUNK = 500  # demands per statement: 500 × 9 values stay under SQLite's 32,766 parameters
 STAGES = (Stage.DISPATCH, Stage.CONTACT, Stage.PATH, Stage.RESOLVE)  # the order a demand meets them
 STAGE_LABELS = {stage.value: f"{stage.label}时限" for stage in STAGES}  # "联系企业时限"
 # The timeline verb: "修改" (a system edit of the demand), the note saying what and why.
 VERB = "edit"
 # What the refresh reads and writes; nothing else is loaded.
 _FIELDS = ["id", "state", "category", "category__sla_rule", "received_at", "reopened_at", "extension_days",
-           "contacted_at", "path_at", "version", "updated_at", *DEADLINE_FIELDS]
+           "contacted_at", "path_at", "version", *DEADLINE_FIELDS]
 
 
 def _remaining_on_or_after(since: dt.date) -> Q:
@@ -91,26 +91,56 @@ def _note(moved: Moved) -> str:
     return "节假日调整：" + "；".join(parts)
 
 
-def _write(moved: list[Moved], days: Iterable[dt.date]) -> None:
-    """One bulk UPDATE of the moved demands (their version too: the page a user has open is stale now)
-    and one bulk INSERT of their timeline entries (actor: none, the system)."""
+# The written columns with their PostgreSQL array types; a row is matched on (id, the version read).
+_WRITTEN = [(c, "text" if Demand._meta.get_field(c).get_internal_type() == "CharField" else "date")
+            for c in DEADLINE_FIELDS]
+
+
+def _update(moved: list[Moved], now: dt.datetime) -> set[int]:
+    """One UPDATE … FROM of the moved demands, only where the version is still the one read; their ids.
+
+    Not bulk_update: its CASE per column and row cost 6 of 9 seconds moving 708 demands (measured on
+    PostgreSQL). The version goes up: a page opened before the change is stale now.
+    """
+    table = Demand._meta.db_table
+    rows = [(m.demand.pk, m.demand.version, *(getattr(m.demand, c) for c, _ in _WRITTEN)) for m in moved]
+    sets = ", ".join(f"{c} = v.{c}" for c, _ in _WRITTEN)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{t}[]" for t in ("bigint", "integer", *(t for _, t in _WRITTEN)))
+            names = ", ".join(["id", "version", *(c for c, _ in _WRITTEN)])
+            cursor.execute(
+                f"UPDATE {table} AS d SET {sets}, version = d.version + 1, updated_at = %s "  # noqa: S608 - our names
+                f"FROM unnest({arrays}) AS v({names}) WHERE d.id = v.id AND d.version = v.version RETURNING d.id",
+                [now, *(list(column) for column in zip(*rows, strict=True))])
+            return {pk for (pk,) in cursor.fetchall()}
+        adapt = connection.ops.adapt_datefield_value
+        sets = ", ".join(f"{c} = v.column{i}" for i, (c, _) in enumerate(_WRITTEN, start=3))
+        one = "(" + ", ".join(["%s"] * (2 + len(_WRITTEN))) + ")"
+        cursor.execute(
+            f"UPDATE {table} SET {sets}, version = {table}.version + 1, updated_at = %s "  # noqa: S608 - our names
+            f"FROM (VALUES {', '.join([one] * len(rows))}) AS v "
+            f"WHERE {table}.id = v.column1 AND {table}.version = v.column2 RETURNING {table}.id",
+            [connection.ops.adapt_datetimefield_value(now),
+             *(v if i < 2 or isinstance(v, str) else adapt(v) for row in rows for i, v in enumerate(row))])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _write(moved: list[Moved], days: Iterable[dt.date]) -> int:
+    """Write the moved demands and one timeline entry each (actor: none, the system); how many."""
     if not moved:
-        return
+        return 0
     now = clock.now()
+    written = _update(moved, now)
     day_list = sorted({d.isoformat() for d in days})
-    rows = []
-    for m in moved:
-        m.demand.version += 1
-        m.demand.updated_at = now
-        rows.append(m.demand)
-    Demand.objects.bulk_update(rows, [*DEADLINE_FIELDS, "version", "updated_at"])
     DemandEvent.objects.bulk_create([
         DemandEvent(demand_id=m.demand.pk, actor=None, verb=VERB, from_state=m.demand.state,
                     to_state=m.demand.state, note=_note(m), created_at=now,
                     data={"cause": "calendar", "days": day_list,
                           "deadlines": {f: {"old": old.isoformat(), "new": new.isoformat()}
                                         for f, (old, new) in m.changes.items()}})
-        for m in moved])
+        for m in moved if m.demand.pk in written])
+    return len(written)
 
 
 def _chunk(since: dt.date, after_pk: int, size: int) -> list[Demand]:
@@ -135,9 +165,7 @@ def move_deadlines(days: Iterable[dt.date], cal: WorkCalendar, *, chunk: int = C
     while True:
         with transaction.atomic() if own_transactions else contextlib.nullcontext():
             rows = _chunk(days[0], last_pk, chunk)
-            moved = [m for m in (_recompute(d, cal) for d in rows) if m is not None]
-            _write(moved, days)
-        moved_total += len(moved)
+            moved_total += _write([m for m in (_recompute(d, cal) for d in rows) if m is not None], days)
         if len(rows) < chunk:
             return moved_total
         last_pk = rows[-1].pk

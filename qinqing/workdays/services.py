@@ -28,8 +28,9 @@ _KINDS = {"holiday": WorkdayOverride.Kind.HOLIDAY, "workday": WorkdayOverride.Ki
           "放假": WorkdayOverride.Kind.HOLIDAY, "上班": WorkdayOverride.Kind.WORKDAY,
           "调休上班": WorkdayOverride.Kind.WORKDAY}
 
-# Above this many candidate demands the deadlines move in the worker (settings.QINQING_CALENDAR_SYNC_DEMANDS):
-# moving 2,000 inline takes about a second, which an administrator's save can wait for.
+# Above this many candidate demands the deadlines move in the worker (settings.QINQING_CALENDAR_SYNC_DEMANDS).
+# Measured on 100,000 demands: 4,682 candidates (708 moved) took 2.0 s on PostgreSQL and 1.0 s on SQLite,
+# so 2,000 cost an administrator's save about a second.
 SYNC_DEMANDS = 2000
 # The worker moves the deadlines once more after this delay: web processes keep the calendar cached for a
 # minute (calendar._TTL_SECONDS), and a transition in one of them recomputes with the old days meanwhile.
