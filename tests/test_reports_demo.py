@@ -69,6 +69,24 @@ def test_the_demo_dashboard_adds_up_to_the_ledger(demo):
 
 
 @pytest.mark.django_db
+def test_the_leaders_default_dashboard_shows_a_district_at_work(demo):
+    """The last twelve weeks: demands closed, under study and at the city, rates of a district at work."""
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(User.objects.get(username="quzhang"))
+    response = client.get(reverse("reports:dashboard"))
+    board = response.context["board"]
+    assert response.context["chosen"] == "12w" and len(board.trend) == 12
+    cards = {i.label: i.value for i in board.cards}
+    assert cards["已办结"] > 50 and cards["区级研究推进"] > 0 and cards["移送市级"] > 0
+    assert all(week.value > 0 for week in board.trend)
+    assert all(0 < r["rate"] <= 100 for r in board.rates) and any(r["rate"] < 100 for r in board.rates)
+    assert 50 < board.satisfaction["rate"] < 100
+
+
+@pytest.mark.django_db
 def test_the_demo_has_notices_circulars_and_pages_that_open(demo):
     from django.test import Client
     from django.urls import reverse

@@ -11,7 +11,7 @@ from django.db.models import Count
 
 from qinqing.accounts.models import Jurisdiction, Role, RoleGrant, User
 from qinqing.demands.models import Demand, DemandEvent, Extension, Stage, State, Urging
-from qinqing.demo import figures
+from qinqing.demo import figures, recent
 from qinqing.demo.seed import campaign_demands
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock, uscc
@@ -79,13 +79,20 @@ def test_seed_demo_loads_seed_000s_district_in_figures_and_a_second_run_changes_
     # Current work: every open state, overdue ones at every stage, an extension awaiting approval,
     # and the demo enterprise has a reply to rate.
     current = Demand.objects.filter(received_at__date__gt=figures.CAMPAIGN_END)
-    assert 60 <= current.count() <= 120
+    assert 60 <= current.filter(state__in=OPEN_AND_WAITING).count() <= 160
     assert set(current.values_list("state", flat=True)) >= set(OPEN_AND_WAITING)
     overdue = current.filter(next_due__lt=clock.today())
     overdue_stages = set(overdue.values_list("current_stage", flat=True))
     assert overdue_stages == set(Stage.values)
     assert Extension.objects.filter(status=Extension.Status.PENDING).exists()
     assert Demand.objects.filter(enterprise__accounts__username="qiye", state=State.REPLIED).exists()
+
+    # The weeks before: replies, evaluations and 销号 in every week the leader's dashboard shows,
+    # with some demands under district study or at the city.
+    assert recent.verify(district) == []
+    finished = current.filter(state__in=(State.CLOSED, State.LONG_TERM, State.TRANSFERRED))
+    assert {State.CLOSED, State.LONG_TERM, State.TRANSFERRED} == set(finished.values_list("state", flat=True))
+    assert finished.filter(state=State.CLOSED).count() > 50
 
     # Visibility shows: the neighbouring district's dispatcher sees none of this district's demands.
     neighbour = User.objects.get(username="xb_diaodu")

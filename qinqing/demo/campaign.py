@@ -127,7 +127,7 @@ def tell(teller: Teller, story: Story, received: dt.datetime, channel: str, fate
     if rng.random() < LATE_DISPATCH:
         when = office.moment(office.workday(d0, rng.randint(1, 2)))
     else:
-        when = _same_day(office, m, 15, 180)
+        when = same_day(office, m, 15, 180)
     if rng.random() < RETURNED:
         m = teller.bounce(story, when)
         when = office.after(m, 20, 240)
@@ -197,7 +197,7 @@ def _close(teller: Teller, story: Story, m: dt.datetime, d0: dt.date, path_day: 
     teller.close(story, office.on(office.workday(office.day_of(m), rng.randint(0, 2)), m))
 
 
-def _same_day(office, prev: dt.datetime, lo: int, hi: int) -> dt.datetime:
+def same_day(office, prev: dt.datetime, lo: int, hi: int) -> dt.datetime:
     """Later the same day (dispatch within the day), at the latest just before the office closes."""
     moment = prev + dt.timedelta(minutes=office.rng.randint(lo, hi))
     closing = office.at(office.day_of(prev), dt.time(17, 45))

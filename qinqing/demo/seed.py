@@ -20,7 +20,7 @@ from qinqing.enterprises.models import Enterprise, Sector
 from qinqing.reports import demo as reports_demo
 from qinqing.workdays.calendar import get_calendar
 
-from . import campaign, org, registry, runner, visits
+from . import campaign, org, recent, registry, runner, visits
 from .current import Current
 from .figures import (
     CAMPAIGN_END,
@@ -77,8 +77,11 @@ def seed(log: Callable[[str], None] = print) -> None:
         first_current = min(plan.steps[0][0] for plan in current_plans)
         sweeps = [moment for moment in (teller.office.at(day, SWEEP_TIME) for day in history)
                   if moment < first_current]
-        step(f"办理过程已排定：集中走访{len(campaign_plans)}件，当前在办{len(current_plans)}件")
-        runner.play(campaign_plans + current_plans, sweeps)
+        rng = _rng("recent")
+        recent_plans = recent.Recent(Teller(the_org, Office(cal, rng), rng, owners), categories).build(enterprises)
+        step(f"办理过程已排定：集中走访{len(campaign_plans)}件，近{recent.WEEKS}周受理{len(recent_plans)}件，"
+             f"当前在办{len(current_plans)}件")
+        runner.play(campaign_plans + recent_plans + current_plans, sweeps)
         step("诉求已按时间顺序经各环节办理")
         visits.build(_rng("visits"), the_org, enterprises, cal, step)
         _analyze()
@@ -143,3 +146,6 @@ def verify() -> None:
         problems.append(f"诉求办理状态 {states}")
     if problems:
         raise DemoMismatch("演示数据与第000号报告的数字不符：" + "；".join(problems))
+    lifeless = recent.verify(Jurisdiction.objects.get(code=DISTRICT_CODE))
+    if lifeless:
+        raise DemoMismatch("演示数据近12周的办理不完整：" + "；".join(lifeless))

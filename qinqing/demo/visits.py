@@ -4,7 +4,7 @@ Seed 000's campaign: every one of the district's 930 enterprises was visited on 
 CAMPAIGN_START..CAMPAIGN_END (the day its 走访 demands were received, which the visit is linked
 to), and 250 宣讲会/座谈会 were held. After the campaign, specialists phone their enterprises about
 monthly and contact leaders visit about quarterly, except a few who coast: the neglect lists and
-the overdue sweep find them. Rows are written with bulk_create (one service call per row would take
+the overdue sweep find them; the towns hold about one seminar a week. Rows are written with bulk_create (one service call per row would take
 minutes), each with the audit line the service would have written.
 """
 
@@ -79,7 +79,7 @@ def build(rng: random.Random, org, enterprises: list, cal, log=print) -> None:
     _save_visits(rng, org, visits, visitors, links)
     fill_targets(campaign)
     assignments = _assignments(org, enterprises, by_user, visits, visitors)
-    seminars = _seminars(rng, org, enterprises, workdays, campaign)
+    seminars = _seminars(rng, org, enterprises, workdays, campaign, cal, today)
     problems = verify(org.district, len(enterprises))
     if problems:
         from .seed import DemoMismatch
@@ -280,7 +280,7 @@ def _assignments(org, enterprises, by_user, visits, visitors) -> int:
     return len(rows)
 
 
-def _seminars(rng, org, enterprises, workdays, campaign) -> int:
+def _seminars(rng, org, enterprises, workdays, campaign, cal, today: dt.date) -> int:
     by_town: dict[int, list] = {}
     for e in enterprises:
         by_town.setdefault(e.jurisdiction_id, []).append(e)
@@ -288,9 +288,9 @@ def _seminars(rng, org, enterprises, workdays, campaign) -> int:
     departments = list(org.departments.values())
     tz = timezone.get_default_timezone()
     rows, attending = [], []
-    for i in range(SEMINARS_HELD):
+
+    def hold(i: int, day: dt.date, campaign) -> None:
         kind, title = rng.choice(SEMINAR_TITLES)
-        day = rng.choice(workdays)
         if i % 5 == 0:  # one in five is the district's own, run by a department
             jurisdiction, organiser, pool = org.district, rng.choice(departments), enterprises
         else:
@@ -300,6 +300,18 @@ def _seminars(rng, org, enterprises, workdays, campaign) -> int:
                             organiser=organiser, campaign=campaign, recorded_by=org.dispatchers[0],
                             recorded_at=dt.datetime.combine(day, dt.time(18, 0), tzinfo=tz)))
         attending.append(rng.sample(pool, min(len(pool), rng.randint(4, 12))))
+
+    for i in range(SEMINARS_HELD):
+        hold(i, rng.choice(workdays), campaign)
+    # After the campaign the district keeps meeting its enterprises, about one 宣讲会 or 座谈会 a week,
+    # so a briefing for any recent period has some (the campaign's 250 stay within its two months).
+    week, i = CAMPAIGN_END + dt.timedelta(days=7), 0
+    while week < today:
+        day = cal.next_workday(week + dt.timedelta(days=rng.randint(0, 4)))
+        if day < today:
+            hold(i, day, None)
+            i += 1
+        week += dt.timedelta(days=7)
     Seminar.objects.bulk_create(rows)
     through = Seminar.enterprises.through
     through.objects.bulk_create([through(seminar_id=s.pk, enterprise_id=e.pk)
