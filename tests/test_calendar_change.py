@@ -50,7 +50,7 @@ def receive(world, when: str, title: str = "厂房消防验收排期") -> Demand
 
 
 def calendar_entries(demand) -> list[DemandEvent]:
-    return list(DemandEvent.objects.filter(demand=demand, data__cause="calendar"))
+    return list(DemandEvent.objects.filter(demand=demand, data__has_key="calendar"))
 
 
 def dues(demand) -> tuple[dt.date, dt.date, dt.date, dt.date]:
@@ -80,9 +80,35 @@ def test_a_contact_deadline_on_a_day_marked_a_holiday_in_the_admin_moves_to_the_
     [entry] = calendar_entries(demand)
     assert entry.actor is None and entry.verb_label == "修改"
     assert entry.note == "节假日调整：联系企业时限 2026-12-04 → 2026-12-07；反馈路径时限 2026-12-07 → 2026-12-08"
-    assert entry.data["deadlines"] == {"contact_due": {"old": "2026-12-04", "new": "2026-12-07"},
+    assert entry.data["calendar"]["deadlines"] == {"contact_due": {"old": "2026-12-04", "new": "2026-12-07"},
                                        "path_due": {"old": "2026-12-07", "new": "2026-12-08"}}
-    assert entry.data["days"] == ["2026-12-04"]
+    assert entry.data["calendar"]["days"] == ["2026-12-04"]
+
+
+def test_the_demand_page_shows_the_move_as_a_system_entry_and_the_enterprise_is_not_shown_it(world):
+    demand = services.receive_demand(world.owner, channel=Channel.ONLINE, title="厂房消防验收排期",
+                                     content="新建厂房等待消防验收，影响投产。", category=world.hiring)
+    calendar_services.save_override(world.admin, WorkdayOverride(date=D("2026-12-04"), kind="holiday"))
+
+    staff_page = login(world.dispatcher).get(reverse("demands:detail", args=[demand.number])).content.decode()
+    owner_page = login(world.owner).get(reverse("portal:detail", args=[demand.number])).content.decode()
+
+    assert "节假日调整：联系企业时限 2026-12-04 → 2026-12-07" in staff_page
+    assert "deadlines" not in staff_page  # the dates are in the note, not repeated as raw data
+    assert "节假日调整" not in owner_page
+
+
+def test_editing_the_date_of_a_holiday_in_the_admin_moves_deadlines_off_the_new_day_and_back_onto_the_old(world):
+    demand = receive(world, "2026-12-03 09:00")
+    calendar_services.save_override(world.admin, WorkdayOverride(date=D("2026-12-04"), kind="holiday"))
+    assert dues(demand)[1:3] == (D("2026-12-07"), D("2026-12-08"))
+    override = WorkdayOverride.objects.get()
+
+    login(world.admin).post(reverse("admin:workdays_workdayoverride_change", args=[override.pk]),
+                            {"date": "2026-12-08", "kind": "holiday", "note": "改期"})
+
+    assert dues(demand)[1:3] == (D("2026-12-04"), D("2026-12-07"))
+    assert calendar_entries(demand)[-1].data["calendar"]["days"] == ["2026-12-04", "2026-12-08"]
 
 
 def test_deleting_the_holiday_in_the_admin_moves_the_deadline_back(world):
@@ -94,7 +120,7 @@ def test_deleting_the_holiday_in_the_admin_moves_the_deadline_back(world):
     login(world.admin).post(reverse("admin:workdays_workdayoverride_delete", args=[override.pk]), {"post": "yes"})
 
     assert dues(demand)[1] == D("2026-12-04")
-    assert [e.data["deadlines"]["contact_due"] for e in calendar_entries(demand)] == [
+    assert [e.data["calendar"]["deadlines"]["contact_due"] for e in calendar_entries(demand)] == [
         {"old": "2026-12-04", "new": "2026-12-07"}, {"old": "2026-12-07", "new": "2026-12-04"}]
 
 
@@ -221,7 +247,7 @@ def test_moving_deadlines_costs_the_same_few_statements_however_many_demands_mov
     assert moved == count
     # Select the chunk (locked), update the moved rows, insert their timeline entries.
     assert len(ctx) <= 3, [q["sql"][:80] for q in ctx.captured_queries]
-    assert DemandEvent.objects.filter(data__cause="calendar").count() == count
+    assert DemandEvent.objects.filter(data__has_key="calendar").count() == count
 
 
 def test_a_duty_assignments_cadence_counts_calendar_days_so_a_holiday_leaves_it_alone(world):

@@ -136,9 +136,9 @@ def _write(moved: list[Moved], days: Iterable[dt.date]) -> int:
     DemandEvent.objects.bulk_create([
         DemandEvent(demand_id=m.demand.pk, actor=None, verb=VERB, from_state=m.demand.state,
                     to_state=m.demand.state, note=_note(m), created_at=now,
-                    data={"cause": "calendar", "days": day_list,
-                          "deadlines": {f: {"old": old.isoformat(), "new": new.isoformat()}
-                                        for f, (old, new) in m.changes.items()}})
+                    data={"calendar": {"days": day_list,
+                                       "deadlines": {f: {"old": old.isoformat(), "new": new.isoformat()}
+                                                     for f, (old, new) in m.changes.items()}}})
         for m in moved if m.demand.pk in written])
     return len(written)
 

@@ -66,7 +66,7 @@ DATA_LABELS = {
     "from": "原层级", "to": "新层级", "unit": "退回单位", "redispatch": "重新交办",
     "aspect": "营商环境方面", "old_aspect": "原营商环境方面", "nature": "性质",
 }
-_HIDDEN_KEYS = {"extension"}
+_HIDDEN_KEYS = {"extension", "calendar"}  # calendar: the moved dates, which the entry's note already states
 
 
 def _value(key, value):
