@@ -39,8 +39,8 @@ class VisitFigures:
     four_below: int
     by_sector: list[tuple[str, int]]
     seminars: int
-    contacted: int  # enterprises reached only by phone or video (not visited) in the period
-    contact_label: str  # how the text names those forms: "电话、视频"
+    contacted: int  # enterprises reached in the period only by the other forms, never visited (visits.stats)
+    contact_label: str  # how the text names those forms: "电话、视频", or "电话、视频、会见"
 
 
 @dataclass
