@@ -4,13 +4,14 @@ the same labels, and another list can declare its columns from the same registry
 from io import BytesIO
 
 import pytest
+from django.db.models import Count
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from qinqing.demands import services
 from qinqing.demands.columns import COLUMNS, LEDGER_TABLE
 from qinqing.demands.models import Demand
-from qinqing.lib.tables import Column, ColumnSet, render_rows, write_xlsx
+from qinqing.lib.tables import Column, ColumnSet, prepare, render_rows, write_xlsx
 from qinqing.workbench import services as workbench
 from tests.conftest import login
 
@@ -76,3 +77,18 @@ def test_a_set_refuses_two_columns_with_one_key_and_defaults_it_does_not_hold():
         ColumnSet([column, column], default=["number"])
     with pytest.raises(ValueError, match="not in the set"):
         ColumnSet([column], default=["title"])
+
+
+def test_a_page_prepared_for_its_columns_renders_them_in_one_query(world, demand, django_assert_num_queries):
+    services.dispatch_demand(world.dispatcher, demand, lead_unit=world.bureau)
+    events = Column("events", "办理记录数", ("event_count",), lambda r: r["event_count"],
+                    annotate={"event_count": lambda: Count("events")})
+    columns = [*LEDGER_TABLE.columns, COLUMNS.by_key["credit_code"], events]
+    with django_assert_num_queries(1):
+        rows = list(prepare(Demand.objects.all(), columns))
+        html = render_rows(rows, columns, {"detail_prefix": "/d/"})
+    assert world.enterprise.credit_code in html and "<td>2</td>" in html  # received, dispatched
+    out = BytesIO()
+    write_xlsx(Demand.objects.all(), [COLUMNS.by_key["number"], events], out, sheet_title="清单")
+    sheet = load_workbook(BytesIO(out.getvalue())).active
+    assert [c.value for c in sheet[2]] == [demand.number, 2]
