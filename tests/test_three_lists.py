@@ -212,7 +212,8 @@ def test_the_responsibility_list_exports_in_the_joint_offices_layout(world, book
     assert rows[1][0] == "截至2026年12月3日"
     assert rows[2] == ["序号", "企业名称", "问题内容", "牵头帮扶单位", "帮扶责任人", "包联干部", "办理时限", "当前环节",
                        "办理进度"]
-    assert sheet.freeze_panes == "A4"
+    assert sheet.freeze_panes == "A4" and sheet["A1"].font.b and sheet["A3"].font.b
+    assert sheet["C4"].border.left.style == "thin" and sheet["C4"].alignment.wrap_text
     assert sheet.column_dimensions["C"].width == 50 and sheet.column_dimensions["A"].width == 6
     body = rows[3:]
     assert [r[0] for r in body] == list(range(1, len(body) + 1)) and len(body) == 3

