@@ -63,7 +63,8 @@ def test_a_clean_file_is_imported_with_its_figures_size_and_four_above_status(wo
 def test_a_reimport_updates_the_enterprise_and_never_duplicates_it(world, tmp_path):
     services.import_enterprises(world.admin, workbook(tmp_path, [good_row(1)]))
     changed = good_row(1, 单位名称="深圳市南头精工有限公司", 联系电话="", **{"主营业务收入（万元）": 1500})
-    report = services.import_enterprises(world.admin, workbook(tmp_path, [changed, good_row(2)], name="2.xlsx"))
+    report = services.import_enterprises(world.admin, workbook(tmp_path, [changed, good_row(2)], name="2.xlsx"),
+                                         accept_moves=True)  # the rename is accepted explicitly
     assert (report.created, report.updated) == (1, 1)
     enterprise = Enterprise.objects.get(credit_code=code(1))
     assert enterprise.name == "深圳市南头精工有限公司"

@@ -1,7 +1,9 @@
 """The upload page: upload → checked in the background → preview and errors → confirm → imported.
 
 The file is stored under MEDIA_ROOT/imports/ and confirmed by its job id, so nothing is written before
-the user has seen the preview. The job page refreshes itself while a background step runs.
+the user has seen the preview: each row as 新增, 更新 (old → new, field by field), 无变化 or 错误. Renames
+and moves of existing enterprises are ticked one by one (确认更名/迁址) or all at once (全部接受) on the
+confirm form; those left unticked are skipped. The job page refreshes itself while a background step runs.
 """
 
 from django.contrib import messages
@@ -49,7 +51,10 @@ def job_page(request, pk: int):
     job = _job(request, pk)
     context = {"job": job, "in_progress": job.status in IN_PROGRESS,
                "headers": [c["header"] for c in job.columns],
-               "unknown_columns": [c["header"] for c in job.columns if not c["field"]]}
+               "unknown_columns": [c["header"] for c in job.columns if not c["field"]],
+               "moves": [c for c in job.changes if c["moves"]],
+               "other_changes": [c for c in job.changes if not c["moves"]],
+               "other_count": job.update_rows - job.move_rows}
     template = "enterprises/_import_status.html" if is_htmx(request) else "enterprises/import_job.html"
     return render(request, template, context)
 
@@ -59,7 +64,9 @@ def job_page(request, pk: int):
 def confirm(request, pk: int):
     job = _job(request, pk)
     try:
-        services.confirm_import(request.user, job, partial=request.POST.get("partial") == "1")
+        services.confirm_import(request.user, job, partial=request.POST.get("partial") == "1",
+                                accept_moves=request.POST.get("accept_all") == "1",
+                                accepted_rows=request.POST.getlist("accept"))
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("enterprises:import_job", pk=job.pk)

@@ -1,14 +1,20 @@
-"""Excel → registry: resolve the header, clean every row, and only then write, in batches.
+"""Excel → registry: resolve the header, clean every row, compare with the registry, and only then write.
 
-The check pass streams the sheet once, cleans each row with the shared RowCleaner, and spools the clean
-rows to a temporary file, so that memory stays flat however long the sheet is. The write pass (called by
-services.import_enterprises inside one transaction) reads the spool back 2,000 rows at a time: one query
-for the batch's existing enterprises, one for their figures, then bulk inserts and updates.
+The check pass streams the sheet once, cleans each row with the shared RowCleaner and spools the clean
+rows to a temporary file, so that memory stays flat however long the sheet is. For every 2,000 rows it
+reads the batch's existing enterprises in one query (their year's figures in one more) and classifies
+each row — 新增, 更新 with its changes field by field, 无变化, or 错误 — which is what the preview shows.
+A row that would rename an existing enterprise or move it to another place needs the user's explicit
+acceptance: without it the write pass skips it and says so (未确认的更名/迁址，已跳过).
+
+The write pass (called by services.import_enterprises inside one transaction) reads the spool back
+2,000 rows at a time and compares again the same way, against the registry as it is then, followed
+by bulk inserts and updates.
 """
 
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +28,7 @@ from openpyxl.styles import Font, PatternFill
 from qinqing.lib import clock
 
 from . import bulk
+from .changes import ChangeText
 from .classify import Classifier, Figures
 from .errors import RefusedFile
 from .models import HELPER_FIELDS, Enterprise, EnterpriseEvent, Helpers, YearlyFigures
@@ -36,6 +43,16 @@ REQUIRED_COLUMNS = ("name", "credit_code")
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 HEAD_FILL = PatternFill("solid", fgColor="DDE7F5")
 FIGURE_FIELDS = ("employees", "revenue", "assets", "tax_paid")
+CHANGES_SHOWN = 500  # existing enterprises whose changes are kept for the preview, per kind (moves, others)
+MOVE_FIELDS = ("name", "jurisdiction_id")  # changes that need the user's explicit acceptance
+MOVES_SKIPPED = "未确认的更名/迁址，已跳过"
+
+
+class Kind:
+    """What a row does to the registry, as the preview names it."""
+
+    NEW, UPDATE, SAME, ERROR = "new", "update", "same", "error"
+    LABELS = {NEW: "新增", UPDATE: "更新", SAME: "无变化", ERROR: "错误"}
 
 Progress = Callable[[str, int, int], None]
 
@@ -62,17 +79,23 @@ class ImportReport:
     errors: list[CellError] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the check, against the registry: rows that add, change, or leave an enterprise as it is
+    new_rows: int = 0
+    update_rows: int = 0
+    same_rows: int = 0
+    move_rows: int = 0  # of update_rows: a rename or a move, which the user must accept
+    changes: list[dict] = field(default_factory=list)  # the first CHANGES_SHOWN updates (and moves), described
+    # the write
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # renames and moves not accepted
+    skipped_rows: list[int] = field(default_factory=list)  # their row numbers (the first CHANGES_SHOWN)
     written: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error_rows == 0
-
-    @property
-    def unchanged(self) -> int:
-        return max(self.valid_rows - self.created - self.updated, 0)
 
     def summary(self) -> str:
         text = f"共{self.total_rows}行数据，有效{self.valid_rows}行"
@@ -80,6 +103,14 @@ class ImportReport:
             text += f"，{self.error_rows}行有错误（{self.error_count}处）"
         if self.written:
             text += f"；新增{self.created}家，更新{self.updated}家，无变化{self.unchanged}家"
+            if self.skipped:
+                rows = "、".join(f"第{n}行" for n in self.skipped_rows[:10])
+                more = "等" if self.skipped > len(self.skipped_rows[:10]) else ""
+                text += f"；{MOVES_SKIPPED}{self.skipped}家（{rows}{more}）"
+        else:
+            text += f"：新增{self.new_rows}家，更新{self.update_rows}家，无变化{self.same_rows}家"
+            if self.move_rows:
+                text += f"；其中{self.move_rows}家更名或迁址，须确认后才会导入"
         return text + "。"
 
 
@@ -96,10 +127,16 @@ class Importer:
     """One import of one file by one user (None: the system, from manage.py)."""
 
     def __init__(self, user, path, *, partial: bool = False, progress: Progress | None = None,
-                 limits: Limits | None = None, source: str = ""):
+                 limits: Limits | None = None, source: str = "", accept_moves: bool = False,
+                 accepted_rows: Iterable[int] = ()):
         self.user = user if user is not None and getattr(user, "pk", None) else None
         self.path = Path(path)
         self.partial = partial
+        # Renames and moves of existing enterprises written: all of them, or those of these sheet rows.
+        self.accept_moves = accept_moves
+        self.accepted_rows = frozenset(accepted_rows)
+        self._classifier: Classifier | None = None
+        self._shown = {False: 0, True: 0}  # updates described for the preview: other changes, moves
         self.progress = progress or (lambda stage, done, total: None)
         self.limits = limits or Limits.from_settings()
         self.source = source or self.path.name
@@ -189,14 +226,14 @@ class Importer:
         return report
 
     def _finish_batch(self, batch: list) -> None:
+        """Mark the batch's errors, classify its rows against the registry, spool the clean ones."""
         if not batch:
             return
-        self._check_existing_in_scope(batch)
+        existing = _existing(c.values["credit_code"] for _, _, c in batch if "credit_code" in c.values)
+        self._check_existing_in_scope(batch, existing)
         report = self.report
         good = []
-        for number, cells, clean in batch:
-            if len(report.preview) < PREVIEW_ROWS:
-                report.preview.append(self._preview_row(number, cells, clean))
+        for number, _, clean in batch:
             if clean.problems:
                 report.error_rows += 1
                 self._record_problems(number, clean.problems)
@@ -208,23 +245,47 @@ class Importer:
                 values["jurisdiction_id"] = place.pk
             figures = clean.figures if clean.figures and set(clean.figures) - {"year"} else None
             good.append((number, values, figures, clean.defaults))
+        plans = {p.number: p for p in self._plan(good, existing, new_rows=False)}
+        self._count_and_describe(plans.values())
+        for number, cells, clean in batch[:max(PREVIEW_ROWS - len(report.preview), 0)]:
+            report.preview.append(self._preview_row(number, cells, clean, plans.get(number)))
         if good:
             # Our own temporary file, written and read by this process only: never user input.
             pickle.dump(good, self._spool, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def _check_existing_in_scope(self, batch: list) -> None:
+    def _check_existing_in_scope(self, batch: list, existing: dict) -> None:
         """A row may update an existing enterprise only if the user manages the place it is filed under."""
         scope = self.cleaner.scope
         if scope is None:
             return
-        codes = [c.values["credit_code"] for _, _, c in batch if "credit_code" in c.values]
-        outside = {code: name for code, path, name in Enterprise.objects.filter(credit_code__in=codes)
-                   .values_list("credit_code", "jurisdiction__path", "jurisdiction__name")
-                   if not path.startswith(scope)}
         for _, _, clean in batch:
-            code = clean.values.get("credit_code")
-            if code in outside:
-                clean.problems["credit_code"] = f"该企业已在企业库中登记，属于{outside[code]}，不在您的管辖范围内"
+            found = existing.get(clean.values.get("credit_code"))
+            if found is not None and not found["place_path"].startswith(scope):
+                clean.problems["credit_code"] = f"该企业已在企业库中登记，属于{found['place_name']}，不在您的管辖范围内"
+
+    def _count_and_describe(self, plans: Iterable["Plan"]) -> None:
+        """Count the batch's kinds; keep the first updates described in words for the preview."""
+        report = self.report
+        kept = []
+        for plan in plans:
+            kind = plan.kind
+            if kind == Kind.NEW:
+                report.new_rows += 1
+            elif kind == Kind.SAME:
+                report.same_rows += 1
+            else:
+                report.update_rows += 1
+                report.move_rows += plan.moves
+                if self._shown[plan.moves] < CHANGES_SHOWN:
+                    self._shown[plan.moves] += 1
+                    kept.append(plan)
+        if kept:
+            text = ChangeText(p.changes for p in kept)  # one query per kind of name, for the batch
+            for plan in kept:
+                plan.described = text.rows(plan.changes)
+                report.changes.append({"row": plan.number, "credit_code": plan.enterprise["credit_code"],
+                                       "name": plan.before_name, "moves": plan.moves,
+                                       "changes": [list(r) for r in plan.described]})
 
     def _record_problems(self, number: int, problems: dict[str, str]) -> None:
         report = self.report
@@ -242,12 +303,15 @@ class Importer:
             if len(report.errors) < ERROR_CAP:
                 report.errors.append(CellError(number, column, header, message))
 
-    def _preview_row(self, number: int, cells: list, clean) -> dict:
+    def _preview_row(self, number: int, cells: list, clean, plan: "Plan | None") -> dict:
         errors = {}
         for key, message in clean.problems.items():
             errors[str(self._key_columns.get(key, -1))] = f"{LABELS.get(key, key)}：{message}"
+        kind = Kind.ERROR if plan is None else plan.kind
         return {"row": number, "cells": [_text(cells[c["column"]]) if c["column"] < len(cells) else ""
-                                         for c in self.report.columns], "errors": errors}
+                                         for c in self.report.columns], "errors": errors,
+                "kind": kind, "kind_label": Kind.LABELS[kind], "moves": bool(plan and plan.moves),
+                "changes": [list(r) for r in plan.described] if plan and plan.described else []}
 
     # ------------------------------------------------------------ write
 
@@ -264,61 +328,97 @@ class Importer:
         report = self.report
         if not report.ok and not self.partial:
             raise RefusedFile("文件有错误，未导入任何数据。")
-        classifier = Classifier.load()
         now = clock.now()
         done = 0
         for batch in self.spooled():
-            self._write_batch(batch, classifier, now)
+            existing = _existing(values["credit_code"] for _, values, _, _ in batch)
+            self._write_batch(self._plan(batch, existing, now=now), now)
             done += len(batch)
             self.progress("write", done, report.valid_rows)
         report.written = True
         return report
 
-    def _write_batch(self, batch: list, classifier: Classifier, now) -> None:
-        """A fixed number of reads and set-based writes per batch, whatever its size."""
-        columns = _enterprise_columns()
-        codes = [values["credit_code"] for _, values, _, _ in batch]
-        existing = {r["credit_code"]: Record(r) for r in Enterprise.objects.filter(credit_code__in=codes)
-                    .values("id", *(attname for attname, _ in columns),
-                            **{name: F(f"helpers__{name}") for name in HELPER_FIELDS})}
-        years = {figures["year"] for _, _, figures, _ in batch if figures}
+    @property
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            self._classifier = Classifier.load()
+        return self._classifier
+
+    def _plan(self, batch: list, existing: dict, *, now=None, new_rows: bool = True) -> list["Plan"]:
+        """What each clean row does to the registry: the same comparison for the preview and the write.
+
+        One query for the year's figures already recorded for the batch's existing enterprises, whatever
+        the batch's size. `new_rows=False` (the check pass) skips building the records of new enterprises.
+        """
+        years = {figures["year"] for _, values, figures, _ in batch if figures and values["credit_code"] in existing}
         known = {}
-        if existing and years:
+        if years:
             known = {(r["enterprise_id"], r["year"]): r for r in YearlyFigures.objects.filter(
                 enterprise_id__in=[e["id"] for e in existing.values()], year__in=years)
                 .values("enterprise_id", "year", *FIGURE_FIELDS)}
-        actor_id = self.user.pk if self.user else None
-        created, updated, changed_fields, figure_rows = [], [], set(), []
+        plans = []
         for number, values, figures, defaults in batch:
-            enterprise = existing.get(values["credit_code"])
-            if enterprise is None:
+            before = existing.get(values["credit_code"])
+            if before is None:
+                if not new_rows:
+                    plans.append(Plan(number, Record(values), None))
+                    continue
                 enterprise = Record(_defaults(now))
                 enterprise.update(defaults)
                 enterprise.update(values)
-                created.append((number, enterprise))
                 changes = None
             else:
+                enterprise = Record(before)
                 changes = {}
                 for name, value in values.items():
                     old = enterprise[name]
                     if old != value:
                         changes[name] = [_plain(old), _plain(value)]
                         enterprise[name] = value
-                        changed_fields.add(name)
+            plan = Plan(number, enterprise, changes, before_name=before["name"] if before else "")
+            plans.append(plan)
             if figures:
-                before = known.get((enterprise.get("id"), figures["year"]))
-                row = Record(before or dict.fromkeys(FIGURE_FIELDS))
+                prior = known.get((enterprise.get("id"), figures["year"]))
+                row = Record(prior or dict.fromkeys(FIGURE_FIELDS))
                 row.update({k: v for k, v in figures.items() if v is not None})
-                if before is not None and not changes and all(row[k] == before[k] for k in FIGURE_FIELDS):
+                same = prior is not None and all(row[k] == prior[k] for k in FIGURE_FIELDS)
+                if same and not changes:
                     continue  # the same figures again: nothing to record
-                moved = classify_year(enterprise, row, classifier, explicit=values)
-                figure_rows.append((enterprise, row))
+                moved = classify_year(enterprise, row, self.classifier, explicit=values)
+                plan.figures = row
                 if changes is not None:
+                    if not same:
+                        changes["figures"] = [_figures_dict(prior, row["year"]), _figures_dict(row, row["year"])]
                     for name, pair in moved.items():
                         changes.setdefault(name, [_plain(v) for v in pair])
-                        changed_fields.add(name)
-            if changes:
-                updated.append((number, enterprise, changes))
+        return plans
+
+    def _accepted(self, plan: "Plan") -> bool:
+        return self.accept_moves or plan.number in self.accepted_rows
+
+    def _write_batch(self, plans: list["Plan"], now) -> None:
+        """A fixed number of set-based writes per batch, whatever its size."""
+        report = self.report
+        columns = _enterprise_columns()
+        actor_id = self.user.pk if self.user else None
+        created, updated, changed_fields, figure_rows = [], [], set(), []
+        for plan in plans:
+            enterprise, changes = plan.enterprise, plan.changes
+            if changes is None:
+                created.append((plan.number, enterprise))
+            elif not changes:
+                report.unchanged += 1
+                continue
+            elif plan.moves and not self._accepted(plan):
+                report.skipped += 1
+                if len(report.skipped_rows) < CHANGES_SHOWN:
+                    report.skipped_rows.append(plan.number)
+                continue
+            else:
+                updated.append((plan.number, enterprise, changes))
+                changed_fields.update(changes)
+            if plan.figures is not None:
+                figure_rows.append((enterprise, plan.figures))
 
         adapters = {attname: adapt for attname, adapt in columns}
         names = [attname for attname, _ in columns]
@@ -340,7 +440,7 @@ class Importer:
                 *((e["id"], f, e[f]) for _, e in created for f in HELPER_FIELDS if e[f] is not None),
                 *((e["id"], f, e[f]) for _, e, changes in updated for f in HELPER_FIELDS if f in changes)])
         if updated:
-            fields = [*sorted(changed_fields - set(HELPER_FIELDS)), "updated_at"]
+            fields = [*sorted(changed_fields - {*HELPER_FIELDS, "figures"}), "updated_at"]
             stamp = bulk.adapt_datetime(now)
             bulk.update(Enterprise, fields, (
                 (*(_adapted(e[f], adapters[f]) for f in fields[:-1]), stamp, e["id"]) for _, e, _ in updated))
@@ -357,8 +457,8 @@ class Importer:
             *((e["id"], actor_id, EnterpriseEvent.Verb.IMPORT_UPDATE.value, bulk.adapt_json(changes),
                note.format(n), recorded_at) for n, e, changes in updated),
         ])
-        self.report.created += len(created)
-        self.report.updated += len(updated)
+        report.created += len(created)
+        report.updated += len(updated)
 
     # ------------------------------------------------------------ the error workbook
 
@@ -425,6 +525,44 @@ def _styled(sheet, value, *, fill=None, bold=False, comment=None):
     if comment:
         cell.comment = Comment(comment, "亲清")
     return cell
+
+
+@dataclass
+class Plan:
+    """One clean row against the registry: a new enterprise (changes None), an update, or nothing to do."""
+
+    number: int
+    enterprise: "Record"  # the enterprise as the row leaves it
+    changes: dict | None  # field → [old, new], as the change log stores them
+    before_name: str = ""  # the name the registry has now
+    figures: "Record | None" = None  # the year's row to write
+    described: list = field(default_factory=list)  # (label, old, new) for the preview
+
+    @property
+    def kind(self) -> str:
+        return Kind.NEW if self.changes is None else Kind.UPDATE if self.changes else Kind.SAME
+
+    @property
+    def moves(self) -> bool:
+        """A rename or a move to another place: written only when the user accepted it."""
+        return bool(self.changes) and any(f in self.changes for f in MOVE_FIELDS)
+
+
+def _existing(codes: Iterable[str]) -> dict[str, dict]:
+    """The registry's rows for these credit codes, with their helpers and place, in one query."""
+    codes = list(codes)
+    if not codes:
+        return {}
+    return {r["credit_code"]: r for r in Enterprise.objects.filter(credit_code__in=codes).values(
+        "id", *(attname for attname, _ in _enterprise_columns()),
+        place_path=F("jurisdiction__path"), place_name=F("jurisdiction__name"),
+        **{name: F(f"helpers__{name}") for name in HELPER_FIELDS})}
+
+
+def _figures_dict(row, year: int) -> dict | None:
+    if row is None:
+        return None
+    return {"year": year, **{k: _plain(row[k]) for k in FIGURE_FIELDS if row[k] is not None}}
 
 
 class Record(dict):

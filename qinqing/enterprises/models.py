@@ -456,6 +456,17 @@ class ImportJob(models.Model):
     done_rows = models.PositiveIntegerField("已处理行数", default=0)
     created_count = models.PositiveIntegerField("新增企业", default=0)
     updated_count = models.PositiveIntegerField("更新企业", default=0)
+    # What the check found against the registry (the preview), and what the user accepted at confirm:
+    # a row renaming or moving an existing enterprise is written only when accepted, else skipped.
+    new_rows = models.PositiveIntegerField("新增行数", default=0)
+    update_rows = models.PositiveIntegerField("更新行数", default=0)
+    unchanged_rows = models.PositiveIntegerField("无变化行数", default=0)
+    move_rows = models.PositiveIntegerField("更名/迁址行数", default=0)
+    changes = models.JSONField("将修改的企业（前若干家）", default=list, blank=True,
+                               help_text="[{row, credit_code, name, moves, changes: [[字段, 原值, 新值]]}]")
+    accept_all_moves = models.BooleanField("全部接受更名/迁址", default=False)
+    accepted_rows = models.JSONField("确认更名/迁址的行号", default=list, blank=True)
+    skipped_count = models.PositiveIntegerField("未确认而跳过", default=0)
     message = models.TextField("说明", blank=True)
     columns = models.JSONField("识别的列", default=list, blank=True)
     preview = models.JSONField("预览", default=list, blank=True)

@@ -9,7 +9,7 @@ They raise qinqing.demands.errors.DomainError subclasses whose Chinese message i
 import logging
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -291,9 +291,14 @@ def check_import(user, path: Path | str, *, progress: Callable | None = None, so
 
 
 def import_enterprises(user, path: Path | str, *, partial: bool = False, progress: Callable | None = None,
-                       source: str = "", importer: Importer | None = None) -> ImportReport:
+                       source: str = "", importer: Importer | None = None, accept_moves: bool = False,
+                       accepted_rows: Iterable[int] = ()) -> ImportReport:
     """导入企业名单: validate every row first; then write all of them in one transaction, or — with
     `partial` — the valid ones only. Re-importing a code updates that enterprise, never duplicates it.
+
+    A row that would rename an existing enterprise or move it to another place is written only when
+    accepted — all of them (`accept_moves`) or those of `accepted_rows` (sheet row numbers); the others
+    are skipped and counted in the report (未确认的更名/迁址，已跳过), never applied silently.
 
     Raises RefusedFile for a hostile or malformed file and when rows have errors without `partial`
     (the report, with the errors, is on the exception's `report` attribute).
@@ -303,6 +308,8 @@ def import_enterprises(user, path: Path | str, *, partial: bool = False, progres
         importer = Importer(user, path, partial=partial, progress=progress, source=source)
         importer.check()
     importer.partial = partial
+    importer.accept_moves = accept_moves
+    importer.accepted_rows = frozenset(accepted_rows)
     report = importer.report
     if not report.ok and not partial:
         error = RefusedFile(f"{report.summary()}按“全部成功才导入”的规则，未导入任何数据；请下载错误标注文件修正后重新导入。")
@@ -350,6 +357,9 @@ def _store_report(job: ImportJob, importer: Importer) -> None:
     job.error_rows = report.error_rows
     job.columns = report.columns
     job.preview = report.preview
+    job.new_rows, job.update_rows = report.new_rows, report.update_rows
+    job.unchanged_rows, job.move_rows = report.same_rows, report.move_rows
+    job.changes = report.changes
     job.errors = [e.as_dict() for e in report.errors[:JOB_ERRORS_SHOWN]]
     job.message = " ".join([report.summary(), *report.warnings])
     if not report.ok:
@@ -383,8 +393,13 @@ def check_import_job(job_id: int) -> ImportJob:
 
 
 @transaction.atomic
-def confirm_import(user, job: ImportJob | int, *, partial: bool = False) -> ImportJob:
-    """确认导入: start writing a checked file. With errors, only `partial` (skip the bad rows) may go on."""
+def confirm_import(user, job: ImportJob | int, *, partial: bool = False, accept_moves: bool = False,
+                   accepted_rows: Iterable[int] = ()) -> ImportJob:
+    """确认导入: start writing a checked file. With errors, only `partial` (skip the bad rows) may go on.
+
+    Renames and moves of existing enterprises are written only if accepted here: all of them
+    (`accept_moves`, the page's 全部接受) or the sheet rows in `accepted_rows` (确认更名/迁址 per row).
+    """
     pk = job.pk if isinstance(job, ImportJob) else job
     job = visible_jobs(user).select_for_update().filter(pk=pk).first()
     if job is None:
@@ -393,8 +408,13 @@ def confirm_import(user, job: ImportJob | int, *, partial: bool = False) -> Impo
         raise IllegalTransition("文件有错误：按“全部成功才导入”的规则不能导入。请修正后重新上传，或选择“跳过错误行，只导入正确的行”。")
     if job.status not in (ImportJob.Status.READY, ImportJob.Status.INVALID) or not job.valid_rows:
         raise IllegalTransition(f"该导入任务当前为“{job.get_status_display()}”，不能导入。")
+    try:
+        rows = sorted({int(n) for n in accepted_rows})
+    except (TypeError, ValueError):
+        raise DomainError("确认更名/迁址的行号有误，请刷新页面后重新选择。") from None
     job.status, job.partial, job.done_rows = ImportJob.Status.RUNNING, partial, 0
-    job.save(update_fields=["status", "partial", "done_rows"])
+    job.accept_all_moves, job.accepted_rows = accept_moves, rows
+    job.save(update_fields=["status", "partial", "done_rows", "accept_all_moves", "accepted_rows"])
     transaction.on_commit(lambda: _queue("run_import_job", job.pk))
     return job
 
@@ -409,7 +429,8 @@ def run_import_job(job_id: int) -> ImportJob:
         importer = Importer(job.uploaded_by, job.file.path, partial=job.partial, progress=_job_progress(job.pk),
                             source=job.original_name)
         importer.check()
-        report = import_enterprises(job.uploaded_by, job.file.path, partial=job.partial, importer=importer)
+        report = import_enterprises(job.uploaded_by, job.file.path, partial=job.partial, importer=importer,
+                                    accept_moves=job.accept_all_moves, accepted_rows=job.accepted_rows)
     except DomainError as exc:
         job.status, job.message = ImportJob.Status.INVALID, exc.message
         if importer is not None and importer.report.total_rows:
@@ -421,6 +442,7 @@ def run_import_job(job_id: int) -> ImportJob:
     else:
         job.status = ImportJob.Status.DONE
         job.created_count, job.updated_count = report.created, report.updated
+        job.skipped_count = report.skipped
         job.message = " ".join([report.summary(), *report.warnings])
     job.finished_at = clock.now()
     job.save()

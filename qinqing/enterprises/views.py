@@ -12,18 +12,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from qinqing.accounts.models import Jurisdiction, User
+from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.errors import DomainError
 from qinqing.demands.models import Demand
 from qinqing.demands.views.common import is_htmx, jurisdictions_in_scope, paginate, staff_required
 from qinqing.lib import clock
 
 from . import services
+from .changes import describe_events
 from .errors import InvalidEnterpriseData
 from .exporter import export_enterprises, import_template
 from .filters import filter_enterprises
 from .forms import EnterpriseForm, FiguresForm
-from .models import HELPERS, Enterprise, Helpers, IndustryCode
+from .models import HELPERS, Enterprise, IndustryCode
 from .permissions import managed_scope, may_manage_place, may_manage_registry
 
 LIST_RELATED = ("jurisdiction", "helpers__service_specialist")
@@ -111,34 +112,6 @@ def _industry_path(code: str) -> list:
     return list(IndustryCode.objects.filter(code__in=prefixes).order_by("code"))
 
 
-def _describe_changes(events: list) -> None:
-    """Give each event readable (label, old, new) rows: field names in Chinese, places and people by name."""
-    fields = {f.attname: str(f.verbose_name) for f in (*Enterprise._meta.concrete_fields,
-                                                        *Helpers._meta.concrete_fields)}
-    fields["figures"] = "年度数据"
-    place_ids, person_ids = set(), set()
-    for event in events:
-        for key, pair in (event.changes or {}).items():
-            if key == "jurisdiction_id":
-                place_ids.update(v for v in pair if v)
-            elif key in ("service_specialist_id", "contact_leader_id"):
-                person_ids.update(v for v in pair if v)
-    places = dict(Jurisdiction.objects.filter(pk__in=place_ids).values_list("pk", "name")) if place_ids else {}
-    people = ({u.pk: u.display_name for u in User.objects.filter(pk__in=person_ids)} if person_ids else {})
-    names = {"jurisdiction_id": places, "service_specialist_id": people, "contact_leader_id": people}
-    for event in events:
-        rows = []
-        for key, pair in (event.changes or {}).items():
-            old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-            lookup = names.get(key)
-            if lookup is not None:
-                old, new = lookup.get(old, old), lookup.get(new, new)
-            if isinstance(new, dict):
-                new = "，".join(f"{k}={v}" for k, v in new.items())
-            rows.append((fields.get(key, key), old, new))
-        event.change_rows = rows
-
-
 @staff_required
 def detail(request, code: str):
     """Everything the system knows of one enterprise: identity, classification, figures, demands, trail."""
@@ -147,7 +120,7 @@ def detail(request, code: str):
     demands = (Demand.objects.visible_to(user).filter(enterprise=enterprise)
                .select_related("category", "lead_unit", "jurisdiction", "enterprise").order_by("-received_at"))
     events = list(enterprise.events.select_related("actor").order_by("-created_at", "-id")[:30])
-    _describe_changes(events)
+    describe_events(events)  # labels, not codes: 行业门类：工业 → 批发零售业
     context = {
         "enterprise": enterprise,
         "industry_path": _industry_path(enterprise.industry_code),
