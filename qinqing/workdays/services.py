@@ -31,7 +31,6 @@ _KINDS = {"holiday": WorkdayOverride.Kind.HOLIDAY, "workday": WorkdayOverride.Ki
 # Above this many candidate demands the deadlines move in the worker (settings.QINQING_CALENDAR_SYNC_DEMANDS).
 # Measured on 100,000 demands: 4,682 candidates (708 moved) took 2.0 s on PostgreSQL and 1.0 s on SQLite,
 # so 2,000 cost an administrator's save about a second.
-SYNC_DEMANDS = 2000
 # The worker moves the deadlines once more after this delay: web processes keep the calendar cached for a
 # minute (calendar._TTL_SECONDS), and a transition in one of them recomputes with the old days meanwhile.
 CATCH_UP_SECONDS = 150
@@ -63,7 +62,7 @@ def _check(user, action: str) -> None:
 
 
 def _sync_limit() -> int:
-    return getattr(settings, "QINQING_CALENDAR_SYNC_DEMANDS", SYNC_DEMANDS)
+    return settings.QINQING_CALENDAR_SYNC_DEMANDS
 
 
 def _move_deadlines(before: WorkCalendar, touched: Iterable[dt.date | None]) -> CalendarChange:
