@@ -69,6 +69,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"), VAR_DIR / "qinqing.sqlite3")}
+# No `SELECT 1` before each request's first query on a kept PostgreSQL connection: it was a round trip on
+# every API call. If the server restarted meanwhile, one request fails and Django drops the broken
+# connection at its end, so the next request connects afresh.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"

@@ -126,8 +126,10 @@ class DemandOut(Schema):
 
     @staticmethod
     def resolve_co_units(obj) -> list:
-        # Always `.all()`, so that a prefetch serves every row of a list.
-        return list(obj.co_units.all())
+        # A demand just received says it has none (api_co_units); otherwise always `.all()`, so that a
+        # prefetch serves every row of a list.
+        known = getattr(obj, "api_co_units", None)
+        return known if known is not None else list(obj.co_units.all())
 
     @staticmethod
     def resolve_tier_label(obj) -> str:

@@ -70,10 +70,10 @@ def notifications_suppressed():
 
 
 def _queue_notifications(event_id: int) -> None:
-    from qinqing.demands.tasks import deliver_event
+    from qinqing.demands.tasks import queue_delivery
 
     if not _quiet.get():
-        transaction.on_commit(lambda: deliver_event(event_id))
+        transaction.on_commit(lambda: queue_delivery(event_id))
 
 
 def _log(demand, user, verb, from_state, note="", data=None, internal=False) -> DemandEvent:

@@ -1,14 +1,92 @@
 """Background jobs of the demand loop. Jobs receive ids and are queued after commit."""
 
+import atexit
+import logging
+import os
+import threading
+
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
 from qinqing.notifications.services import notify_for_event, notify_sweep
+
+log = logging.getLogger(__name__)
 
 
 @db_task()
 def deliver_event(event_id: int) -> int:
     return notify_for_event(event_id)
+
+
+@db_task()
+def deliver_events(event_ids: list[int]) -> int:
+    """The notifications of several timeline entries, handed over together by `queue_delivery`."""
+    return sum(notify_for_event(event_id) for event_id in event_ids)
+
+
+class _Handover:
+    """Timeline entries committed by this process, queued for delivery by a thread of the process.
+
+    Queueing a Huey task writes Huey's own store: with the default SQLite queue, a commit to a second
+    database file that waits for the disk (several milliseconds on a small server), and every intake and
+    transition waited for it before answering. Now the request only appends the event id here, after its
+    commit as before; a background thread queues what has gathered as one `deliver_events` task (under
+    load, several requests' entries share one write). Ids wait here only while the previous batch is
+    written, and the process hands over what is left when it exits; a process killed outright in that
+    window of milliseconds loses those notifications, as one killed between its commit and the commit
+    hook always could. With Huey in immediate mode (tests) delivery happens at once, in the request.
+    """
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self.lock = threading.Lock()  # guards ids and the thread
+        self.writing = threading.Lock()  # held while a batch is written to the queue
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.pid = 0
+
+    def add(self, event_id: int) -> None:
+        with self.lock:
+            self.ids.append(event_id)
+            if self.thread is None or self.pid != os.getpid():  # none yet, or inherited through a fork
+                self.pid = os.getpid()
+                self.thread = threading.Thread(target=self._run, name="qinqing-handover", daemon=True)
+                self.thread.start()
+                atexit.register(self.flush)
+        self.wake.set()
+
+    def flush(self) -> None:
+        with self.writing:
+            with self.lock:
+                ids, self.ids = self.ids, []
+            if not ids:
+                return
+            try:
+                deliver_events(ids)
+            except Exception:
+                with self.lock:  # keep them for the next attempt rather than drop them
+                    self.ids[:0] = ids
+                raise
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - a failed write must not end the thread; the next one retries
+                log.exception("queueing notifications failed")
+
+
+_handover = _Handover()
+
+
+def queue_delivery(event_id: int) -> None:
+    """Deliver the notifications of a committed timeline entry (called from `transaction.on_commit`)."""
+    if HUEY.immediate:
+        deliver_event(event_id)
+    else:
+        _handover.add(event_id)
 
 
 @db_task()

@@ -1,0 +1,161 @@
+"""Single-demand intake (POST /api/v1/demands) does little per request, and still does everything it must:
+validation, permissions, the timeline, notifications, and a revoked token is refused at once."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from huey.contrib.djhuey import HUEY
+
+from qinqing.accounts.models import ApiToken, Role
+from qinqing.api.auth import user_for_token
+from qinqing.demands import tasks
+from qinqing.demands.models import Demand, DemandEvent
+from qinqing.notifications.models import Notification
+from tests.conftest import bearer, make_user
+
+
+def post(client, body, headers):
+    return client.post("/api/v1/demands", json.dumps(body), content_type="application/json", **headers)
+
+
+def body_for(world, **overrides):
+    body = {"credit_code": world.enterprise.credit_code, "channel": "hotline", "title": "厂房租金补贴申请无人受理",
+            "content": "去年申请的厂房租金补贴至今没有结果，多次电话无人接听。"}
+    body.update(overrides)
+    return body
+
+
+def statements(captured) -> list[str]:
+    """The SQL of a request, without the savepoints the test's own transaction adds."""
+    return [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"].upper()]
+
+
+def test_a_single_intake_reads_the_token_user_and_roles_in_one_query_and_writes_three_rows(world, client):
+    headers = bearer(world.dispatcher)
+    post(client, body_for(world), headers)  # the token's first use writes last_used_at; not measured
+    with CaptureQueriesContext(connection) as ctx:
+        r = post(client, body_for(world, title="第二件诉求"), headers)
+    assert r.status_code == 201, r.content
+    sql = statements(ctx.captured_queries)
+    assert len(sql) <= 5, "\n".join(sql)
+    # The token with its user, jurisdiction, unit and role codes; the enterprise; then the year's counter,
+    # the demand and its timeline entry. No query of the role grants of its own, no demand read back.
+    assert [first_table(s) for s in sql] == [
+        "accounts_apitoken", "enterprises_enterprise", "demands_demandsequence", "demands_demand",
+        "demands_demandevent"], "\n".join(sql)
+
+
+def first_table(sql: str) -> str:
+    """The table a statement reads or writes (its outermost FROM, UPDATE or INSERT INTO)."""
+    words = sql.replace('"', " ").split()
+    if words[0].upper() == "SELECT":
+        depth, i = 0, 1
+        while i < len(words):  # skip subqueries in the column list
+            depth += words[i].count("(") - words[i].count(")")
+            if words[i].upper() == "FROM" and depth == 0:
+                return words[i + 1]
+            i += 1
+    if words[0].upper() == "UPDATE":
+        return words[1]
+    if words[0].upper() == "INSERT":
+        return words[2]
+    return words[0]
+
+
+def test_the_201_body_is_what_reading_the_demand_back_returns(world, client):
+    headers = bearer(world.dispatcher)
+    created = post(client, body_for(world), headers)
+    assert created.status_code == 201, created.content
+    read = client.get(f"/api/v1/demands/{created.json()['id']}", **headers)
+    assert read.status_code == 200
+    assert created.json() == read.json()
+
+
+def test_the_receipt_is_on_the_timeline_with_who_received_it(world, client):
+    r = post(client, body_for(world), bearer(world.specialist))
+    assert r.status_code == 201, r.content
+    event = DemandEvent.objects.get(demand_id=r.json()["id"])
+    assert (event.verb, event.actor, event.to_state) == ("receive", world.specialist, "received")
+    assert r.json()["events"][0]["actor"] == world.specialist.display_name
+
+
+def test_the_district_dispatcher_is_told_of_a_demand_a_specialist_received(world, client,
+                                                                           django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        r = post(client, body_for(world), bearer(world.specialist))
+    assert r.status_code == 201, r.content
+    note = Notification.objects.get(recipient=world.dispatcher)
+    assert note.demand_id == r.json()["id"]
+    assert r.json()["number"] in note.text
+
+
+def test_outside_the_request_notifications_are_queued_together_and_delivered_by_the_worker(world, client,
+                                                                                           django_capture_on_commit_callbacks):
+    HUEY.immediate = False  # as in production: the request only hands the event over
+    HUEY.flush()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            first = post(client, body_for(world), bearer(world.specialist))
+            second = post(client, body_for(world, title="第二件"), bearer(world.specialist))
+        assert first.status_code == second.status_code == 201
+        assert not Notification.objects.exists()  # nothing was delivered inside the requests
+        tasks._handover.flush()  # what the background thread does (waits for a batch in flight)
+        queued = HUEY.pending()
+        assert [t.name for t in queued] in (["deliver_events"], ["deliver_events", "deliver_events"])
+        for task in queued:
+            HUEY.execute(task)
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
+    told = Notification.objects.filter(recipient=world.dispatcher).values_list("demand_id", flat=True)
+    assert sorted(told) == sorted([first.json()["id"], second.json()["id"]])
+
+
+def test_a_token_revoked_a_moment_ago_is_refused_on_the_next_call(world, client):
+    raw = ApiToken.issue(world.dispatcher)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert post(client, body_for(world), headers).status_code == 201
+    ApiToken.objects.filter(digest=ApiToken.hash(raw)).update(revoked=True)
+    r = post(client, body_for(world, title="吊销后"), headers)
+    assert r.status_code == 401
+    assert Demand.objects.count() == 1
+
+
+def test_a_deactivated_user_s_token_is_refused(world, client):
+    headers = bearer(world.dispatcher)
+    world.dispatcher.is_active = False
+    world.dispatcher.save(update_fields=["is_active"])
+    assert post(client, body_for(world), headers).status_code == 401
+
+
+@pytest.mark.parametrize("who", ["supervisor", "leader", "other_dispatcher"])
+def test_those_who_may_not_receive_this_demand_are_still_refused(world, client, who):
+    r = post(client, body_for(world), bearer(getattr(world, who)))
+    assert r.status_code == 403, r.content
+    assert not Demand.objects.exists()
+
+
+def test_an_enterprise_account_still_may_not_file_for_another_enterprise(world, client):
+    r = post(client, body_for(world, credit_code=world.neighbour.credit_code), bearer(world.owner))
+    assert r.status_code == 403
+    assert "本企业" in r.json()["detail"]
+
+
+def test_validation_still_names_the_missing_field(world, client):
+    r = post(client, body_for(world, title="  "), bearer(world.dispatcher))
+    assert r.status_code == 400
+    assert "诉求标题" in r.json()["detail"]
+    assert not Demand.objects.exists()
+
+
+def test_the_token_query_brings_every_role_and_a_superuser_is_an_administrator(world):
+    both = make_user("both", Role.DISPATCHER, Role.SPECIALIST, jurisdiction=world.district)
+    user = user_for_token(ApiToken.issue(both))
+    assert user.roles == {Role.DISPATCHER, Role.SPECIALIST}
+    boss = make_user("boss", is_superuser=True)
+    assert user_for_token(ApiToken.issue(boss)).roles == {Role.ADMIN}
+    nobody = make_user("nobody")
+    assert user_for_token(ApiToken.issue(nobody)).roles == frozenset()
+    assert user_for_token("qq_not-a-token") is None
