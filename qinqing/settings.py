@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Empty 403/404/405 answers (require_POST) become the Chinese error page, status and Allow kept.
+    "qinqing.accounts.errorpages.ErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "qinqing.urls"
@@ -148,4 +150,5 @@ LOGGING = {
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+CSRF_FAILURE_VIEW = "qinqing.accounts.errorpages.csrf_failure"  # a Chinese page, not Django's English one
 X_FRAME_OPTIONS = "DENY"

@@ -19,3 +19,8 @@ urlpatterns = [
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),
 ]
+
+# Chinese error pages in the reader's frame (portal or staff); JSON under /api/.
+handler403 = "qinqing.accounts.errorpages.permission_denied"
+handler404 = "qinqing.accounts.errorpages.page_not_found"
+handler500 = "qinqing.accounts.errorpages.server_error"
