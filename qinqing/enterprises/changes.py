@@ -114,7 +114,8 @@ class ChangeText:
     def rows(self, changes: Mapping[str, Any] | None) -> list[tuple[str, str | None, str]]:
         """(label, old, new) per changed field; old is None when there was nothing before (a registration)."""
         rows = []
-        for key, pair in (changes or {}).items():
+        order = {key: n for n, key in enumerate(self.labels)}  # the model's field order: name first
+        for key, pair in sorted((changes or {}).items(), key=lambda item: order.get(item[0], len(order))):
             old, new = (list(pair) + [None, None])[:2] if isinstance(pair, list) else (None, pair)
             rows.append((self.labels.get(key, key), None if old is None else self.value(key, old),
                          self.value(key, new)))
