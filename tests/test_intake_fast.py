@@ -104,11 +104,11 @@ def test_outside_the_request_notifications_are_queued_together_and_delivered_by_
         tasks._handover.flush()  # what the background thread does (waits for a batch in flight)
         queued = HUEY.pending()
         assert [t.name for t in queued] in (["deliver_events"], ["deliver_events", "deliver_events"])
-        for task in queued:
-            HUEY.execute(task)
     finally:
         HUEY.flush()
-        HUEY.immediate = True
+        HUEY.immediate = True  # the consumer's part, run here inside the test's transaction
+    for task in queued:
+        HUEY.execute(task)
     told = Notification.objects.filter(recipient=world.dispatcher).values_list("demand_id", flat=True)
     assert sorted(told) == sorted([first.json()["id"], second.json()["id"]])
 
