@@ -1,6 +1,7 @@
 """Error pages speak Chinese, in the frame their reader knows, with a way back; the API keeps its JSON."""
 
 import json
+import re
 
 import pytest
 from django.db import connection
@@ -165,3 +166,27 @@ def test_a_page_that_has_its_own_body_is_left_alone(world, demand):
     # The settings page answers a refused form with 400 and its own form: the middleware does not touch it.
     response = login(world.handler).post(reverse("notifications:settings"), {"by_sms": "on"})
     assert response.status_code == 400 and "手机号" in page(response)
+
+
+def links(html: str) -> set[str]:
+    """The addresses a page links to (its own queries resolved against `base` by the caller)."""
+    return {href for href in re.findall(r'href="([^"#]+)"', html) if not href.startswith(("http", "tel:", "mailto:"))}
+
+
+@pytest.mark.parametrize("role", ["handler", "head", "supervisor", "leader"])
+def test_every_link_on_the_notice_pages_answers_for_those_who_see_them(world, demand, role):
+    services.dispatch_demand(world.dispatcher, demand, lead_unit=world.bureau)
+    notice = supervision.issue_notice(world.supervisor, demand, requirement="请反馈")
+    client = login(getattr(world, role))
+    detail = reverse("supervision:notice", args=[notice.pk])
+    html = page(client.get(detail))
+    crumb = re.search(r'<p class="crumbs"><a href="([^"]+)">督办单</a>', html).group(1)
+    assert crumb == reverse("supervision:notices")
+    listing = page(client.get(crumb))
+    assert notice.number in listing
+    for base, found in ((detail, links(html)), (crumb, links(listing))):
+        for href in found:
+            url = f"{base}{href}" if href.startswith("?") else href
+            if url.startswith(("/static/", "/logout/")):
+                continue
+            assert client.get(url).status_code == 200, f"{role}: {url} on {base}"

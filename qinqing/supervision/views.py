@@ -135,19 +135,37 @@ def _board_workbook(rows, flag: str, today: dt.date) -> HttpResponse:
 
 
 def _notices(request, today):
+    """The 督办单 the user sees, by status and optionally addressed to one unit (?unit=, the workbench's card).
+
+    Unit staff reach it too (at /supervision/notices/); the board's tabs are shown only to those who may
+    open the board, so the page offers no link that answers 404."""
     status = request.GET.get("status") if request.GET.get("status") in NoticeStatus.values else ""
-    qs = SupervisionNotice.objects.visible_to(request.user).select_related("demand", "unit", "issued_by")
+    unit_id = _int(request.GET.get("unit"))
+    visible = SupervisionNotice.objects.visible_to(request.user)
+    scoped = visible.filter(unit_id=unit_id) if unit_id else visible
+    qs = scoped.select_related("demand", "unit", "issued_by")
     if status:
         qs = qs.filter(status=status)
     page = paginate(qs.order_by("-issued_at", "-id"), request)
     counts = dict.fromkeys(NoticeStatus.values, 0)
-    counts.update(SupervisionNotice.objects.visible_to(request.user).order_by().values_list("status")
-                  .annotate(n=Count("pk")))
-    flag_counts = {f: _flagged(request.user, f, today).count() for f, _ in FLAGS if f != "notices"}
-    flag_counts["notices"] = counts.get(NoticeStatus.ISSUED, 0)
+    counts.update(scoped.order_by().values_list("status").annotate(n=Count("pk")))
+    board = stats.may_see_statistics(request.user)
+    flag_counts = {}
+    if board:
+        flag_counts = {f: _flagged(request.user, f, today).count() for f, _ in FLAGS if f != "notices"}
+        flag_counts["notices"] = (visible.filter(status=NoticeStatus.ISSUED).count() if unit_id
+                                  else counts.get(NoticeStatus.ISSUED, 0))
+    unit_name = Unit.objects.filter(pk=unit_id).values_list("name", flat=True).first() if unit_id else None
     return render(request, "supervision/notices.html", {
         "page": page, "status": status, "statuses": NoticeStatus.choices, "status_counts": counts,
-        "flags": FLAGS, "flag": "notices", "counts": flag_counts, "today": today})
+        "flags": FLAGS, "flag": "notices", "counts": flag_counts, "today": today, "board": board,
+        "unit_id": unit_id, "unit_name": unit_name})
+
+
+@staff_required
+def notices(request):
+    """督办单 list at its own address, for every staff member who sees notices (not only the board's users)."""
+    return _notices(request, clock.today())
 
 
 class NoticeForm(forms.Form):
