@@ -14,6 +14,7 @@ from django.utils import timezone
 from qinqing.demands.filters import LEDGER_ORDER
 from qinqing.demands.models import OPEN_STATES, Demand, Evaluation, Extension, Stage, State
 from qinqing.lib import clock
+from qinqing.supervision.models import NoticeStatus, SupervisionNotice
 
 from .models import Role
 
@@ -65,12 +66,17 @@ def _unit_cards(visible, unit, today):
         today=Count("pk", filter=Q(state__in=OPEN_STATES, next_due=today)),
         replied=Count("pk", filter=Q(state=State.REPLIED)),
     )
+    # 督办单 addressed to the unit and still awaiting its written answer, over the same visible demands
+    # as the list the card opens, so the count equals the rows there.
+    notices = SupervisionNotice.objects.filter(demand__in=visible, unit=unit, status=NoticeStatus.ISSUED).count()
+    notices_url = f"{reverse('supervision:notices')}?{urlencode({'unit': unit.pk, 'status': NoticeStatus.ISSUED})}"
     return [
         _card("待签收", c["to_accept"], _ledger(unit=unit.pk, state="dispatched"), "blue"),
         _card("办理中", c["handling"], _ledger(unit=unit.pk, group="open"), "cyan"),
         _card("今日到期", c["today"], reverse("demands:unit_inbox"), "orange"),
         _card("已超期", c["late"], _ledger(unit=unit.pk, overdue="any"), "red"),
         _card("已答复待评价", c["replied"], _ledger(unit=unit.pk, state="replied"), "purple"),
+        _card("督办单待答复", notices, notices_url, "red", "逾期未反馈将升级督办" if notices else ""),
     ]
 
 

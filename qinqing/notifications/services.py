@@ -5,6 +5,7 @@ sms.py) follow each person's Preference. Everything here runs in the worker afte
 it twice for the same entry sends nothing twice.
 """
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from string import Formatter
@@ -14,7 +15,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
-from qinqing.accounts.models import Role, User
+from qinqing.accounts.models import Jurisdiction, Role, User
 from qinqing.demands.models import DemandEvent
 from qinqing.lib import clock
 
@@ -52,7 +53,13 @@ STAFF_TEXT = {
     "urge": "【催办】{number} {title}：{note}",
     "escalate": "诉求已提级：{number} {title}",
     "reply": "承办单位已答复，待企业评价：{number} {title}",
+    # 督办单 (qinqing.supervision.services); the requirement or answer comes last, where a cut hurts least.
+    "supervise": "【督办】{notice}：诉求{number} {title}，请于{reply_due}前书面反馈。督办要求：{note}",
+    "escalate_notice": "【升级督办】{notice}：{parent}逾期未反馈，已报区领导。诉求{number} {title}，"
+                       "请于{reply_due}前书面反馈。",
+    "answer_notice": "督办单已反馈：{notice}（诉求{number} {title}）。反馈内容：{note}",
 }
+NOTICE_VERBS = ("supervise", "escalate_notice", "answer_notice")
 # Free text is cut to these lengths in every notification, by Python here and by the sweep's SQL alike.
 FIELD_LIMITS = {"title": 60, "note": 80}
 TEXT_LIMIT = Notification._meta.get_field("text").max_length
@@ -96,6 +103,28 @@ def _dispatchers(demand):
     return Q(role_grants__role=Role.DISPATCHER, jurisdiction__path__in=ancestors)
 
 
+def _district_leaders(demand):
+    """Leaders of the demand's district and town: an escalated 督办单 is "报区领导", not the whole city's."""
+    parts = demand.jurisdiction.path.strip("/").split("/")
+    ancestors = ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    return Q(role_grants__role=Role.LEADER, jurisdiction__path__in=ancestors,
+             jurisdiction__level__in=[Jurisdiction.Level.DISTRICT, Jurisdiction.Level.TOWN])
+
+
+def _notice_recipients(event: DemandEvent) -> Q:
+    """督办单 steps: the notice's unit is told of a notice, the issuer (and for an escalated one the
+    leaders) of the answer, the unit and the district's leaders of an escalation."""
+    data, verb = (event.data or {}).get("notice", {}), event.verb
+    q = Q(pk__in=[])
+    if verb in ("supervise", "escalate_notice"):
+        q |= _unit_members([data.get("unit")])
+    if verb == "escalate_notice" or (verb == "answer_notice" and data.get("level", 1) > 1):
+        q |= _district_leaders(event.demand)
+    if verb == "answer_notice" and data.get("issuer"):
+        q |= Q(pk=data["issuer"])
+    return q
+
+
 def recipients(event: DemandEvent):
     demand = event.demand
     verb = event.verb
@@ -105,12 +134,23 @@ def recipients(event: DemandEvent):
         q |= _unit_members(units if verb == "dispatch" else [demand.lead_unit_id])
     if verb in ("receive", "return", "request_extension", "escalate", "reply", "evaluate") and not event.internal:
         q |= _dispatchers(demand)
+    if verb in NOTICE_VERBS:
+        q |= _notice_recipients(event)
     staff = list(User.objects.filter(q, is_active=True).exclude(pk=event.actor_id).distinct())
     owners = []
     if demand.enterprise_id and not event.internal and verb in ENTERPRISE_TEXT:
         owners = list(User.objects.filter(enterprise_id=demand.enterprise_id, is_active=True,
                                           role_grants__role=Role.ENTERPRISE).exclude(pk=event.actor_id))
     return staff, owners
+
+
+def _notice_fields(event: DemandEvent) -> dict[str, str]:
+    if event.verb not in NOTICE_VERBS:
+        return {}
+    data = (event.data or {}).get("notice", {})
+    due = dt.date.fromisoformat(data["reply_due"]) if data.get("reply_due") else None
+    return {"notice": data.get("number", "督办单"), "parent": data.get("parent", "原督办单"),
+            "reply_due": f"{due.month}月{due.day}日" if due else ""}
 
 
 def notify_for_event(event_id: int) -> int:
@@ -121,7 +161,8 @@ def notify_for_event(event_id: int) -> int:
     fields = {"number": demand.number, "title": demand.title, "note": event.note,
               "unit": demand.lead_unit.name if demand.lead_unit else "承办单位",
               "evaluation": demand.get_evaluation_display() or "",
-              "resolve_due": f"{demand.resolve_due.month}月{demand.resolve_due.day}日"}
+              "resolve_due": f"{demand.resolve_due.month}月{demand.resolve_due.day}日",
+              **_notice_fields(event)}
     already = set(Notification.objects.filter(event=event).values_list("recipient_id", flat=True))
     rows = []
     if event.verb in STAFF_TEXT:

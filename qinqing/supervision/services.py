@@ -1,7 +1,10 @@
 """Every change to a 督办单 goes through one of these functions: issue, answer, escalate.
 
 Each checks who may act, runs in one transaction, appends a NoticeEvent and raises a DomainError with
-a Chinese message. `escalate_ignored_notices` is the scheduled job: set-based, idempotent (a notice is
+a Chinese message. Each step is also an internal entry on the demand's timeline (enterprises never see
+督办), and the notifications hang off that entry after commit as for any other step of the demand: the
+lead unit's heads and handlers learn of a notice, the issuer of its answer, the district's leaders of an
+escalation (qinqing.notifications.services.recipients). `escalate_ignored_notices` is the scheduled job: set-based, idempotent (a notice is
 escalated only by the UPDATE that moves it out of "issued"), correct after downtime.
 """
 
@@ -11,8 +14,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from qinqing.accounts.models import Role
+from qinqing.demands import services as demand_services
 from qinqing.demands.errors import DomainError, IllegalTransition, NotFoundError, PermissionDeniedError
-from qinqing.demands.models import OPEN_STATES, Demand
+from qinqing.demands.models import OPEN_STATES, Demand, DemandEvent
 from qinqing.lib import clock
 from qinqing.workdays import calendar as workcal
 
@@ -31,6 +35,30 @@ def _actor(user):
 def _log(notice, user, verb, note="") -> NoticeEvent:
     return NoticeEvent.objects.create(notice=notice, actor=_actor(user), verb=verb, note=note,
                                       created_at=clock.now())
+
+
+def _timeline(notice, user, verb: str, *, issuer_id=None, parent=None) -> DemandEvent:
+    """The demand's timeline entry for a notice step; its notifications are queued after commit.
+
+    `data["notice"]` (not shown on the timeline) carries what the notification says and whom it reaches,
+    as it was at this step: the notice's id, number, unit and level, the one it replaces, and for an
+    answer the person who issued the notice. The answer deadline is shown.
+    """
+    demand = notice.demand
+    note = notice.answer if verb == "answer_notice" else notice.requirement
+    about = {"id": notice.pk, "number": notice.number, "unit": notice.unit_id, "level": notice.level,
+             "reply_due": notice.reply_due.isoformat()}
+    if issuer_id:
+        about["issuer"] = issuer_id
+    if parent is not None:
+        about["parent"] = parent.number
+    data = {"notice": about} if verb == "answer_notice" else {"reply_due": about["reply_due"], "notice": about}
+    event = DemandEvent.objects.create(demand=demand, actor=_actor(user), verb=verb, from_state=demand.state,
+                                       to_state=demand.state, note=note, data=data, internal=True,
+                                       created_at=clock.now())
+    # The demands' own hook: after commit, and not while history is loaded with notifications suppressed.
+    demand_services._queue_notifications(event.pk)
+    return event
 
 
 def may_issue(user) -> bool:
@@ -89,6 +117,7 @@ def issue_notice(user, demand, *, requirement: str, days: int = ANSWER_DAYS,
         notice = _create(demand=demand, user=user, level=Level.OFFICE, requirement=requirement, days=days,
                          today=today)
         _log(notice, user, "issue", requirement)
+        _timeline(notice, user, "supervise")
     return notice
 
 
@@ -101,7 +130,8 @@ def answer_notice(user, notice, *, answer: str) -> SupervisionNotice:
         raise DomainError("反馈内容不能超过5000个字。")
     with transaction.atomic():
         pk = notice.pk if isinstance(notice, SupervisionNotice) else notice
-        notice = SupervisionNotice.objects.visible_to(user).select_for_update(of=("self",)).filter(pk=pk).first()
+        notice = (SupervisionNotice.objects.visible_to(user).select_for_update(of=("self",))
+                  .select_related("demand", "parent").filter(pk=pk).first())
         if notice is None:
             raise NotFoundError("督办单不存在或您无权查看。")
         is_admin = user.is_superuser or user.has_role(Role.ADMIN)
@@ -113,6 +143,9 @@ def answer_notice(user, notice, *, answer: str) -> SupervisionNotice:
         notice.status = NoticeStatus.ANSWERED
         notice.save(update_fields=["answer", "answered_by", "answered_at", "status"])
         _log(notice, user, "answer", answer)
+        # A notice the system issued on escalation has no issuer: the answer goes to who issued the first.
+        issuer_id = notice.issued_by_id or (notice.parent.issued_by_id if notice.parent_id else None)
+        _timeline(notice, user, "answer_notice", issuer_id=issuer_id)
     return notice
 
 
@@ -138,4 +171,5 @@ def escalate_ignored_notices(today: dt.date | None = None) -> int:
                              requirement=f"{notice.unit.name}对{notice.number}逾期未反馈，现升级督办并报区领导。"
                                          f"请于期限内书面反馈办理进展，逾期将在月度通报中点名。")
             _log(follow, None, "issue", follow.requirement)
+            _timeline(follow, None, "escalate_notice", parent=notice)
     return escalated

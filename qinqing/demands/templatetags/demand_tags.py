@@ -64,9 +64,10 @@ DATA_LABELS = {
     "contacted_at": "联系时间", "days": "延期天数", "old_resolve_due": "原办结期限", "resolve_due": "办结期限",
     "outcome": "办理结果", "evaluation": "评价", "callback": "回访代评", "into": "并入", "merged": "并入本件",
     "from": "原层级", "to": "新层级", "unit": "退回单位", "redispatch": "重新交办",
-    "aspect": "营商环境方面", "old_aspect": "原营商环境方面", "nature": "性质",
+    "aspect": "营商环境方面", "old_aspect": "原营商环境方面", "nature": "性质", "reply_due": "督办反馈期限",
 }
-_HIDDEN_KEYS = {"extension", "calendar"}  # calendar: the moved dates, which the entry's note already states
+# calendar: the moved dates, which the entry's note already states; notice: whom a 督办单 step notifies.
+_HIDDEN_KEYS = {"extension", "calendar", "notice"}
 
 
 def _value(key, value):
