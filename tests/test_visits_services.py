@@ -235,11 +235,14 @@ def test_bulk_assignment_shares_by_town_for_section_chiefs(world):
 
 def test_stats_count_distinct_visited_enterprises_and_seminars_in_a_subtree(world, cadre):
     day = clock.today()
-    for _ in range(2):
-        services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=day, form=Form.PHONE)
-    services.record_visit(world.admin, enterprise=world.other_enterprise, visited_on=day, form=Form.PHONE)
+    for form in (Form.ON_SITE, Form.ON_SITE, Form.PHONE):
+        services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=day, form=form)
+    services.record_visit(world.admin, enterprise=world.other_enterprise, visited_on=day, form=Form.ON_SITE)
+    services.record_visit(world.admin, enterprise=world.neighbour, visited_on=day, form=Form.PHONE)
     assert stats.visited_enterprises(day, day).count() == 2
     assert list(stats.visited_enterprises(day, day, world.district)) == [world.enterprise]
+    # A phone call is a contact, not a 走访: the neighbour is counted among those only contacted.
+    assert list(stats.contacted_only(day, day, world.district)) == [world.neighbour]
     services.record_seminar(world.dispatcher, kind=Seminar.Kind.BRIEFING, title="政策宣讲", held_on=day,
                             jurisdiction=world.town, enterprises=[world.enterprise])
     assert stats.seminars_held(day, day, world.district) == 1
