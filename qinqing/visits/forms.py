@@ -13,11 +13,21 @@ PROBLEM_ROWS = 3
 BLANK = [("", "—")]
 
 
+class DateInput(forms.DateInput):
+    """A browser date picker. It accepts only an ISO value (2026-12-03); the zh-hans display format
+    (2026/12/03) would be rejected and the field would start blank."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 class VisitForm(forms.Form):
     enterprise = forms.ModelChoiceField(Enterprise.objects.none(), label="企业",
                                         error_messages={"required": "请选择企业。",
                                                         "invalid_choice": "未找到该企业，或您无权为其记录走访。"})
-    visited_on = forms.DateField(label="走访日期", widget=forms.DateInput(attrs={"type": "date"}),
+    visited_on = forms.DateField(label="走访日期", widget=DateInput(),
                                  error_messages={"required": "请填写走访日期。", "invalid": "日期格式应为 2026-05-08。"})
     form = forms.ChoiceField(label="方式", choices=Form.choices, widget=forms.RadioSelect, initial=Form.ON_SITE)
     companions = forms.CharField(label="同行人员", required=False, max_length=200,
@@ -66,7 +76,7 @@ class VisitForm(forms.Form):
 class AssignForm(forms.Form):
     duty = forms.ChoiceField(label="职责", choices=Duty.choices)
     username = forms.CharField(label="干部用户名", max_length=150)
-    on = forms.DateField(label="开始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label="开始日期", required=False, widget=DateInput())
 
 
 class RuleForm(forms.Form):
@@ -75,7 +85,7 @@ class RuleForm(forms.Form):
                                       initial=[t.key for t in TIERS])
     replace = forms.BooleanField(label="重新分配已有包联关系的企业", required=False,
                                  help_text="不勾选时只为尚无包联领导/专员的企业补齐")
-    on = forms.DateField(label="生效日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label="生效日期", required=False, widget=DateInput())
 
 
 class ImportForm(forms.Form):
@@ -85,7 +95,7 @@ class ImportForm(forms.Form):
 class SeminarForm(forms.Form):
     kind = forms.ChoiceField(label="类型", choices=Seminar.Kind.choices)
     title = forms.CharField(label="主题", max_length=120)
-    held_on = forms.DateField(label="举办日期", widget=forms.DateInput(attrs={"type": "date"}))
+    held_on = forms.DateField(label="举办日期", widget=DateInput())
 
 
 class CadreForm(forms.Form):
@@ -107,8 +117,8 @@ FOUR_ABOVE_CHOICES = [("", "不限"), ("yes", "仅四上企业"), ("no", "仅四
 
 class CampaignForm(forms.Form):
     name = forms.CharField(label="活动名称", max_length=80)
-    starts_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label="结束日期", widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label="开始日期", widget=DateInput())
+    ends_on = forms.DateField(label="结束日期", widget=DateInput())
     description = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
     sector = forms.MultipleChoiceField(label="目标行业", required=False, widget=forms.CheckboxSelectMultiple,
                                        choices=[], help_text="不选则为全部行业")

@@ -12,3 +12,47 @@ document.addEventListener("htmx:configRequest", function (event) {
     }
   });
 });
+
+// Phones: each row of a list table becomes a card (app.css, max-width 700px). Every cell gets its column's
+// header as data-label, shown in front of the value. Tables of counts (a header row of numbers, a totals
+// row) keep their grid and scroll inside their frame instead; so does any table marked data-cards="off".
+var KEEP_GRID = ".sv-matrix, .sv-assess, .dash-table, [data-cards=off]";
+
+function labelTable(table) {
+  if (table.matches(KEEP_GRID) || table.tFoot || !table.tHead || table.tHead.rows.length !== 1) return;
+  var labels = [];
+  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th) {
+    var span = th.colSpan || 1;
+    for (var i = 0; i < span; i++) labels.push(th.textContent.replace(/\s+/g, " ").trim());
+  });
+  Array.prototype.forEach.call(table.tBodies, function (tbody) {
+    Array.prototype.forEach.call(tbody.rows, function (row) {
+      var column = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        if (cell.colSpan === 1 && labels[column]) cell.setAttribute("data-label", labels[column]);
+        column += cell.colSpan || 1;
+      });
+    });
+  });
+  table.classList.add("as-cards");
+}
+
+// The active menu entry scrolled into view when the menu is one sideways-scrolling row (phone).
+function showActiveMenuEntry() {
+  var nav = document.querySelector(".mainnav");
+  var active = nav && nav.querySelector("a.active");
+  if (!active || nav.scrollWidth <= nav.clientWidth) return;
+  nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+}
+
+function enhance(root) {
+  Array.prototype.forEach.call(root.querySelectorAll("table.grid"), labelTable);
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  enhance(document);
+  showActiveMenuEntry();
+});
+document.addEventListener("htmx:afterSettle", function () {
+  enhance(document);  // a swapped partial may be a whole table or only its rows
+});

@@ -1,0 +1,129 @@
+"""Staff pages on a 375 px phone, in a real browser: Playwright drives Debian's Chromium against a live server.
+
+The visit form says "走访后在手机上随手记"; a cadre records a visit, checks their week, a dispatcher opens a
+demand and the inboxes on the same phone. None of these pages may scroll sideways, the header may not eat
+the screen, list tables become one card per row, and the visit date starts at today. Screenshots go to
+build/screenshots/ (phone-*.png).
+
+The live server runs in a thread of this process, so these tests need a transactional database;
+`serialized_rollback` puts the taxonomy rows written by migrations back for the tests that follow.
+"""
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from qinqing.demands import services
+from qinqing.demands.models import Channel
+from qinqing.lib import clock
+from qinqing.visits import services as visit_services
+from qinqing.visits.models import Duty, Level
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+PHONE = {"width": 375, "height": 812}
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by `make install`")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+                       reason="Chromium is not installed (scripts/test.sh installs it with apt-get)"),
+]
+
+
+@pytest.fixture
+def browser(live_server, world):
+    """Chromium for one test, started after the database is set up and closed before it is flushed.
+
+    Same pattern as tests/test_e2e_loop.py: Playwright's sync API runs an event loop in this thread, so the
+    database setup and teardown happen outside it, and the ORM calls in between need DJANGO_ALLOW_ASYNC_UNSAFE.
+    """
+    if not os.path.exists(CHROMIUM):  # in CI a missing browser is a failure, not a skip
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_api.sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+            connections.close_all()
+
+
+class Phone:
+    """One staff member at a 375 px phone, logged in through the login page."""
+
+    def __init__(self, browser, base_url, user):
+        self.context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                           is_mobile=True, has_touch=True)
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.base_url = base_url
+        self.open("/login/")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", "pw-" + user.username)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def open(self, path):
+        response = self.page.goto(self.base_url + path)
+        self.page.wait_for_load_state()
+        assert response.status == 200, f"{path} answered {response.status}"
+
+    def check_fits(self, name: str):
+        """The page does not scroll sideways and the header leaves the screen to the page."""
+        self.page.screenshot(path=str(SHOTS / f"phone-{name}.png"), full_page=True)
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{name} scrolls sideways on a phone ({width}px)"
+        header = self.page.evaluate("document.querySelector('.topbar').getBoundingClientRect().height")
+        assert header <= 110, f"{name}: the header takes {header}px of an 812px screen"
+
+    def cards(self) -> int:
+        return self.page.locator("table.grid.as-cards").count()
+
+
+def test_staff_pages_fit_a_phone_and_the_visit_date_starts_at_today(browser, live_server, world, demand):
+    cadre = visit_services.register_cadre(world.dispatcher, world.specialist, level=Level.SPECIALIST,
+                                          jurisdiction=world.district)
+    visit_services.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST,
+                                  on=clock.today() - dt.timedelta(days=40))
+    waiting = services.receive_demand(world.dispatcher, enterprise=world.neighbour, channel=Channel.HOTLINE,
+                                      title="员工上下班路段路灯不亮", content="厂区门前道路路灯损坏，夜班员工出行不安全。",
+                                      category=world.hiring)
+    services.dispatch_demand(world.dispatcher, demand, lead_unit=world.bureau)
+
+    cadre_phone = Phone(browser, live_server.url, world.specialist)
+    cadre_phone.open(f"/visits/new/?enterprise={world.enterprise.pk}")
+    cadre_phone.check_fits("visit-entry")
+    page = cadre_phone.page
+    assert page.input_value("#id_visited_on") == clock.today().isoformat(), "the visit date starts at today"
+    radio = page.locator("#id_form_0").bounding_box()
+    label = page.locator("label[for=id_form_0]").bounding_box()
+    assert label["height"] < 48 and label["y"] <= radio["y"] + radio["height"] / 2 <= label["y"] + label["height"], \
+        "each 方式 radio button sits on the line of its label"
+
+    cadre_phone.open("/visits/")
+    cadre_phone.check_fits("cadre-week")
+    assert world.enterprise.name in page.locator("main").inner_text()
+    assert cadre_phone.cards() >= 1, "the week's table reads as one card per enterprise"
+
+    dispatcher_phone = Phone(browser, live_server.url, world.dispatcher)
+    dispatcher_phone.open(f"/demands/{demand.number}/")
+    dispatcher_phone.check_fits("demand")
+    dispatcher_phone.open("/demands/inbox/dispatch/")
+    dispatcher_phone.check_fits("dispatch-inbox")
+    cell = dispatcher_phone.page.locator("table.grid.as-cards td[data-label='编号']").first
+    assert cell.inner_text().strip() == waiting.number, "each card names its fields, the number first"
+
+    handler_phone = Phone(browser, live_server.url, world.handler)
+    handler_phone.open("/demands/inbox/unit/")
+    handler_phone.check_fits("unit-inbox")
+    assert demand.number in handler_phone.page.locator("main").inner_text()
+    assert handler_phone.cards() >= 1
