@@ -401,7 +401,7 @@ def confirm_import(user, job: ImportJob | int, *, partial: bool = False, accept_
     (`accept_moves`, the page's 全部接受) or the sheet rows in `accepted_rows` (确认更名/迁址 per row).
     """
     pk = job.pk if isinstance(job, ImportJob) else job
-    job = visible_jobs(user).select_for_update().filter(pk=pk).first()
+    job = visible_jobs(user).select_for_update(of=("self",)).filter(pk=pk).first()  # uploader: outer join
     if job is None:
         raise NotFoundError("导入任务不存在或您无权查看。")
     if job.status == ImportJob.Status.INVALID and not partial:
