@@ -225,3 +225,9 @@ def test_the_change_log_reads_existing_entries_in_labels(world):
                  "年度数据：2025年 从业人员350人，营业收入2500万元"):
         assert text in log
     assert "wholesale_retail" not in log and "True" not in log
+
+
+def test_one_event_reads_its_changes_in_labels_too(world):
+    event = EnterpriseEvent.objects.create(enterprise=world.enterprise, verb=EnterpriseEvent.Verb.CLASSIFY,
+                                           changes={"size": ["micro", "small"], "is_four_above": [False, True]})
+    assert event.readable_changes() == [("规模", "微型", "小型"), ("四上企业", "否", "是")]

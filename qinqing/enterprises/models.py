@@ -428,6 +428,13 @@ class EnterpriseEvent(AppendOnlyModel):
     def __str__(self):
         return f"{self.get_verb_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
+    def readable_changes(self) -> list[tuple[str, str | None, str]]:
+        """`changes` in labels, not codes (行业门类：工业 → 批发零售业). For a list of events use
+        qinqing.enterprises.changes.describe_events, which reads the names once for all of them."""
+        from .changes import ChangeText
+
+        return ChangeText([self.changes]).rows(self.changes)
+
 
 class ImportJob(models.Model):
     """An uploaded workbook on its way into the registry: checked first, written only when confirmed."""
