@@ -104,7 +104,8 @@ def dashboard(request):
     board = stats.dashboard(node, period, today)
     if request.GET.get("format") == "xlsx":
         services.log_export(request.user, "export_dashboard", {"jurisdiction": node.code})
-        return _download(_dashboard_workbook(board), f"统计概览-{node.name}-{period.end:%Y%m%d}.xlsx", XLSX)
+        stamp = min(period.end, today)  # the figures run to today; the week's end may still be days ahead
+        return _download(_dashboard_workbook(board), f"统计概览-{node.name}-{stamp:%Y%m%d}.xlsx", XLSX)
     context = {
         "board": board, "node": node, "ranges": RANGES, "freshness": freshness, "chosen": chosen, "today": today,
         "jurisdictions": _choices(request, node),
