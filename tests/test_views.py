@@ -103,7 +103,7 @@ def test_navigation_shows_new_demand_only_to_those_who_may_receive(world):
     assert "新增诉求" not in login(world.leader).get(reverse("home")).content.decode()
 
 
-BANNER = "年节假日安排尚未载入，工作日暂按周一至周五计算，请在管理后台导入"
+BANNER = "年节假日安排尚未载入，工作日暂按周一至周五计算"
 
 
 def test_admins_are_warned_when_the_next_45_days_reach_an_unknown_year(world):
@@ -119,10 +119,19 @@ def test_no_warning_while_the_calendar_is_known(world):
     assert BANNER not in html
 
 
-def test_only_admins_see_the_calendar_warning(world):
+def test_dispatchers_see_the_calendar_warning_too_and_whom_to_ask(world):
+    """December dispatches set resolve deadlines a month ahead, in the unknown year."""
     with on_day(dt.date(2026, 12, 1)):
         html = login(world.dispatcher).get(reverse("home")).content.decode()
-    assert BANNER not in html
+    assert "2027" + BANNER in html
+    assert "请联系系统管理员导入" in html
+    assert "/admin/workdays/workdayoverride/" not in html, "a dispatcher cannot open the admin"
+
+
+def test_other_staff_do_not_see_the_calendar_warning(world):
+    with on_day(dt.date(2026, 12, 1)):
+        for user in (world.handler, world.leader, world.specialist):
+            assert BANNER not in login(user).get(reverse("home")).content.decode()
 
 
 def test_a_staff_account_without_roles_sees_no_staff_data(world, demand):
