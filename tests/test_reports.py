@@ -129,9 +129,14 @@ def test_the_ledger_page_lists_exactly_what_a_dashboard_number_counts(world, led
 def test_the_dashboard_shows_rates_of_deadlines_met_and_satisfaction(world, ledger):
     rollup.refresh()
     board = stats.dashboard(world.district, stats.Period(dt.date(2026, 10, 26), TODAY), TODAY)
-    rates = {r["stage"]: r for r in board.rates}
-    assert rates["联系企业"]["done"] == 2 and rates["联系企业"]["ontime"] == 1 and rates["联系企业"]["rate"] == 50.0
-    assert board.satisfaction == {"evaluated": 2, "satisfied": 2, "rate": 100.0}
+    rates = {r.name: r for r in board.rate_set.ontime}
+    # "waiting" was never dispatched and its deadlines have passed: it counts against 交办 and 联系企业按时率
+    # (its 办结 deadline has not come yet).
+    assert (rates["联系企业按时率"].part, rates["联系企业按时率"].whole, rates["联系企业按时率"].text) == (1, 3, "33.3%")
+    assert (rates["交办按时率"].part, rates["交办按时率"].whole) == (4, 5)
+    assert rates["办结按时率"].whole == 2
+    s = board.rate_set.satisfaction
+    assert (s.part, s.whole, s.value) == (2, 2, 100.0)
 
 
 ROLLUP_COLUMNS = ("jurisdiction_id", "week", "dimension", "key", *rollup.MEASURE_FIELDS)

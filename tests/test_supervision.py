@@ -245,7 +245,8 @@ def test_assessment_ranks_units_and_computes_each_rate(world, late):
                                                    dt.date(2026, 11, 1), dt.date(2026, 11, 30), TODAY)}
     bureau, finance = scores[world.bureau.name], scores[world.finance.name]
     assert (bureau.received, bureau.closed, bureau.overdue) == (2, 1, 1)
-    assert bureau.rates == {"dispatch": 100.0, "contact": 100.0, "path": 0.0, "reply": 100.0}
+    # The demand still waiting for contact past its deadline counts against 联系按时率 (qinqing.reports.rates).
+    assert bureau.rates == {"dispatch": 100.0, "contact": 50.0, "path": 0.0, "reply": 100.0}
     assert bureau.avg_close_days == 5.0  # 2 → 6 November, both days counted
     assert bureau.reply_rate == 50.0 and bureau.satisfaction_rate == 100.0
     assert finance.avg_close_days == 2.0 and finance.rates["path"] == 100.0

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qinqing.demands.filters import LEDGER_ORDER
-from qinqing.demands.models import OPEN_STATES, Demand, Evaluation, Extension, Stage, State
+from qinqing.demands.models import OPEN_STATES, Demand, Extension, Stage, State
 from qinqing.lib import clock
 from qinqing.supervision.models import NoticeStatus, SupervisionNotice
 
@@ -109,7 +109,21 @@ def _supervision_cards(visible, today):
     return cards
 
 
-def _leader_summary(visible, today):
+def _leader_rates(user, today):
+    """The rates of the dashboard's default range for the leader's own jurisdiction, computed by the very
+    function the dashboard uses, so the two pages show the same figures for the same period."""
+    from qinqing.reports import rollup, stats
+
+    node = stats.default_jurisdiction(user)
+    if node is None:
+        return None
+    rollup.refresh_for_reading()
+    period = stats.recent_weeks(today)
+    return {"node": node, "set": stats.dashboard_rates(node, period, today),
+            "url": f"{reverse('reports:dashboard')}?jurisdiction={node.code}"}
+
+
+def _leader_summary(visible, user, today):
     year_start = today.replace(month=1, day=1)
     c = visible.exclude(state=State.MERGED).aggregate(
         year=Count("pk", filter=Q(received_at__gte=_local_midnight(year_start))),
@@ -118,12 +132,9 @@ def _leader_summary(visible, today):
         long_term=Count("pk", filter=Q(state=State.LONG_TERM)),
         transferred=Count("pk", filter=Q(state=State.TRANSFERRED)),
         late=Count("pk", filter=Q(state__in=OPEN_STATES, next_due__lt=today)),
-        rated=Count("pk", filter=~Q(evaluation="")),
-        satisfied=Count("pk", filter=Q(evaluation__in=[Evaluation.SATISFIED, Evaluation.BASIC])),
     )
-    rate = f"{c['satisfied'] * 100 / c['rated']:.1f}%" if c["rated"] else "—"
     return {
-        "counts": c, "rate": rate,
+        "counts": c, "rates": _leader_rates(user, today),
         "cards": [
             _card(f"{today.year}年受理", c["year"], _ledger(received_from=year_start.isoformat())),
             _card("办理中", c["open"], _ledger(group="open"), "cyan"),
@@ -163,7 +174,7 @@ def home(request):
     if admin or user.has_role(Role.SUPERVISOR):
         sections.append({"title": "超期督办", "cards": _supervision_cards(visible, today),
                          "more": reverse("demands:overdue"), "more_label": "进入超期督办"})
-    summary = _leader_summary(visible, today) if (admin or user.has_role(Role.LEADER)) else None
+    summary = _leader_summary(visible, user, today) if (admin or user.has_role(Role.LEADER)) else None
     callbacks = []
     if user.has_role(Role.SPECIALIST):
         sections.append({"title": "我服务的企业", "cards": _specialist_cards(visible, user, today),

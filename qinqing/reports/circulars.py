@@ -21,7 +21,7 @@ from qinqing.demands.models import OPEN_STATES, Category, Demand, Stage, State, 
 from qinqing.lib import clock
 from qinqing.workdays import calendar as workcal
 
-from . import stats
+from . import rates, stats
 from .docs import OfficialDocument, cn_date, workbook
 from .models import CircularKind
 
@@ -78,6 +78,7 @@ def _one_pass(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date):
         "replied_ontime": Count("pk", filter=replied & Q(replied_at__date__lte=F("resolve_due"))),
         "closed": Count("pk", filter=closed), "open": Count("pk", filter=open_),
         "overdue": Count("pk", filter=overdue),
+        "merged": Count("pk", filter=Q(received_at__gte=start, received_at__lt=end, state=State.MERGED)),
         **{f"state_{i}": Count("pk", filter=received & Q(state=value)) for i, value in enumerate(stats.COUNTED_STATES)},
         **{f"top_{top}": Count("pk", filter=received & Q(category_id__in=ids)) for top, ids in under.items()},
     }
@@ -86,6 +87,7 @@ def _one_pass(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date):
                 .values("lead_unit_id").order_by().annotate(**measures))
     by_top = {top: sum(r[f"top_{top}"] for r in rows) for top in under}
     states = {value: sum(r[f"state_{i}"] for r in rows) for i, value in enumerate(stats.COUNTED_STATES)}
+    states[State.MERGED] = sum(r["merged"] for r in rows)  # reported apart, not in the total
     figures = stats.figures_from_counts(jurisdiction, period, by_top, states)
     units = [r for r in rows if r["lead_unit_id"] is not None]
     totals = {k: sum(u[k] for u in units) for k in ("replied", "replied_ontime", "closed")}
@@ -117,11 +119,15 @@ def _snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today
         "title": title_for(kind, jurisdiction, period),
         "received": figures.total.value, "received_url": figures.total.url,
         "by_category": [[i.label, i.value, i.url] for i in figures.by_category],
-        "outcomes": [[i.label, i.value, i.url] for i in (figures.closed, figures.long_term, figures.transferred,
-                                                         figures.open)],
+        # Every clause of stats.OUTCOME_CLAUSES: each received demand is in exactly one, so they add up to
+        # "received" (merged duplicates are in neither).
+        "outcomes": [[i.label, i.value, i.url] for i in figures.outcomes],
+        "merged": figures.merged.value,
         "overdue": [[i.label, i.value, i.url] for i in overdue],
         "finished": finished,
         "units": units,
+        "rates": [r.as_dict() for r in rates.live(stats.received(jurisdiction, period), period.start, period.end,
+                                                  today).shown],
     }
     if kind == CircularKind.HALF_MONTHLY:
         data["evaluations"] = stats.evaluations(jurisdiction, period)
@@ -181,14 +187,27 @@ def _lead(data: dict) -> str:
     kinds = "、".join(f"{label}{n}件" for label, n, _ in data["by_category"])
     text = f"{data['period_label']}，{data['jurisdiction']}共受理涉企诉求{data['received']}件"
     text += f"（{kinds}）。" if kinds else "。"
-    text += (f"其中已办结{outcomes.get('已办结', 0)}件，区级研究推进{outcomes.get('区级研究推进', 0)}件，"
-             f"移送市级研究{outcomes.get('移送市级研究', 0)}件，尚在办理{outcomes.get('办理中', 0)}件。")
+    if "merged" in data:  # every clause, adding up to the total (circulars stored before name four only)
+        text += "其中" + "，".join(f"{label}{n}件" for label, n, _ in data["outcomes"]) + "。"
+        if data["merged"]:
+            text += f"另有重复反映并入原诉求（并单）{data['merged']}件，不计入受理数。"
+    else:
+        text += (f"其中已办结{outcomes.get('已办结', 0)}件，区级研究推进{outcomes.get('区级研究推进', 0)}件，"
+                 f"移送市级研究{outcomes.get('移送市级研究', 0)}件，尚在办理{outcomes.get('办理中', 0)}件。")
     finished = data["finished"]
     text += f"本期正式答复{finished['replied']}件（按期{finished['replied_ontime']}件），销号办结{finished['closed']}件。"
     overdue = data["overdue"][0][1]
     text += (f"截至{cn_date(dt.date.fromisoformat(data['as_of']))}，当前环节超期未办结{overdue}件。" if overdue
              else "目前无超期未办结事项。")
     return text
+
+
+def _rates_text(data: dict) -> str:
+    """The rates with their period and formulas (qinqing.reports.rates), as stored in the snapshot."""
+    shown = data["rates"]
+    figures = "，".join(f"{r['name']}{r['text']}（{r['part']}/{r['whole']}）" for r in shown)
+    formulas = "".join(r["formula"] for r in shown)
+    return f"{shown[0]['period']}，{figures}。口径：{formulas}"
 
 
 UNIT_HEADERS = ["主办单位", "本期受理", "本期答复", "在办", "当前超期"]
@@ -201,6 +220,8 @@ def render_word(data: dict, number: str) -> bytes:
     doc.title(data["title"])
     doc.heading("一、总体情况")
     doc.paragraph(_lead(data))
+    if data.get("rates"):
+        doc.paragraph(_rates_text(data))
     section = 2
     if "visits" in data:
         v, e = data["visits"], data["evaluations"]
@@ -209,8 +230,8 @@ def render_word(data: dict, number: str) -> bytes:
         doc.paragraph(f"本期走访民营企业{v['enterprises']}家（“四上”企业{v['four_above']}家、“四下”企业"
                       f"{v['four_below']}家{'；' + sectors if sectors else ''}），召开宣讲会和座谈会{v['seminars']}次。"
                       f"本期评价和回访{e['total']}件（其中回访代评{e['callback']}件），满意{e['satisfied']}件、"
-                      f"基本满意{e['basic']}件、不满意{e['unsatisfied']}件，满意率"
-                      f"{'—' if e['rate'] is None else str(e['rate']) + '%'}。")
+                      f"基本满意{e['basic']}件、不满意{e['unsatisfied']}件"
+                      + (f"，满意率{'—' if e['rate'] is None else str(e['rate']) + '%'}。" if "rate" in e else "。"))
         section += 1
     doc.heading(f"{'二三四五六'[section - 2]}、问题分类")
     doc.table(["类别", "件数"], [[label, n] for label, n, _ in data["by_category"]] + [["合计", data["received"]]])
@@ -244,10 +265,12 @@ def render_excel(data: dict) -> bytes:
         ("问题分类", "问题分类", ["类别", "件数"], [[label, n] for label, n, _ in data["by_category"]]),
         ("单位情况", "各单位办理情况", UNIT_HEADERS, data["units"]),
     ]
+    if data.get("rates"):
+        sheets.insert(1, ("满意率与按时率", f"满意率与按时率（{data['rates'][0]['period']}）", *rates.rate_sheet(data["rates"])))
     if "evaluations" in data:
         e = data["evaluations"]
-        sheets.append(("满意度回访", "评价与回访", ["总数", "回访代评", "满意", "基本满意", "不满意", "满意率(%)"],
-                       [[e["total"], e["callback"], e["satisfied"], e["basic"], e["unsatisfied"], e["rate"]]]))
+        sheets.append(("满意度回访", "本期评价与回访（按评价时间）", ["总数", "回访代评", "满意", "基本满意", "不满意"],
+                       [[e["total"], e["callback"], e["satisfied"], e["basic"], e["unsatisfied"]]]))
     if "overdue_rows" in data:
         sheets.append(("超期明细", "超期未办结事项", OVERDUE_HEADERS, data["overdue_rows"]))
     if "environment" in data:

@@ -20,13 +20,12 @@ from qinqing.demands.models import OPEN_STATES, Category, Channel, Demand, Evalu
 from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.lib import clock
 
+from . import rates as rate_defs
 from .models import DemandRollup, Dimension
 from .rollup import MEASURE_FIELDS, grouped, local_midnight, week_of
 
 COUNTED_STATES = [s for s in State.values if s != State.MERGED]
 LEADER_ROLES = (Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER, Role.ADMIN)
-STAGE_MEASURES = [(Stage.DISPATCH, "dispatch"), (Stage.CONTACT, "contact"), (Stage.PATH, "path"),
-                  (Stage.RESOLVE, "reply")]
 
 
 def may_see_statistics(user) -> bool:
@@ -91,10 +90,6 @@ def received(jurisdiction: Jurisdiction, period: Period):
     return apply_filters(Demand.objects.all(), data)
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
-
-
 # ---------------------------------------------------------------- the dashboard (from the rollup)
 
 @dataclass
@@ -117,8 +112,7 @@ class Dashboard:
     by_jurisdiction: list[Item] = field(default_factory=list)
     trend: list[Item] = field(default_factory=list)
     hot: list[Item] = field(default_factory=list)
-    rates: list[dict] = field(default_factory=list)
-    satisfaction: dict = field(default_factory=dict)
+    rate_set: rate_defs.Rates = None  # every rate of the period's received demands (qinqing.reports.rates)
     overdue: list[Item] = field(default_factory=list)
     environment: list["ClassFigures"] = field(default_factory=list)
 
@@ -192,6 +186,14 @@ def week_aligned(period: Period) -> Period:
     return Period(week_of(period.start), week_of(period.end) + dt.timedelta(days=6))
 
 
+DEFAULT_WEEKS = 12  # the dashboard's default range, which the leader's home page shows too
+
+
+def recent_weeks(today: dt.date, weeks: int = DEFAULT_WEEKS) -> Period:
+    """The last `weeks` whole weeks up to the one of `today`: the dashboard's ranges."""
+    return week_aligned(Period(today - dt.timedelta(weeks=weeks - 1), today))
+
+
 def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None = None) -> Dashboard:
     """All dashboard figures for whole weeks, read from the rollup (call rollup.refresh() first)."""
     period = week_aligned(period)
@@ -258,13 +260,24 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
         board.by_jurisdiction = [Item(name, counts[code], ledger_url(**{**base, "jurisdiction": code}))
                                  for code, name, _ in children]
 
-    board.rates = [{"stage": stage.label, "done": totals[f"{m}_done"], "ontime": totals[f"{m}_ontime"],
-                    "rate": _rate(totals[f"{m}_ontime"], totals[f"{m}_done"])} for stage, m in STAGE_MEASURES]
-    board.satisfaction = {"evaluated": totals["evaluated"], "satisfied": totals["satisfied"],
-                          "rate": _rate(totals["satisfied"], totals["evaluated"])}
+    board.rate_set = dashboard_rates(jurisdiction, period, today, read)
     board.overdue = overdue_by_stage(jurisdiction, today)
     board.environment = environment_breakdown(jurisdiction, period)
     return board
+
+
+def dashboard_rates(jurisdiction: Jurisdiction, period: Period, today: dt.date, read: "_Read | None" = None):
+    """The rates of the period's received demands as the dashboard shows them (and the leader's home page,
+    which must show the same): what is done, on time and evaluated summed from the rollup (live for a town,
+    as every dashboard figure), the unfinished stages past their deadline counted live, because they change
+    with the date and not with an event. Equal to `rates.live` over the same demands (test_rates_agree)."""
+    period = week_aligned(period)
+    read = read or _Read(jurisdiction, period)
+    totals = read(Dimension.ALL)
+    states = {r["key"]: r["n"] for r in read(Dimension.STATE, "key")}
+    late = rate_defs.late_counts(received(jurisdiction, period), today)
+    return rate_defs.Rates({**totals, "closed": states.get(State.CLOSED, 0), **late},
+                           rate_defs.period_text(period.start, period.end))
 
 
 # ---------------------------------------------------------------- 4大类16个方面 (live)
@@ -403,7 +416,8 @@ def figures_from_counts(jurisdiction: Jurisdiction, period: Period, by_top: dict
 
 
 def evaluations(jurisdiction: Jurisdiction, period: Period) -> dict:
-    """Evaluations and callbacks recorded in the period (whatever the receipt date)."""
+    """Evaluations and callbacks recorded in the period (whatever the receipt date): the work of the period,
+    as counts. No rate is taken from them: 满意率 has one definition (`rates.SATISFACTION`)."""
     start, end = local_bounds(period)
     qs = Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path,
                                evaluated_at__gte=start, evaluated_at__lt=end)
@@ -412,5 +426,4 @@ def evaluations(jurisdiction: Jurisdiction, period: Period) -> dict:
         satisfied=Count("pk", filter=Q(evaluation=Evaluation.SATISFIED)),
         basic=Count("pk", filter=Q(evaluation=Evaluation.BASIC)),
         unsatisfied=Count("pk", filter=Q(evaluation=Evaluation.UNSATISFIED)))
-    row["rate"] = _rate(row["satisfied"] + row["basic"], row["total"])
-    return row
+    return row  # counts only: the 满意率 is rates.SATISFACTION, of the period's received demands

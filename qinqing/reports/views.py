@@ -27,6 +27,7 @@ from .circulars import period_for
 from .docs import workbook
 from .lists import list_counts
 from .models import Circular, CircularKind
+from .rates import rate_sheet
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -75,9 +76,7 @@ def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
 
 def _dashboard_period(request, today: dt.date) -> tuple[stats.Period, str]:
     chosen = request.GET.get("range") if request.GET.get("range") in dict(RANGES) else "12w"
-    weeks = int(chosen[:-1])
-    end = today
-    return stats.week_aligned(stats.Period(end - dt.timedelta(weeks=weeks - 1), end)), chosen
+    return stats.recent_weeks(today, int(chosen[:-1])), chosen
 
 
 def _chart_data(board: stats.Dashboard) -> dict:
@@ -89,8 +88,7 @@ def _chart_data(board: stats.Dashboard) -> dict:
         "unit": items(board.by_unit), "trend": items(board.trend), "jurisdiction": items(board.by_jurisdiction),
         "hot": items(board.hot),
         "environment": [{"name": c.label, "value": c.value, "url": c.url} for c in board.environment],
-        "rates": [{"name": r["stage"], "value": r["rate"] or 0} for r in board.rates]
-        + [{"name": "满意率", "value": board.satisfaction["rate"] or 0}],
+        "rates": [{"name": r.name, "value": r.value or 0} for r in board.rate_set.shown],
     }
 
 
@@ -128,10 +126,7 @@ def _dashboard_workbook(board: stats.Dashboard) -> bytes:
         ("按单位", f"按承办单位 {title}", ["承办单位", "件数"], rows(board.by_unit)),
         ("按区划", f"按区划 {title}", ["区划", "件数"], rows(board.by_jurisdiction)),
         ("按周", f"按周趋势 {title}", ["周（周一）", "件数"], rows(board.trend)),
-        ("按时率", f"各环节按时率 {title}", ["环节", "完成数", "按时数", "按时率(%)"],
-         [[r["stage"], r["done"], r["ontime"], r["rate"]] for r in board.rates]
-         + [["满意率（评价）", board.satisfaction["evaluated"], board.satisfaction["satisfied"],
-             board.satisfaction["rate"]]]),
+        ("按时率", f"按时率与满意率 {title}", *rate_sheet(board.rate_set)),
         ("当前超期", "当前超期", ["环节", "件数"], rows(board.overdue)),
         ("4大类16个方面", f"营商环境4大类16个方面 {title}", ["大类", "方面", "件数"],
          [row for c in board.environment

@@ -9,24 +9,24 @@ day pairs, not the number of demands.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from qinqing.demands.models import OPEN_STATES, Demand, DemandEvent, State
 from qinqing.lib import clock
-from qinqing.reports.rollup import SATISFIED, local_midnight
+from qinqing.reports import rates as rate_defs
+from qinqing.reports.rollup import local_midnight
 from qinqing.workdays import calendar as workcal
 
+# The rates' formulas are the one definition of qinqing.reports.rates, here over the unit's demands.
 FORMULAS = [
     ("受理数", "统计期内受理、主办单位为本单位的诉求（不含并单）"),
     ("办结数", "其中状态为“已办结”（已销号）的诉求"),
-    ("X环节按时率", "在期限当日或之前完成该环节的诉求 ÷ 已完成该环节的诉求（交办、联系企业、反馈路径；办结环节以正式答复日期对照办结期限）"),
+    *((d.name, d.formula) for d in rate_defs.ONTIME.values()),
     ("平均办结工作日", "各已办结诉求从受理日到办结日的工作日数（按国务院节假日安排和调休）之和 ÷ 已办结数"),
     ("超期数", "其中当前环节已过期限、尚未完成的诉求（截至今日）"),
     ("退回次数", "统计期内本单位人员退回交办的次数"),
-    ("重办率", "重办过的诉求 ÷ 已答复的诉求"),
-    ("答复率", "已正式答复的诉求 ÷ 受理数"),
-    ("满意率", "（满意 + 基本满意）÷ 已评价（含回访代评）的诉求"),
+    *((d.name, d.formula) for d in (rate_defs.REOPEN, rate_defs.REPLY, rate_defs.SATISFACTION)),
     ("综合得分", "30×办结按时率 + 15×联系按时率 + 15×路径按时率 + 20×满意率 + 10×答复率 + 10×(1−重办率) − 每件超期扣1分，"
                  "比率按小数计，无数据的比率按满分计，最低0分；受理数为0的单位不排名"),
 ]
@@ -40,6 +40,7 @@ class UnitScore:
     received: int = 0
     closed: int = 0
     rates: dict = field(default_factory=dict)  # stage → rate in % or None
+    shown: rate_defs.Rates | None = None  # the unit's rates, as every page shows them (qinqing.reports.rates)
     avg_close_days: float | None = None
     overdue: int = 0
     returns: int = 0
@@ -48,10 +49,6 @@ class UnitScore:
     satisfaction_rate: float | None = None
     score: float = 0.0
     rank: int | None = None
-
-
-def _pct(part, whole):
-    return round(100 * part / whole, 1) if whole else None
 
 
 def _frac(pct, default=1.0):
@@ -67,21 +64,10 @@ def assess(units, start: dt.date, end: dt.date, today: dt.date | None = None) ->
     qs = (Demand.objects.filter(lead_unit_id__in=ids, received_at__gte=lo, received_at__lt=hi)
           .exclude(state=State.MERGED))
     rows = {r["lead_unit_id"]: r for r in qs.order_by().values("lead_unit_id").annotate(
-        received=Count("pk"),
-        closed=Count("pk", filter=Q(state=State.CLOSED)),
-        dispatch_done=Count("pk", filter=Q(dispatched_at__isnull=False)),
-        dispatch_ontime=Count("pk", filter=Q(dispatched_at__date__lte=F("dispatch_due"))),
-        contact_done=Count("pk", filter=Q(contacted_at__isnull=False)),
-        contact_ontime=Count("pk", filter=Q(contacted_at__date__lte=F("contact_due"))),
-        path_done=Count("pk", filter=Q(path_at__isnull=False)),
-        path_ontime=Count("pk", filter=Q(path_at__date__lte=F("path_due"))),
-        reply_done=Count("pk", filter=Q(replied_at__isnull=False)),
-        reply_ontime=Count("pk", filter=Q(replied_at__date__lte=F("resolve_due"))),
-        reopened=Count("pk", filter=Q(reopen_count__gt=0, replied_at__isnull=False)),
-        evaluated=Count("pk", filter=~Q(evaluation="")),
-        satisfied=Count("pk", filter=Q(evaluation__in=SATISFIED)),
+        **rate_defs.measures(today),
         overdue=Count("pk", filter=Q(due_order__lt=today, state__in=OPEN_STATES)),
     )}
+    period = rate_defs.period_text(start, end)
     cal = workcal.get_calendar()
     days: dict[int, int] = {}
     pairs = (qs.filter(state=State.CLOSED, closed_at__isnull=False)
@@ -99,18 +85,21 @@ def assess(units, start: dt.date, end: dt.date, today: dt.date | None = None) ->
         r = rows.get(unit.pk)
         s = UnitScore(unit.pk, unit.name, returns=returns.get(unit.pk, 0))
         if r:
-            s.received, s.closed, s.overdue = r["received"], r["closed"], r["overdue"]
-            s.rates = {m: _pct(r[f"{m}_ontime"], r[f"{m}_done"]) for m in ("dispatch", "contact", "path", "reply")}
+            s.received, s.closed, s.overdue = r["n"], r["closed"], r["overdue"]
+            s.shown = rate_defs.Rates(r, period)
+            s.rates = {rate_defs.STAGES[stage][0]: rate.value for stage, rate in zip(
+                rate_defs.STAGES, s.shown.ontime, strict=True)}
             s.avg_close_days = round(days.get(unit.pk, 0) / r["closed"], 1) if r["closed"] else None
-            s.reopen_rate = _pct(r["reopened"], r["reply_done"])
-            s.reply_rate = _pct(r["reply_done"], r["received"])
-            s.satisfaction_rate = _pct(r["satisfied"], r["evaluated"])
+            s.reopen_rate = s.shown.reopen.value
+            s.reply_rate = s.shown.reply.value
+            s.satisfaction_rate = s.shown.satisfaction.value
             score = (WEIGHTS["resolve"] * _frac(s.rates["reply"]) + WEIGHTS["contact"] * _frac(s.rates["contact"])
                      + WEIGHTS["path"] * _frac(s.rates["path"]) + WEIGHTS["satisfaction"] * _frac(s.satisfaction_rate)
                      + WEIGHTS["reply"] * _frac(s.reply_rate, 0.0)
                      + WEIGHTS["no_reopen"] * (1 - _frac(s.reopen_rate, 0.0)) - s.overdue)
             s.score = round(max(score, 0.0), 1)
         else:
+            s.shown = rate_defs.Rates({}, period)
             s.rates = dict.fromkeys(("dispatch", "contact", "path", "reply"))
         scores.append(s)
     ranked = sorted((s for s in scores if s.received), key=lambda s: (-s.score, -s.received, s.name))

@@ -20,6 +20,7 @@ from qinqing.demands.errors import DomainError
 from qinqing.demands.models import OPEN_STATES, Demand, Stage, Urging
 from qinqing.demands.views.common import paginate, staff_required, units_in_scope
 from qinqing.lib import clock
+from qinqing.reports import rates as rate_defs
 from qinqing.reports import stats
 from qinqing.reports.docs import workbook
 from qinqing.reports.views import DOCX, XLSX, PeriodForm, statistics_required
@@ -258,11 +259,12 @@ def assessment_page(request):
                  s.rates["path"], s.rates["reply"], s.avg_close_days, s.overdue, s.returns, s.reopen_rate,
                  s.reply_rate, s.satisfaction_rate, s.score if s.received else ""] for s in scores]
         formulas = [[name, text] for name, text in assessment.FORMULAS]
-        content = workbook([("考核排名", f"承办单位考核（{start:%Y-%m-%d}至{end:%Y-%m-%d}）", head, rows),
+        content = workbook([("考核排名", f"承办单位考核（{rate_defs.period_text(start, end)}）", head, rows),
                             ("计算口径", "指标计算口径", ["指标", "口径"], formulas)])
         return _download(content, f"单位考核-{start:%Y%m%d}-{end:%Y%m%d}.xlsx", XLSX)
     period = stats.Period(start, end)
     return render(request, "supervision/assessment.html", {
         "form": form, "scores": scores, "formulas": assessment.FORMULAS, "period": period,
+        "period_text": rate_defs.period_text(start, end),
         "start": start, "end": end, "weights": assessment.WEIGHTS,
     })
