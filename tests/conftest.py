@@ -44,6 +44,16 @@ def _session_clock():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """MD5 for the whole session, session fixtures included: the demo's users would otherwise be hashed
+    with PBKDF2, slow to write and unreadable to the tests, which check passwords with MD5 only."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clock():
     """Each test starts at NOW; time then runs, so timeline entries keep their order."""

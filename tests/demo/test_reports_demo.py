@@ -1,7 +1,6 @@
 """On the demo district, the briefing reproduces seed 000's first section exactly.
 
-Seeding takes a while (minutes on PostgreSQL), so it happens once for the module, inside a transaction
-that is rolled back afterwards; every assertion about the demo lives here.
+The demo is loaded once for the package (tests/demo/conftest.py) and rolled back afterwards.
 """
 
 import datetime as dt
@@ -10,17 +9,19 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.http import QueryDict
 
-from qinqing.accounts.models import Jurisdiction, User
+from qinqing.accounts.models import User
 from qinqing.demands.filters import filter_demands
 from qinqing.demands.models import Demand
 from qinqing.demo import figures
 from qinqing.reports import rollup, stats
 from qinqing.reports.briefing import build_briefing
 
-from .conftest import on_day
+from ..conftest import on_day
+
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 AS_OF = dt.date(2026, 11, 27)
 SEED_000 = ("2026年3月2日至4月30日，共走访区内民营企业930家（“四上”企业549家、“四下”存在困难的企业381家）。"
@@ -28,14 +29,6 @@ SEED_000 = ("2026年3月2日至4月30日，共走访区内民营企业930家（�
             "房地产业38家、服务业及其他116家。召开250次宣讲会和座谈会，收集到企业反映的困难和问题2200件，"
             "涉及准入难110件、融资难484件、降本增效难594件、政策落地难286件、引才用工难308件、创业难66件、"
             "转型升级难175件，其它问题177件。截至2026年11月27日，已办结1606件，区级研究推进585件，移送市级研究9件。")
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", stdout=io.StringIO())
-        yield Jurisdiction.objects.get(code=figures.DISTRICT_CODE)
-        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
@@ -82,8 +75,9 @@ def test_the_leaders_default_dashboard_shows_a_district_at_work(demo):
     cards = {i.label: i.value for i in board.cards}
     assert cards["已办结"] > 50 and cards["区级研究推进"] > 0 and cards["移送市级"] > 0
     assert all(week.value > 0 for week in board.trend)
-    assert all(0 < r["rate"] <= 100 for r in board.rates) and any(r["rate"] < 100 for r in board.rates)
-    assert 50 < board.satisfaction["rate"] < 100
+    ontime = [r.value for r in board.rate_set.ontime]
+    assert all(v is not None and 0 < v <= 100 for v in ontime) and any(v < 100 for v in ontime)
+    assert 50 < board.rate_set.satisfaction.value < 100
 
 
 @pytest.mark.django_db

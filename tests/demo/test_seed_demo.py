@@ -1,6 +1,6 @@
 """`manage.py seed_demo` loads seed 000's district exactly, through the services, and only once.
 
-The whole seed takes about a minute, so everything is asserted in one test that seeds once.
+The seed is loaded once for the package (tests/demo/conftest.py); this test checks it and seeds again.
 """
 
 from io import StringIO
@@ -16,6 +16,9 @@ from qinqing.demo.seed import campaign_demands
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock, uscc
 
+pytestmark = pytest.mark.xdist_group("demo")
+
+
 OPEN_AND_WAITING = (State.RECEIVED, State.RETURNED, State.DISPATCHED, State.ACCEPTED, State.CONTACTED,
                     State.PLANNED, State.REOPENED, State.REPLIED, State.EVALUATED)
 
@@ -26,10 +29,7 @@ def _totals():
             Extension.objects.count())
 
 
-@pytest.mark.django_db
-def test_seed_demo_loads_seed_000s_district_in_figures_and_a_second_run_changes_nothing():
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
+def test_seed_demo_loads_seed_000s_district_in_figures_and_a_second_run_changes_nothing(demo, demo_load):
 
     # The enterprises visited: 930, split by sector and 四上/四下 as the report says.
     district = Jurisdiction.objects.get(code=figures.DISTRICT_CODE)
@@ -70,7 +70,7 @@ def test_seed_demo_loads_seed_000s_district_in_figures_and_a_second_run_changes_
     granted = set(RoleGrant.objects.values_list("role", flat=True).distinct())
     assert granted >= set(Role.values)
     assert User.objects.get(username="admin").is_superuser
-    printed = out.getvalue()
+    printed = demo_load.printed
     assert "角色" in printed and "用户名" in printed and "qinqing2026" in printed
     for username in ("admin", "diaodu", "jrb_cbr", "jrb_fzr", "ducha", "quzhang", "zhuanyuan01", "qiye"):
         assert username in printed

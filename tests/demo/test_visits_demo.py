@@ -1,7 +1,6 @@
 """The demo's contact duties and visits add up to seed 000 and give the neglect lists something to find."""
 
 import pytest
-from django.core.management import call_command
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Channel
@@ -12,12 +11,10 @@ from qinqing.lib import clock
 from qinqing.visits import queries, stats
 from qinqing.visits.models import Assignment, Campaign, ContactUrging, Duty, DutyEvent, Visit
 
+pytestmark = pytest.mark.xdist_group("demo")
 
-@pytest.mark.django_db
-def test_the_demo_campaign_visited_930_enterprises_held_250_seminars_and_leaves_some_neglect(
-        django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False):
-        call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+
+def test_the_demo_campaign_visited_930_enterprises_held_250_seminars_and_leaves_some_neglect(demo):
     district = Jurisdiction.objects.get(code=figures.DISTRICT_CODE)
     visited = stats.visited_enterprises(figures.CAMPAIGN_START, figures.CAMPAIGN_END, district)
     assert visited.count() == 930
