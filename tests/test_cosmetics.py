@@ -6,11 +6,14 @@ from urllib.parse import unquote
 
 import pytest
 
+from qinqing.accounts.models import Role, Unit
+from qinqing.demands import services
 from qinqing.lib import clock
+from qinqing.supervision import services as supervision
 from qinqing.visits import services as visit_services
 from qinqing.visits.models import Duty, Level
 
-from .conftest import login
+from .conftest import login, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +40,38 @@ def test_the_dashboard_export_is_named_for_today_not_for_the_end_of_this_week(wo
     disposition = unquote(response["Content-Disposition"])
     assert "统计概览-南山区-20261203.xlsx" in disposition, disposition
 
+
+
+def test_a_handler_opening_the_dispatch_inbox_is_told_it_is_the_dispatchers_box(world, demand):
+    """The demand waits to be dispatched, but not by a handler: no '没有待交办的诉求' while it waits."""
+    html = login(world.handler).get("/demands/inbox/dispatch/").content.decode()
+    assert "交办箱是调度员（营商办/联席办）的工作箱" in html
+    assert "没有待交办的诉求" not in html and demand.number not in html
+    assert 'href="/demands/inbox/unit/"' in html, "the handler is pointed to their unit's box"
+    dispatcher_html = login(world.dispatcher).get("/demands/inbox/dispatch/").content.decode()
+    assert demand.number in dispatcher_html and "工作箱" not in dispatcher_html
+
+
+def test_the_header_names_a_role_and_a_unit_of_the_same_name_once(world):
+    office = Unit.objects.create(name="南山区人民政府督查室", short_name="督查室", kind="department",
+                                 jurisdiction=world.district)
+    inspector = make_user("inspector", Role.SUPERVISOR, full_name="郑督查", unit=office, jurisdiction=world.district)
+    header = _who_roles(login(inspector).get("/").content.decode())
+    assert header == "督查室"
+    assert _who_roles(login(world.dispatcher).get("/").content.decode()) == "调度员（营商办/联席办） · 南山区营商环境办公室"
+
+
+def _who_roles(html: str) -> str:
+    return re.search(r'<span class="who-roles">(.*?)</span>', html).group(1)
+
+
+def test_breadcrumbs_end_with_the_page_they_are_on_not_a_dangling_arrow(world, demand):
+    services.dispatch_demand(world.dispatcher, demand, lead_unit=world.bureau)
+    notice = supervision.issue_notice(world.supervisor, demand, requirement="请抓紧联系企业。")
+    client = login(world.supervisor)
+    pages = {f"/supervision/notices/{notice.pk}/": notice.number,
+             f"/supervision/demands/{demand.number}/notice/": "下发督办单"}
+    for path, last in pages.items():
+        html = client.get(path).content.decode()
+        crumbs = re.search(r'class="crumbs">(.*?)</(?:p|div)>', html, re.S).group(1)
+        assert crumbs.rstrip().endswith(f"› {last}"), (path, crumbs)
