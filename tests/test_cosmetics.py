@@ -11,7 +11,7 @@ from qinqing.demands import services
 from qinqing.lib import clock
 from qinqing.supervision import services as supervision
 from qinqing.visits import services as visit_services
-from qinqing.visits.models import Duty, Level
+from qinqing.visits.models import Duty, Form, Level
 
 from .conftest import login, make_user
 
@@ -75,3 +75,13 @@ def test_breadcrumbs_end_with_the_page_they_are_on_not_a_dangling_arrow(world, d
         html = client.get(path).content.decode()
         crumbs = re.search(r'class="crumbs">(.*?)</(?:p|div)>', html, re.S).group(1)
         assert crumbs.rstrip().endswith(f"› {last}"), (path, crumbs)
+
+
+def test_the_portal_visit_confirmation_uses_the_portal_controls_and_leads_back_home(world, duty):
+    visit_services.record_visit(world.specialist, enterprise=world.enterprise, visited_on=clock.today(),
+                                form=Form.ON_SITE, discussed="了解订单")
+    html = login(world.owner).get("/portal/visits/").content.decode()
+    assert '<a class="p-back" href="/portal/">' in html
+    form = re.search(r'<form[^>]*class="p-form visit-respond".*?</form>', html, re.S).group(0)
+    assert form.count('class="p-choice ') == 2 and 'class="p-btn p-btn-primary"' in form
+    assert "为企服务专员 · 为企服务专员" not in html, "a duty and a level of the same name are said once"
