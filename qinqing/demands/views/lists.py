@@ -17,7 +17,7 @@ from qinqing.demands.lists import EXPORT_MAX_ROWS, LISTS, page_rows, render_page
 from qinqing.demands.models import Demand
 from qinqing.lib import clock
 
-from .common import PAGE_SIZE, Page, page_number, staff_required
+from .common import PAGE_SIZE, Page, page_number, staff_required, with_total
 from .ledger import _decorate, _params
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -61,7 +61,8 @@ def demand_list(request, key: str):
         return response
     number = page_number(request)
     rows = page_rows(demand_list, qs, (number - 1) * PAGE_SIZE, PAGE_SIZE)
-    page = Page(rows=rows[:PAGE_SIZE], number=number, size=PAGE_SIZE, has_next=len(rows) > PAGE_SIZE)
+    page = with_total(Page(rows=rows[:PAGE_SIZE], number=number, size=PAGE_SIZE, has_next=len(rows) > PAGE_SIZE),
+                      qs)
     context = {
         "list": demand_list, "lists": LISTS.values(), "form": _decorate(form, request.user), "page": page,
         "columns": list(demand_list.columns), "rows_html": render_page(demand_list, page.rows, today),
