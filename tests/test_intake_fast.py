@@ -159,3 +159,28 @@ def test_the_token_query_brings_every_role_and_a_superuser_is_an_administrator(w
     nobody = make_user("nobody")
     assert user_for_token(ApiToken.issue(nobody)).roles == frozenset()
     assert user_for_token("qq_not-a-token") is None
+
+
+def fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_the_token_user_is_the_user_the_orm_would_load_with_jurisdiction_and_unit(world):
+    user = user_for_token(ApiToken.issue(world.handler))
+    orm = type(world.handler).objects.select_related("jurisdiction", "unit").get(pk=world.handler.pk)
+    assert fields(user) == fields(orm)
+    assert fields(user.jurisdiction) == fields(orm.jurisdiction)
+    assert fields(user.unit) == fields(orm.unit) and user.unit.active is True
+    assert user_for_token(ApiToken.issue(world.admin)).unit is None  # no unit: no object, no query
+
+
+def test_the_enterprise_named_by_a_credit_code_is_the_one_the_orm_would_load(world):
+    from qinqing.api.demands import _enterprise
+    from qinqing.enterprises.models import Enterprise
+
+    world.enterprise.tags = ["专精特新"]
+    world.enterprise.save()
+    found = _enterprise(world.dispatcher, world.enterprise.credit_code)
+    orm = Enterprise.objects.select_related("jurisdiction").get(pk=world.enterprise.pk)
+    assert fields(found) == fields(orm)
+    assert fields(found.jurisdiction) == fields(orm.jurisdiction)
