@@ -160,3 +160,12 @@ def test_on_random_data_breakdowns_add_up_and_the_rollup_rates_equal_a_count_fro
         scratch = rates.live(stats.received(node, period), period.start, period.end, TODAY)
         assert [r.as_dict() for r in from_rollup.shown] == [r.as_dict() for r in scratch.shown] == data["rates"]
         assert any(r.whole for r in scratch.ontime) and any(r.value < 100 for r in scratch.ontime if r.whole)
+
+
+def test_before_the_first_rollup_the_home_page_says_so_instead_of_showing_zero_rates(world):
+    receive(world, "贷款续贷", "2026-11-02 10:00")
+    html = login(world.leader).get(reverse("home")).content.decode()
+    assert "统计汇总尚未生成" in html and "data-rate=" not in html
+    rollup.refresh()
+    html = login(world.leader).get(reverse("home")).content.decode()
+    assert "统计汇总尚未生成" not in html and 'data-rate="satisfaction"' in html

@@ -117,10 +117,12 @@ def _leader_rates(user, today):
     node = stats.default_jurisdiction(user)
     if node is None:
         return None
-    rollup.refresh_for_reading()
-    period = stats.recent_weeks(today)
-    return {"node": node, "set": stats.dashboard_rates(node, period, today),
-            "url": f"{reverse('reports:dashboard')}?jurisdiction={node.code}"}
+    url = f"{reverse('reports:dashboard')}?jurisdiction={node.code}"
+    freshness = rollup.refresh_for_reading()
+    if freshness.refreshed_at is None:  # never built yet: rates over an empty rollup would read 0 %
+        return {"node": node, "set": None, "url": url}
+    return {"node": node, "set": stats.dashboard_rates(node, stats.recent_weeks(today), today), "url": url,
+            "pending": freshness.pending}
 
 
 def _leader_summary(visible, user, today):
