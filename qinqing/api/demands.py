@@ -39,7 +39,7 @@ from .schemas import (
     ValidationErrorOut,
     sees_internal_events,
 )
-from .sqlrows import Prefixed
+from .sqlrows import Columns
 
 router = Router(tags=["诉求"])
 
@@ -170,23 +170,27 @@ def _enterprises(user, raw_codes: list[str | None]) -> list[Enterprise | None]:
 
 class _EnterpriseQuery:
     """One enterprise by credit code with its jurisdiction, as SQL composed once per process: through
-    select_related, building and compiling the statement cost three times running it (qinqing.api.sqlrows)."""
+    select_related, building and compiling the statement cost several times running it (qinqing.api.sqlrows)."""
 
     def __init__(self):
-        self.jurisdiction = Prefixed(Jurisdiction, "qq_j")
+        self.enterprise = Columns(Enterprise, "e")
+        self.jurisdiction = Columns(Jurisdiction, "j")
         self.vendor = ""
 
     def __call__(self, code: str) -> dict[str, Enterprise]:
         if self.vendor != connection.vendor:
             qn = connection.ops.quote_name
-            e = qn(Enterprise._meta.db_table)
-            self.sql = (f"SELECT {e}.*, {self.jurisdiction.columns()} FROM {e} "  # noqa: S608 - model names
-                        f"JOIN {qn(Jurisdiction._meta.db_table)} qq_j ON qq_j.id = {e}.jurisdiction_id "
-                        f"WHERE {e}.credit_code = %s")
+            self.sql = (f"SELECT {self.enterprise.select()}, {self.jurisdiction.select()} "  # noqa: S608 - our names
+                        f"FROM {qn(Enterprise._meta.db_table)} e "
+                        f"JOIN {qn(Jurisdiction._meta.db_table)} j ON j.id = e.jurisdiction_id WHERE e.credit_code = %s")
             self.vendor = connection.vendor
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [code])
+            rows = cursor.fetchall()
         found = {}
-        for enterprise in Enterprise.objects.raw(self.sql, [code]):
-            enterprise.jurisdiction = self.jurisdiction.pop(enterprise)
+        for row in rows:
+            enterprise = self.enterprise.build(row[:self.enterprise.width])
+            enterprise.jurisdiction = self.jurisdiction.build(row[self.enterprise.width:])
             found[enterprise.credit_code] = enterprise
         return found
 

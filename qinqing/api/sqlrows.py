@@ -1,48 +1,50 @@
-"""Related rows carried in prefixed columns of a raw query, for the API's hottest lookups.
+"""Model instances from a composed SELECT, for the API's hottest lookups.
 
-Every intake authenticates a token (with its user's jurisdiction and unit) and looks up an enterprise
-(with its jurisdiction). Through `select_related`, building and compiling those two statements and
-converting their columns cost more CPU than anything else in the request. The main model comes from
-`Model.objects.raw` (which converts its own columns); each related object travels as columns named
-`<prefix><attname>` and is rebuilt here with the converters the ORM would apply.
+Every intake authenticates a token (with its user, the user's jurisdiction and unit) and looks up an
+enterprise (with its jurisdiction). Through the ORM (`select_related`, or even `Model.objects.raw`),
+building and compiling those statements and working out each column's converters on every call cost more
+CPU than anything else in the request. Here the statement is composed once per process from the models'
+own table and column names, the converters are worked out once, and each row becomes instances exactly as
+the ORM would build them (`Model.from_db` after the same converters).
 """
 
 from django.db import connection
 
 
-class Prefixed:
-    """The concrete columns of `model` (joined as `alias`), each selected as `<prefix><attname>`."""
+class Columns:
+    """The concrete columns of `model` joined as `alias`: their select list, and the instance they carry."""
 
     def __init__(self, model, alias: str):
-        self.model, self.alias, self.prefix = model, alias, f"{alias}_"
+        self.model, self.alias = model, alias
         self.vendor = ""
 
     def _prepare(self) -> None:
-        self.fields = []
+        self.attnames, self.converters = [], []
         for field in self.model._meta.concrete_fields:
             col = field.get_col(self.model._meta.db_table)
-            converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-            self.fields.append((field.attname, field.column, converters, col))
+            self.attnames.append(field.attname)
+            self.converters.append((col, connection.ops.get_db_converters(col) + field.get_db_converters(connection)))
+        self.columns = [field.column for field in self.model._meta.concrete_fields]
         self.vendor = connection.vendor
 
-    def columns(self) -> str:
-        """The select-list entries, for composing the statement once per process."""
+    @property
+    def width(self) -> int:
+        return len(self.model._meta.concrete_fields)
+
+    def select(self) -> str:
+        """The select-list entries, in the order `build` reads them."""
         if self.vendor != connection.vendor:
             self._prepare()
         qn = connection.ops.quote_name
-        return ", ".join(f"{self.alias}.{qn(column)} AS {self.prefix}{attname}"
-                         for attname, column, _, _ in self.fields)
+        return ", ".join(f"{self.alias}.{qn(column)}" for column in self.columns)
 
-    def pop(self, row):
-        """The related instance carried by `row` (None for a null join), its columns removed from `row`."""
-        if self.vendor != connection.vendor:
-            self._prepare()
-        values = []
-        for attname, _, converters, col in self.fields:
-            value = row.__dict__.pop(self.prefix + attname)
+    def build(self, values):
+        """The instance carried by `values` (this model's slice of a row); None when nothing was joined."""
+        if values[0] is None:  # the primary key
+            return None
+        converted = []
+        for value, (col, converters) in zip(values, self.converters, strict=True):
             for convert in converters:
                 value = convert(value, col, connection)
-            values.append(value)
-        if values[0] is None:  # the primary key: nothing was joined
-            return None
-        return self.model.from_db(connection.alias, [f[0] for f in self.fields], values)
+            converted.append(value)
+        return self.model.from_db(connection.alias, self.attnames, converted)
