@@ -19,6 +19,7 @@ from django.db import connections
 from qinqing.demands import services
 from qinqing.demands.models import Channel
 from qinqing.lib import clock
+from qinqing.notifications.models import Notification
 from qinqing.visits import services as visit_services
 from qinqing.visits.models import Duty, Level
 
@@ -127,3 +128,34 @@ def test_staff_pages_fit_a_phone_and_the_visit_date_starts_at_today(browser, liv
     handler_phone.check_fits("unit-inbox")
     assert demand.number in handler_phone.page.locator("main").inner_text()
     assert handler_phone.cards() >= 1
+
+
+def test_going_back_shows_the_bell_without_the_read_notification_and_ledger_popovers_open_one_at_a_time(
+        browser, live_server, world, demand):
+    note = Notification.objects.create(recipient=world.handler, demand=demand, text="您单位有新交办的诉求")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", world.handler.username)
+    page.fill("#id_password", "pw-" + world.handler.username)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("a.bell .bell-count").inner_text() == "1"
+    page.goto(f"{live_server.url}/notifications/{note.pk}/")  # opening it marks it read
+    page.wait_for_load_state()
+    assert page.locator("a.bell .bell-count").count() == 0
+    page.go_back()
+    page.wait_for_load_state()
+    page.locator("a.bell .bell-count").wait_for(state="detached", timeout=5_000)  # not the cached "1"
+
+    page.goto(live_server.url + "/demands/?q=招聘")  # a filter, so it may be saved
+    page.wait_for_load_state()
+    summaries = page.locator("details.tool-pop > summary")
+    assert summaries.count() == 2
+    summaries.nth(0).click()
+    summaries.nth(1).click()
+    assert page.locator("details.tool-pop[open]").count() == 1, "opening one popover closes the other"
+    page.screenshot(path=str(SHOTS / "desktop-ledger-popover.png"))
+    page.locator("h1").click()
+    assert page.locator("details.tool-pop[open]").count() == 0, "a click elsewhere closes it"
+    context.close()

@@ -56,3 +56,45 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("htmx:afterSettle", function () {
   enhance(document);  // a swapped partial may be a whole table or only its rows
 });
+
+// Going back to a page shows it as it was (back/forward cache or HTTP cache), with the unread badge of
+// before the notification was opened. On such a return, fetch the notification centre and take its
+// header bell; on the centre itself, whose rows are stale too, reload. (Also loaded by the portal.)
+function refreshBell(bell) {
+  if (!window.fetch || !window.DOMParser) return;
+  fetch(bell.href, { credentials: "same-origin", cache: "no-store" })
+    .then(function (response) { return response.ok ? response.text() : null; })
+    .then(function (html) {
+      if (!html) return;
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("a.bell, a.p-bell");
+      if (fresh) bell.replaceWith(fresh);
+    })
+    .catch(function () {});
+}
+
+window.addEventListener("pageshow", function (event) {
+  var bell = document.querySelector("a.bell, a.p-bell");
+  if (!bell) return;
+  var entry = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+  if (!event.persisted && !(entry && entry.type === "back_forward")) return;
+  if (location.pathname === new URL(bell.href, location.href).pathname) location.reload();
+  else refreshBell(bell);
+});
+
+// Popovers of the ledger's tools (显示列, 保存为常用筛选): one open at a time, closed by a click elsewhere
+// or by Escape, so they never stack over each other or over the table.
+function closePopovers(except) {
+  Array.prototype.forEach.call(document.querySelectorAll("details.tool-pop[open]"), function (pop) {
+    if (pop !== except) pop.removeAttribute("open");
+  });
+}
+document.addEventListener("toggle", function (event) {
+  var pop = event.target;
+  if (pop.matches && pop.matches("details.tool-pop") && pop.open) closePopovers(pop);
+}, true);  // toggle does not bubble
+document.addEventListener("click", function (event) {
+  if (!event.target.closest || !event.target.closest("details.tool-pop")) closePopovers(null);
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Escape") closePopovers(null);
+});
