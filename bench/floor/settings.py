@@ -1,7 +1,8 @@
 """Settings of the floor app: Django's `startproject` defaults, the product's database options.
 
 DATABASE_URL picks PostgreSQL (persistent connections, as the product keeps them); without it, an SQLite
-file in FLOOR_VAR_DIR with the product's pragmas (WAL, synchronous=NORMAL, IMMEDIATE transactions).
+file in FLOOR_VAR_DIR with the product's pragmas (WAL, synchronous=NORMAL, IMMEDIATE transactions) and, like
+the product, connections kept between requests.
 """
 
 import os
@@ -44,6 +45,7 @@ def _database(url: str) -> dict:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "floor.sqlite3"),
+            "CONN_MAX_AGE": 600,  # as the product keeps its SQLite connections (qinqing/settings.py)
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
