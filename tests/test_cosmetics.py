@@ -85,3 +85,18 @@ def test_the_portal_visit_confirmation_uses_the_portal_controls_and_leads_back_h
     form = re.search(r'<form[^>]*class="p-form visit-respond".*?</form>', html, re.S).group(0)
     assert form.count('class="p-choice ') == 2 and 'class="p-btn p-btn-primary"' in form
     assert "为企服务专员 · 为企服务专员" not in html, "a duty and a level of the same name are said once"
+
+
+def test_a_street_light_raised_on_a_visit_is_not_filed_under_hiring_because_it_mentions_staff(world, duty):
+    visit = visit_services.record_visit(
+        world.specialist, enterprise=world.enterprise, visited_on=clock.today(), form=Form.ON_SITE,
+        problems=[visit_services.Problem("厂区门前路灯不亮", "路灯不亮已两个月，员工夜班出行不安全，员工多次反映。")])
+    assert [d.category.name for d in visit.demands.all()] == ["其它"]
+
+
+def test_a_hiring_problem_is_still_suggested_as_hiring_and_a_weak_word_only_tips_a_real_one():
+    assert services.suggest_category("技术员工招聘难", "企业扩产，招工困难，缺少数控技工").name == "引才用工难"
+    assert services.suggest_category("企业注册商标被侵权", "市场上有假冒企业注册商标的产品销售") is None
+    assert services.suggest_category("流动资金贷款到期", "希望银行续贷").name == "融资难"
+    # A context word adds to the keywords of a kind: 用工 (1) + 员工 (0.5) beats 社保 (1).
+    assert services.suggest_category("员工用工紧张", "社保缴费").name == "引才用工难"
