@@ -15,7 +15,8 @@ document.addEventListener("htmx:configRequest", function (event) {
 
 // Phones: each row of a list table becomes a card (app.css, max-width 700px). Every cell gets its column's
 // header as data-label, shown in front of the value. Tables of counts (a header row of numbers, a totals
-// row) keep their grid and scroll inside their frame instead; so does any table marked data-cards="off".
+// row) keep their grid and scroll inside their frame instead; so does any table marked data-cards="off",
+// and a table of three columns or fewer, which fits a phone as it is.
 var KEEP_GRID = ".sv-matrix, .sv-assess, .dash-table, [data-cards=off]";
 
 function labelTable(table) {
@@ -25,6 +26,7 @@ function labelTable(table) {
     var span = th.colSpan || 1;
     for (var i = 0; i < span; i++) labels.push(th.textContent.replace(/\s+/g, " ").trim());
   });
+  if (labels.length <= 3) return;
   Array.prototype.forEach.call(table.tBodies, function (tbody) {
     Array.prototype.forEach.call(tbody.rows, function (row) {
       var column = 0;
