@@ -48,7 +48,7 @@ EMPTY_SHARE = 0.03  # visits logged with nothing recorded
 DISPUTED_SHARE = 0.012  # visits the enterprise says never happened
 SLOPPY_SHARE = 0.05  # holders who get in touch, but less often than the cadence asks
 TOPICS = (
-    "了解企业一季度生产经营情况，宣讲支持民营经济发展政策。",
+    "了解企业今年以来生产经营情况，宣讲支持民营经济发展政策。",
     "走访生产车间，了解订单、用工和资金周转情况。",
     "听取企业对营商环境的意见建议，介绍“1231”诉求办理机制。",
     "送达技改扩能、贷款贴息等扶持政策汇编，解答企业申报疑问。",
@@ -56,6 +56,9 @@ TOPICS = (
 )
 PHONE_TOPICS = ("电话回访，企业生产经营正常。", "电话了解订单和用工情况。", "电话告知最新惠企政策申报时间。",
                 "电话回访前期反映问题的办理情况，企业表示满意。")
+# As many as PHONE_TOPICS: a video call draws its text like a phone call, so the demo's random draws stay the same.
+VIDEO_TOPICS = ("视频连线回访，企业生产经营正常。", "视频连线了解订单和用工情况。", "视频连线讲解最新惠企政策申报要点。",
+                "视频回访前期反映问题的办理情况，企业表示满意。")
 POLICIES = ("《扶持民营企业发展政策汇编》", "支持民营经济发展政策30条", "稳岗返还与技能提升补贴政策",
             "技改扩能与贷款贴息政策")
 SEMINAR_TITLES = (
@@ -207,7 +210,8 @@ def _later_visits(rng, enterprises, cal, today, org):
                     last_on_site = day
                 visit = Visit(enterprise=e, visited_on=day, form=form, recorded_by_id=who,
                               recorded_at=dt.datetime.combine(day, dt.time(17, 40), tzinfo=tz),
-                              discussed=rng.choice(PHONE_TOPICS if form in (Form.PHONE, Form.VIDEO) else TOPICS))
+                              discussed=rng.choice(VIDEO_TOPICS if form == Form.VIDEO
+                                                   else PHONE_TOPICS if form == Form.PHONE else TOPICS))
                 if on_site:
                     _situation(rng, visit)
                 out.append((visit, {who}))
