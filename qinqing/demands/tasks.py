@@ -4,6 +4,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
@@ -30,10 +31,10 @@ class _Handover:
     Queueing a Huey task writes Huey's own store: with the default SQLite queue, a commit to a second
     database file that waits for the disk (several milliseconds on a small server), and every intake and
     transition waited for it before answering. Now the request only appends the event id here, after its
-    commit as before; a background thread queues what has gathered as one `deliver_events` task (under
-    load, several requests' entries share one write). Ids wait here only while the previous batch is
-    written, and the process hands over what is left when it exits; a process killed outright in that
-    window of milliseconds loses those notifications, as one killed between its commit and the commit
+    commit as before; a background thread queues what has gathered within 20 ms as one `deliver_events`
+    task (under load, several requests' entries share one write). Ids wait here only that long plus the
+    previous write, and the process hands over what is left when it exits; a process killed outright in
+    that window of milliseconds loses those notifications, as one killed between its commit and the commit
     hook always could. With Huey in immediate mode (tests) delivery happens at once, in the request.
     """
 
@@ -68,9 +69,12 @@ class _Handover:
                     self.ids[:0] = ids
                 raise
 
+    GATHER_SECONDS = 0.02  # under load, the entries of a few requests go to the queue in one write
+
     def _run(self) -> None:
         while True:
             self.wake.wait()
+            time.sleep(self.GATHER_SECONDS)
             self.wake.clear()
             try:
                 self.flush()
