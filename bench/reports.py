@@ -130,7 +130,7 @@ INSERT INTO demands_demand (number, reporter_name, reporter_phone, jurisdiction_
   category_id, received_at, lead_unit_id, tier, state, outcome, reply, solution_path, evaluation,
   evaluation_comment, evaluation_by_callback, dispatch_due, contact_due, path_due, resolve_due, extension_days,
   current_stage, next_due, due_order, dispatched_at, accepted_at, contacted_at, path_at, replied_at,
-  evaluated_at, closed_at, reopen_count, return_count, search_text, version, created_at, updated_at)
+  evaluated_at, closed_at, reopen_count, return_count, search_text, version, created_at, updated_at, nature)
 SELECT 'QB' || lpad(g::text, 9, '0'), '测试企业' || (g %% 50000), '', %(town0)s + t, ch, '测试诉求', '测试诉求内容',
   cat, rec, CASE WHEN st = 'received' THEN NULL ELSE %(unit0)s + (t / %(tpd)s) * %(upd)s + floor(r2 * %(upd)s)::int END,
   1, st,
@@ -150,7 +150,8 @@ SELECT 'QB' || lpad(g::text, 9, '0'), '测试企业' || (g %% 50000), '', %(town
   CASE WHEN st IN ('closed','evaluated','replied') THEN rec + r6 * interval '40 days' ELSE NULL END,
   CASE WHEN st IN ('closed','evaluated') THEN rec + r6 * interval '42 days' ELSE NULL END,
   CASE WHEN st = 'closed' THEN rec + r6 * interval '43 days' ELSE NULL END,
-  CASE WHEN st = 'reopened' THEN 1 ELSE 0 END, 0, '', 1, rec, rec
+  CASE WHEN st = 'reopened' THEN 1 ELSE 0 END, 0, '', 1, rec, rec,
+  CASE WHEN r2 < 0.1 THEN 'opinion' ELSE 'problem' END
 FROM c
 """
 
