@@ -185,3 +185,30 @@ class ApiToken(models.Model):
             # Written at most every few minutes: a read-mostly API should not write on every call.
             cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user
+
+
+IDEMPOTENCY_KEY_TTL = dt.timedelta(hours=24)
+
+
+class IdempotencyKey(models.Model):
+    """The answer a creating API call gave under its caller's `Idempotency-Key` header.
+
+    Written in the same transaction as what the call created (qinqing.api.idempotency), so a crash leaves
+    both or neither; a repeat with the same key gets this answer back and writes nothing. Kept for
+    IDEMPOTENCY_KEY_TTL, then removed by a periodic task.
+    """
+
+    user = models.ForeignKey(User, models.CASCADE, related_name="+", db_index=False)  # led by the unique key
+    key = models.CharField("幂等键", max_length=100)
+    fingerprint = models.CharField("请求方法与地址", max_length=64, help_text="SHA-256 of method and path")
+    body_hash = models.CharField("请求体摘要", max_length=64, help_text="SHA-256 of the request body")
+    status_code = models.PositiveSmallIntegerField("状态码")
+    response_body = models.TextField("应答")
+    created_at = models.DateTimeField("时间", default=clock.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "幂等键"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_answer_per_idempotency_key")]
+
+    def __str__(self):
+        return f"{self.user_id}:{self.key}"

@@ -18,6 +18,7 @@ from qinqing.enterprises.models import Enterprise
 from qinqing.lib import uscc
 
 from .errors import ApiError
+from .idempotency import idempotent
 from .schemas import (
     ContactIn,
     DemandBatchIn,
@@ -201,6 +202,7 @@ _enterprise_with_jurisdiction = _EnterpriseQuery()
 # ---------------------------------------------------------------- intake and reading
 
 @router.post("/demands", response={201: DemandDetail, **ERRORS}, summary="受理诉求")
+@idempotent
 def create_demand(request, payload: DemandIn):
     """Register a demand and start its 1231 clock; the four deadlines come back in the answer."""
     user = request.auth
@@ -213,6 +215,7 @@ def create_demand(request, payload: DemandIn):
 
 
 @router.post("/demands/batch", response={201: DemandBatchOut, **ERRORS}, summary="批量受理诉求")
+@idempotent
 def create_demands(request, payload: DemandBatchIn):
     """Register up to 200 demands at once — how an integration such as the 12345 hotline hands over its
     new work orders. All or none: if any item is refused, nothing is registered and the error names it."""

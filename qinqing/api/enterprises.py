@@ -18,6 +18,7 @@ from qinqing.enterprises.filters import filter_enterprises
 from qinqing.enterprises.models import HELPERS, Enterprise, IndustryCode
 
 from .errors import ApiError
+from .idempotency import idempotent
 
 router = Router(tags=["企业库"])
 
@@ -234,6 +235,7 @@ def list_enterprises(request, filters: Query[EnterpriseFilters], limit: int = 50
 
 
 @router.post("", response={201: EnterpriseDetail, **ERRORS}, summary="登记企业")
+@idempotent
 def create_enterprise(request, payload: EnterpriseIn):
     """Register an enterprise (administrators; dispatchers within their jurisdiction)."""
     enterprise = services.register_enterprise(request.auth, payload.model_dump(exclude_unset=True))
