@@ -27,7 +27,11 @@ def _decorate(form, user):
     form.fields["jurisdiction"].queryset = jurisdictions_in_scope(user)
     for name in ("category", "unit", "jurisdiction"):
         form.fields[name].empty_label = "全部"
-    form.fields["state"].widget = QuickSelect(choices=[("", "全部"), *State.choices])
+    # One state is picked from a drop-down. A link naming several (the dashboard's figures count every state
+    # but 已并单; a home card counts 待交办 and 已退回) keeps its multiple select: a drop-down would show only
+    # the last of them, and the next change to any filter would send that one alone.
+    if len([v for v in form.data.getlist("state") if v]) <= 1:
+        form.fields["state"].widget = QuickSelect(choices=[("", "全部"), *State.choices])
     form.fields["env_class"].widget.choices, form.fields["aspect"].widget.choices = environment_choices()
     for name in ("received_from", "received_to"):
         form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
