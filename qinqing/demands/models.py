@@ -319,11 +319,18 @@ class DemandEvent(AppendOnlyModel):
     data = models.JSONField("详情", default=dict, blank=True)
     internal = models.BooleanField("内部记录", default=False, help_text="企业看不到内部记录")
     created_at = models.DateTimeField("时间", default=clock.now)
+    # True from the entry's INSERT (no statement more) until notify_for_event has written its notifications,
+    # in the same transaction as them; a minute-ly task delivers what a crash left behind. Entries nobody is
+    # told of (history loaded quietly, the sweep's urgings with their own delivery) are False from the start.
+    awaiting_delivery = models.BooleanField("待发送通知", default=False, db_default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "办理记录"
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["demand", "created_at"], name="event_demand_time")]
+        indexes = [models.Index(fields=["demand", "created_at"], name="event_demand_time"),
+                   # Only the few entries awaiting delivery: the catch-up reads them, nobody else.
+                   models.Index(fields=["created_at"], name="event_awaiting_delivery",
+                                condition=models.Q(awaiting_delivery=True))]
 
     def __str__(self):
         return f"{self.demand_id} {self.verb}"

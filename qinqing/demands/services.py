@@ -69,6 +69,11 @@ def notifications_suppressed():
         _quiet.reset(token)
 
 
+def awaits_delivery() -> bool:
+    """Whether a timeline entry written now is to be told to anyone (its `awaiting_delivery` mark)."""
+    return not _quiet.get()
+
+
 def _queue_notifications(event_id: int) -> None:
     from qinqing.demands.tasks import queue_delivery
 
@@ -80,6 +85,7 @@ def _log(demand, user, verb, from_state, note="", data=None, internal=False) -> 
     event = DemandEvent.objects.create(
         demand=demand, actor=user if user and user.pk else None, verb=verb, from_state=from_state or "",
         to_state=demand.state, note=note, data=data or {}, internal=internal, created_at=_now(),
+        awaiting_delivery=awaits_delivery(),
     )
     _queue_notifications(event.pk)
     return event
@@ -280,7 +286,8 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
                                           uploaded_by=user, uploaded_at=now)
         events = [DemandEvent(demand=d, actor=user, verb="receive", from_state="", to_state=d.state,
                               note=f"经{d.get_channel_display()}受理",
-                              data={"channel": d.channel, "category": d.category.name}, created_at=now)
+                              data={"channel": d.channel, "category": d.category.name}, created_at=now,
+                              awaiting_delivery=awaits_delivery())
                   for d in demands]
         if len(events) == 1:
             events[0].save(force_insert=True)

@@ -9,7 +9,7 @@ import time
 from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task
 
-from qinqing.notifications.services import notify_for_event, notify_sweep
+from qinqing.notifications.services import deliver_overdue_events, notify_for_event, notify_sweep
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,10 @@ class _Handover:
     transition waited for it before answering. Now the request only appends the event id here, after its
     commit as before; a background thread queues what has gathered within 20 ms as one `deliver_events`
     task (under load, several requests' entries share one write). Ids wait here only that long plus the
-    previous write, and the process hands over what is left when it exits; a process killed outright in
-    that window of milliseconds loses those notifications, as one killed between its commit and the commit
-    hook always could. With Huey in immediate mode (tests) delivery happens at once, in the request.
+    previous write, and the process hands over what is left when it exits. A process killed outright in
+    that window of milliseconds (or between its commit and the commit hook), or a worker killed while
+    delivering, leaves the entries marked `awaiting_delivery`: `catch_up_deliveries` delivers them a minute
+    later, once. With Huey in immediate mode (tests) delivery happens at once, in the request.
     """
 
     def __init__(self):
@@ -91,6 +92,12 @@ def queue_delivery(event_id: int) -> None:
         deliver_event(event_id)
     else:
         _handover.add(event_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def catch_up_deliveries() -> int:
+    """Every minute: the notifications of timeline entries whose delivery was lost to a crash."""
+    return deliver_overdue_events()
 
 
 @db_task()

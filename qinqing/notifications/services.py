@@ -13,10 +13,11 @@ from string import Formatter
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from qinqing.accounts.models import Jurisdiction, Role, User
 from qinqing.demands.models import DemandEvent
+from qinqing.demands.public import public_view_of
 from qinqing.lib import clock
 
 from .models import Notification, Preference
@@ -24,7 +25,7 @@ from .sms import send_sms
 
 log = logging.getLogger(__name__)
 
-# What an enterprise reads, in plain words, for each step of its demand.
+# What an enterprise reads, in plain words, for each step of its demand: never a staff note or a staff name.
 ENTERPRISE_TEXT = {
     "receive": "您反映的问题“{title}”已受理，编号{number}。",
     "dispatch": "您反映的问题已交由{unit}办理，对方将在2个工作日内与您联系。",
@@ -138,7 +139,8 @@ def recipients(event: DemandEvent):
         q |= _notice_recipients(event)
     staff = list(User.objects.filter(q, is_active=True).exclude(pk=event.actor_id).distinct())
     owners = []
-    if demand.enterprise_id and not event.internal and verb in ENTERPRISE_TEXT:
+    # The enterprise hears only of steps its own timeline shows (the one rule of qinqing.demands.public).
+    if demand.enterprise_id and verb in ENTERPRISE_TEXT and public_view_of(event) is not None:
         owners = list(User.objects.filter(enterprise_id=demand.enterprise_id, is_active=True,
                                           role_grants__role=Role.ENTERPRISE).exclude(pk=event.actor_id))
     return staff, owners
@@ -154,7 +156,26 @@ def _notice_fields(event: DemandEvent) -> dict[str, str]:
 
 
 def notify_for_event(event_id: int) -> int:
-    """Create the notifications of one timeline entry; running it twice creates (and sends) nothing more."""
+    """Create the notifications of one timeline entry; running it twice creates (and sends) nothing more.
+
+    The entry's `awaiting_delivery` mark is cleared in the same transaction as the notifications are
+    written, by an UPDATE that comes first: it holds the entry's row (PostgreSQL) or the database's write
+    lock (SQLite) until commit, so a second delivery of the same entry (the catch-up re-running one whose
+    task was only slow) waits, then finds every recipient already told. E-mail and SMS go after the
+    commit, for the notifications this run created: a crash may lose one, never send one twice.
+    """
+    with transaction.atomic():
+        # The timeline is append-only (its querysets refuse updates); this bookkeeping mark is the one column
+        # that changes, and only here, so it goes through a plain queryset.
+        QuerySet(DemandEvent).filter(pk=event_id).update(awaiting_delivery=False)
+        rows = _new_notifications(event_id)
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        _send_outside(rows)
+    return len(rows)
+
+
+def _new_notifications(event_id: int) -> list[Notification]:
     event = DemandEvent.objects.select_related("demand__lead_unit", "demand__jurisdiction").get(pk=event_id)
     demand = event.demand
     staff, owners = recipients(event)
@@ -171,10 +192,27 @@ def notify_for_event(event_id: int) -> int:
     if owners:
         text = render_text(ENTERPRISE_TEXT[event.verb], fields)
         rows += [Notification(recipient=u, demand=demand, event=event, text=text) for u in owners if u.pk not in already]
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    if rows:
-        _send_outside(rows)
-    return len(rows)
+    return rows
+
+
+CATCH_UP_AFTER = dt.timedelta(minutes=1)
+CATCH_UP_BATCH = 500
+
+
+def deliver_overdue_events(limit: int = CATCH_UP_BATCH) -> int:
+    """Deliver the timeline entries still awaiting delivery a minute after they were written.
+
+    Their notifications were lost on the way: the process died between its commit and handing the entry to
+    Huey, or the worker died while delivering it. Reads the partial index of entries awaiting delivery,
+    oldest first, at most `limit` a run; each is delivered in its own transaction by notify_for_event, which
+    clears the mark, so a run killed half-way leaves the rest for the next. How many entries it delivered.
+    """
+    cutoff = clock.now() - CATCH_UP_AFTER
+    ids = list(DemandEvent.objects.filter(awaiting_delivery=True, created_at__lt=cutoff)
+               .order_by("created_at").values_list("pk", flat=True)[:limit])
+    for event_id in ids:
+        notify_for_event(event_id)
+    return len(ids)
 
 
 def _send_outside(rows: list[Notification]) -> None:

@@ -55,7 +55,7 @@ def _timeline(notice, user, verb: str, *, issuer_id=None, parent=None) -> Demand
     data = {"notice": about} if verb == "answer_notice" else {"reply_due": about["reply_due"], "notice": about}
     event = DemandEvent.objects.create(demand=demand, actor=_actor(user), verb=verb, from_state=demand.state,
                                        to_state=demand.state, note=note, data=data, internal=True,
-                                       created_at=clock.now())
+                                       created_at=clock.now(), awaiting_delivery=demand_services.awaits_delivery())
     # The demands' own hook: after commit, and not while history is loaded with notifications suppressed.
     demand_services._queue_notifications(event.pk)
     return event
