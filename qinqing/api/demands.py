@@ -13,6 +13,7 @@ from qinqing.demands import services
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
 from qinqing.demands.models import Category, Demand, DemandEvent, Extension
+from qinqing.demands.public import timeline_for
 from qinqing.demands.verbs import allowed_verbs
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import uscc
@@ -91,6 +92,8 @@ def present(user, pk: int, fallback: Demand | None = None) -> Demand:
             raise NotFoundError(NOT_VISIBLE)
         return fallback
     demand.api_allowed_verbs = allowed_verbs(user, demand)
+    if not sees_internal_events(user):  # the portal's reading of the timeline (qinqing.demands.public)
+        demand.api_events = timeline_for(user, demand.api_events)
     return demand
 
 

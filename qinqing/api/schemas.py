@@ -9,7 +9,8 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Field, Schema
 
-from qinqing.demands.models import Outcome, Stage, Tier
+from qinqing.demands.models import Outcome, Stage, State, Tier
+from qinqing.demands.public import sees_whole_timeline
 from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.lib import clock
 
@@ -19,8 +20,8 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 def sees_internal_events(user) -> bool:
-    """Staff see the whole timeline; enterprise accounts never see internal entries."""
-    return user.is_staff_user
+    """Staff see the whole timeline; anyone else reads it through qinqing.demands.public (as the portal)."""
+    return sees_whole_timeline(user)
 
 
 # ---------------------------------------------------------------- errors
@@ -161,7 +162,8 @@ class DemandOut(Schema):
 
 
 class EventOut(Schema):
-    """One line of the timeline."""
+    """One line of the timeline. An enterprise account gets qinqing.demands.public's reading of it: the
+    portal's words as `verb_label`, a note only where it was written for the enterprise, no actor, no data."""
 
     verb: str
     verb_label: str
@@ -180,11 +182,11 @@ class EventOut(Schema):
 
     @staticmethod
     def resolve_from_state_label(obj) -> str:
-        return obj.get_from_state_display() if obj.from_state else ""
+        return State(obj.from_state).label if obj.from_state in State.values else obj.from_state
 
     @staticmethod
     def resolve_to_state_label(obj) -> str:
-        return obj.get_to_state_display() if obj.to_state else ""
+        return State(obj.to_state).label if obj.to_state in State.values else obj.to_state
 
     @staticmethod
     def resolve_created_at(obj) -> dt.datetime:

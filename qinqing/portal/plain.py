@@ -3,12 +3,15 @@
 Staff state names ("待签收", "已反馈路径") and timeline verbs ("退回", "提级") describe the
 government's internal workflow. The owner wants to know three things: is someone on it,
 what happens next, and what do I need to do. Everything shown in the portal is phrased
-here, in one place, so that a new verb or state is shown safely (label only, never its note).
+here, in one place, so that a new verb or state is shown safely (label only, never its note); which
+timeline entries the owner reads, and in which words, is qinqing.demands.public, which the API and the
+notifications use too.
 """
 
 from dataclasses import dataclass
 
 from qinqing.demands.models import Evaluation, State
+from qinqing.demands.public import PublicEntry, timeline_for
 
 # A short badge per state, and the colour class the stylesheet knows.
 BADGES = {
@@ -105,84 +108,10 @@ def progress(demand) -> list[Step]:
 
 # ---------------------------------------------------------------- the timeline
 
-
-@dataclass(frozen=True)
-class Entry:
-    at: object
-    text: str
-    note: str = ""
-    tone: str = ""  # "" | "reply" (the government's answer) | "mine" (what this user did)
-
-
-def _evaluation_text(event) -> str:
-    label = event.data.get("evaluation", "")
-    who = "回访评价" if event.data.get("callback") else "您的评价"
-    return f"{who}：{label}" if label else who
-
-
-# verb → (text, show the note?). The note is shown only where it was written for the enterprise.
-def _describe(event) -> tuple[str, bool, str] | None:
-    data = event.data or {}
-    verb = event.verb
-    if verb == "receive":
-        return "诉求已受理", False, ""
-    if verb == "dispatch":
-        unit = data.get("lead_unit")
-        return (f"已交给{unit}办理" if unit else "已交给承办单位办理"), False, ""
-    if verb == "return":
-        return "正在重新安排承办单位", False, ""
-    if verb == "accept":
-        return "承办单位已接手办理", False, ""
-    if verb == "contact":
-        method = data.get("method")
-        return (f"承办单位已与您联系（{method}）" if method else "承办单位已与您联系"), False, ""
-    if verb == "plan":
-        return "告知了解决办法", True, "reply"
-    if verb == "approve_extension":
-        due = data.get("resolve_due", "")
-        return (f"办理期限延长至{due}" if due else "办理期限已延长"), False, ""
-    if verb == "escalate":
-        return "已提请上级协调办理", False, ""
-    if verb == "mark_long_term":
-        return "列入区级研究推进", False, ""
-    if verb == "transfer":
-        return "移送市级部门研究", False, ""
-    if verb == "reply":
-        outcome = data.get("outcome")
-        return (f"正式答复（{outcome}）" if outcome else "正式答复"), True, "reply"
-    if verb == "evaluate":
-        return _evaluation_text(event), True, ""
-    if verb == "reopen":
-        return "重新办理", True, ""
-    if verb == "close":
-        return "办结", True, ""
-    if verb == "settle":
-        return "现场解决", True, "reply"
-    if verb == "merge":
-        return "与相同问题合并办理", False, ""
-    if verb == "urge":
-        return "已督促承办单位抓紧办理", False, ""
-    # Staff-only bookkeeping (extension requests and refusals, edits) is not the owner's concern.
-    return None
+# Which entries the owner sees and in which words is one rule shared with the API and notifications.
+Entry = PublicEntry
 
 
 def timeline(events, user, shown=()) -> list[Entry]:
-    """Non-internal events in plain words; notes only where they were written for the enterprise.
-
-    `shown` holds texts the page already displays in full (the current reply and solution path),
-    which the timeline then does not repeat; earlier replies before a reopening still show.
-    """
-    shown = {text.strip() for text in shown if text}
-    entries = []
-    for event in events:
-        if event.internal:
-            continue
-        described = _describe(event)
-        if described is None:
-            continue
-        text, show_note, tone = described
-        if event.actor_id is not None and event.actor_id == user.pk:
-            tone = "mine"
-        note = event.note if show_note and event.note.strip() not in shown else ""
-        entries.append(Entry(at=event.created_at, text=text, note=note, tone=tone))
-    return entries
+    """Non-internal events in plain words; notes only where they were written for the enterprise."""
+    return timeline_for(user, events, shown)
