@@ -85,3 +85,33 @@ def test_the_catch_up_takes_a_bounded_batch_oldest_first(world, worker_down):
         assert told == {first.pk, second.pk}
         assert deliver_overdue_events(limit=2) == 1
     assert Notification.objects.filter(demand=third, recipient=world.dispatcher).count() == 1
+
+
+def test_an_export_left_running_by_a_dead_worker_is_run_again_and_written_once(world, demand):
+    from qinqing.workbench.models import ExportJob
+    from qinqing.workbench.services import recover_stuck_exports
+
+    job = ExportJob.objects.create(user=world.dispatcher, total_rows=1, done_rows=0, created_at=NOW,
+                                   status=ExportJob.Status.RUNNING, columns=["number", "title"])
+    fresh = ExportJob.objects.create(user=world.dispatcher, total_rows=1, created_at=NOW,
+                                     status=ExportJob.Status.RUNNING, columns=["number"])
+    with later(30):
+        assert recover_stuck_exports() == []  # half an hour may still be a large export at work
+    ExportJob.objects.filter(pk=fresh.pk).update(created_at=NOW + dt.timedelta(minutes=50))
+    with later(70):
+        assert recover_stuck_exports() == [job.pk]  # Huey immediate: run again at once
+        assert recover_stuck_exports() == []
+    job.refresh_from_db()
+    assert (job.status, job.done_rows) == (ExportJob.Status.DONE, 1) and job.file.name.endswith(".xlsx")
+    assert ExportJob.objects.get(pk=fresh.pk).status == ExportJob.Status.RUNNING
+
+
+def test_an_export_stuck_for_a_day_is_marked_failed_not_run_for_ever(world, demand):
+    from qinqing.workbench.models import ExportJob
+    from qinqing.workbench.services import recover_stuck_exports
+
+    job = ExportJob.objects.create(user=world.dispatcher, created_at=NOW, status=ExportJob.Status.PENDING)
+    with later(25 * 60):
+        assert recover_stuck_exports() == []
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED and "重新导出" in job.message

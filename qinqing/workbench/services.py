@@ -6,6 +6,7 @@ written at once; a larger view becomes a background job with progress and a stor
 small or large, leaves an ExportJob row: who exported which view, when, how many rows.
 """
 
+import datetime as dt
 import tempfile
 from io import BytesIO
 from pathlib import Path
@@ -170,6 +171,31 @@ def run_export_job(job_id: int) -> ExportJob:
     job.finished_at = clock.now()
     job.save(update_fields=["status", "done_rows", "total_rows", "file", "finished_at"])
     return job
+
+
+STUCK_AFTER = dt.timedelta(hours=1)  # longer than any export takes: the worker that ran it has died
+GIVE_UP_AFTER = dt.timedelta(hours=24)  # a job that keeps killing its worker is not run for ever
+
+
+def recover_stuck_exports() -> list[int]:
+    """Exports a crash left behind: queued or running for more than STUCK_AFTER. Each is put back to
+    pending by a conditional UPDATE (a second recovery finds nothing to take) and queued again; the run
+    claims it as usual and writes its file once. One older than GIVE_UP_AFTER is marked failed instead,
+    so the person is told to export again. The ids queued again."""
+    now = clock.now()
+    active = (ExportJob.Status.PENDING, ExportJob.Status.RUNNING)
+    ExportJob.objects.filter(status__in=active, created_at__lt=now - GIVE_UP_AFTER).update(
+        status=ExportJob.Status.FAILED, message="导出中断，请重新导出。", finished_at=now)
+    stuck = list(ExportJob.objects.filter(status__in=active, created_at__lt=now - STUCK_AFTER)
+                 .values_list("pk", "status"))
+    queued = []
+    for pk, status in stuck:
+        if status == ExportJob.Status.RUNNING and not ExportJob.objects.filter(
+                pk=pk, status=ExportJob.Status.RUNNING).update(status=ExportJob.Status.PENDING, done_rows=0):
+            continue
+        _queue(pk)
+        queued.append(pk)
+    return queued
 
 
 def export_filename(job: ExportJob) -> str:
