@@ -64,13 +64,29 @@ def first_table(sql: str) -> str:
     return words[0]
 
 
-def test_the_201_body_is_what_reading_the_demand_back_returns(world, client):
-    headers = bearer(world.dispatcher)
+@pytest.mark.parametrize("who", ["dispatcher", "owner"])
+def test_the_201_body_is_what_reading_the_demand_back_returns(world, client, who):
+    headers = bearer(getattr(world, who))
     created = post(client, body_for(world), headers)
     assert created.status_code == 201, created.content
     read = client.get(f"/api/v1/demands/{created.json()['id']}", **headers)
     assert read.status_code == 200
     assert created.json() == read.json()
+    assert created.json()["events"][0]["verb"] == "receive"
+
+
+def test_the_201_body_of_a_personal_demand_with_a_named_category_and_time_is_the_read_back_too(world, client):
+    headers = bearer(world.dispatcher)
+    created = post(client, {"channel": "visit", "title": "路灯坏了", "content": "园区门口路灯坏了一个月。",
+                            "reporter_name": "匿名", "reporter_phone": "13800000000", "nature": "opinion",
+                            "category": world.hiring.pk, "received_at": "2026-12-02T09:30:15.123456+08:00"},
+                   headers)
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["enterprise"], body["reporter_name"], body["nature_label"]) == (None, "匿名", "意见建议")
+    assert body["received_at"] == "2026-12-02T09:30:15.123+08:00"
+    assert body["allowed_verbs"] == ["dispatch", "merge", "settle"]
+    assert body == client.get(f"/api/v1/demands/{body['id']}", **headers).json()
 
 
 def test_the_receipt_is_on_the_timeline_with_who_received_it(world, client):

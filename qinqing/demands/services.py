@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import signals
 from django.utils import timezone
 
 from qinqing.accounts.models import Role, Unit
@@ -277,7 +278,7 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
             for offset, demand in enumerate(rows, start=last - len(rows) + 1):
                 demand.number = f"QQ{year}-{offset:06d}"
         if len(demands) == 1:
-            demands[0].save(force_insert=True)
+            _insert_demand(demands[0])
         else:
             Demand.objects.bulk_create(demands)
         for demand, intake in zip(demands, intakes, strict=True):
@@ -290,13 +291,50 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
                               awaiting_delivery=awaits_delivery())
                   for d in demands]
         if len(events) == 1:
-            events[0].save(force_insert=True)
+            _insert_event(events[0])
         else:
             DemandEvent.objects.bulk_create(events)
         for demand, event in zip(demands, events, strict=True):
             demand.receipt_event = event  # the API's 201 body shows it without reading it back
             _queue_notifications(event.pk)
     return demands
+
+
+class _Insert:
+    """One new row of `model` by INSERT … RETURNING its id, the statement composed once per process.
+
+    `save(force_insert=True)` builds and compiles the INSERT anew for every row, which cost a single intake
+    more CPU than running its two INSERTs. The values are prepared as the ORM prepares them (each field's
+    `pre_save` and `get_db_prep_save`) and the instance ends as `save()` leaves it; if anything listens to
+    the model's save signals, `save()` itself runs so that the receivers do too.
+    """
+
+    def __init__(self, model):
+        self.model, self.vendor = model, ""
+
+    def _compose(self) -> None:
+        meta, qn = self.model._meta, connection.ops.quote_name
+        self.fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+        self.sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in self.fields)}) "  # noqa: S608
+                    f"VALUES ({', '.join(['%s'] * len(self.fields))}) RETURNING {qn(meta.pk.column)}")
+        self.vendor = connection.vendor
+
+    def __call__(self, obj) -> None:
+        if signals.pre_save.has_listeners(self.model) or signals.post_save.has_listeners(self.model):
+            obj.save(force_insert=True)
+            return
+        if self.vendor != connection.vendor:
+            self._compose()
+        values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, values)
+            obj.pk = cursor.fetchone()[0]
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+_insert_demand = _Insert(Demand)
+_insert_event = _Insert(DemandEvent)
 
 
 def _check_receiver(user) -> None:
