@@ -1,6 +1,9 @@
 """Django settings for Qinqing. Everything deployment-specific comes from the environment."""
 
+import datetime as dt
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 from qinqing.lib.env import database_from_url, env_bool, env_int, env_str
 
@@ -10,8 +13,12 @@ VAR_DIR = Path(env_str("QINQING_VAR_DIR", str(BASE_DIR / "var")))
 # fresh clone (not only after `make run` made it).
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env_str("SECRET_KEY", "qinqing-local-only-secret-change-me-in-production")
+# Published in this repository, so it protects nothing: a server refuses to start with it (qinqing/wsgi.py)
+# unless DEBUG is on or QINQING_DEMO says this is the demo (`make run` sets it); `check --deploy` flags it.
+DEV_SECRET_KEY = "qinqing-local-only-secret-change-me-in-production"
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
+QINQING_DEMO = env_bool("QINQING_DEMO", False)
 ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -24,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "qinqing.accounts",
     "qinqing.workdays",
     "qinqing.enterprises",
@@ -40,15 +50,20 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # after WhiteNoise: pages get the policy, static files need none
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session limits, the second factor, the forced change of an initial password.
+    "qinqing.accounts.security.AccountGuardMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Empty 403/404/405 answers (require_POST) become the Chinese error page, status and Allow kept.
     "qinqing.accounts.errorpages.ErrorPageMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as axes asks: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "qinqing.urls"
@@ -86,9 +101,50 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+# Axes first: it refuses a locked-out account or address before any password is checked. The API's bearer
+# tokens never pass through authenticate(), so lockouts cannot touch them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
+
+# 等保2.0 三级 口令复杂度: 8 characters or more, three of the four classes, not a common password, not like
+# the user's own name, number or address. Django's messages are translated; ours are Chinese.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ["username", "full_name", "email", "phone"]}},
+    {"NAME": "qinqing.accounts.passwords.LengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "qinqing.accounts.passwords.CharacterClassesValidator"},
+]
+
+# Login lockout (django-axes): consecutive failures per account lock it for a while; failures per address
+# have a higher limit, since a whole office may reach us from one address. Administrators unlock under
+# 组织与用户 → 登录失败与锁定. A successful login clears the account's count, not the address's.
+AXES_FAILURE_LIMIT = env_int("QINQING_LOGIN_FAILURE_LIMIT", 5)
+QINQING_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("QINQING_LOGIN_ADDRESS_FAILURE_LIMIT", 50)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("QINQING_LOGIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "qinqing.accounts.security.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "qinqing.accounts.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "qinqing.accounts.security.client_address"
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked do not push the unlock time further: the time the page announces holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ADMIN = False  # qinqing.accounts.admin lists attempts and logins with Chinese labels
+AXES_VERBOSE = False
+
+# Sessions: an absolute limit from login, and an idle limit (staff 30 minutes, enterprise accounts longer);
+# both enforced by qinqing.accounts.security.AccountGuardMiddleware (the cookie's age alone would slide).
+QINQING_SESSION_MAX_HOURS = env_int("QINQING_SESSION_MAX_HOURS", 12)
+QINQING_SESSION_IDLE_MINUTES = env_int("QINQING_SESSION_IDLE_MINUTES", 30)
+QINQING_PORTAL_SESSION_IDLE_MINUTES = env_int("QINQING_PORTAL_SESSION_IDLE_MINUTES", 120)
+SESSION_COOKIE_AGE = QINQING_SESSION_MAX_HOURS * 3600
+
+# Second factor (TOTP, django-otp): anyone may enrol; holders of these roles must, at their next login.
+QINQING_REQUIRE_2FA_ROLES = [r.strip() for r in env_str("QINQING_REQUIRE_2FA_ROLES", "").split(",") if r.strip()]
+OTP_TOTP_ISSUER = "亲清"
 
 LANGUAGE_CODE = "zh-hans"
 # The only language offered: an English-language browser must still get Chinese pages and dates.
@@ -150,10 +206,44 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # Huey's consumer installs its own handler; not propagating avoids every line printed twice.
-    "loggers": {"jieba": {"level": "WARNING"}, "huey": {"level": "INFO", "propagate": False}},
+    # axes: failures and lockouts (WARNING) are kept; every successful login at INFO is in 登录记录 already.
+    "loggers": {"jieba": {"level": "WARNING"}, "huey": {"level": "INFO", "propagate": False},
+                "axes": {"level": "WARNING"}},
 }
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 CSRF_FAILURE_VIEW = "qinqing.accounts.errorpages.csrf_failure"  # a Chinese page, not Django's English one
 X_FRAME_OPTIONS = "DENY"
+
+# HTTPS behind a reverse proxy (README, 安全): the proxy terminates TLS and sets X-Forwarded-Proto and
+# X-Forwarded-For; Django then redirects plain HTTP, marks cookies Secure and sends HSTS for a year.
+QINQING_HTTPS = env_bool("QINQING_HTTPS", False)
+if QINQING_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = False
+# Preload would commit the whole registrable domain (often a gov.cn name we do not own) to the browsers'
+# HTTPS-only list; that is the domain owner's decision, so the reminder is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no inline code,
+# no framing. Charts, htmx and the admin run from static files; JSON data rides in json_script blocks.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}

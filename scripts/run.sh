@@ -17,6 +17,8 @@ fi
 # It is not in git, so a fresh clone has to create it before the first migrate.
 VAR_DIR="${QINQING_VAR_DIR:-var}"
 mkdir -p "$VAR_DIR"
+# This is the local demo: without SECRET_KEY the server may use the published development key (README, 安全).
+export QINQING_DEMO="${QINQING_DEMO:-true}"
 
 echo "==> Database: ${DATABASE_URL:+PostgreSQL/URL from DATABASE_URL}${DATABASE_URL:-SQLite file $VAR_DIR/qinqing.sqlite3}"
 "$PY" manage.py migrate --noinput

@@ -7,6 +7,7 @@ import pytest
 from django import forms
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from qinqing.accounts.models import ApiToken, Role, RoleGrant, User
@@ -47,6 +48,9 @@ def busy_world(world, demand):
     Notification.objects.create(recipient=w.handler, demand=demand, text="有一件诉求交办给您")
     ApiToken.issue(w.handler, name="对接12345热线")
     WorkdayOverride.objects.create(date=dt.date(2027, 1, 1), kind=WorkdayOverride.Kind.HOLIDAY, note="元旦")
+    # Login security (accounts.security): a wrong password counted by axes, then a login it records.
+    Client().post(reverse("login"), {"username": "head", "password": "wrong"})
+    Client().post(reverse("login"), {"username": "handler", "password": "pw-handler"})
     # The registry (issue 4): an accepted pilot code, a year's figures (and its audit entry), an import job.
     from qinqing.enterprises import services as registry
     from qinqing.enterprises.models import ImportJob

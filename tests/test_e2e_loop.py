@@ -227,7 +227,8 @@ def test_staff_tools_in_a_browser_notifications_saved_filters_columns_export_and
     page = dispatcher.page
     dispatcher.open("/demands/")
     page.fill("#id_q", "融资")  # the ledger searches as one types (HTMX, after a pause)
-    page.wait_for_function("document.querySelectorAll('#results td.c-number').length === 1")
+    # A locator, not wait_for_function: that evaluates a string, which the Content-Security-Policy forbids.
+    sync_api.expect(page.locator("#results td.c-number")).to_have_count(1)
     page.wait_for_load_state("networkidle")
     page.click("text=保存为常用筛选")
     page.fill("input[name=name]", "融资类诉求")

@@ -1,9 +1,15 @@
 """Admin for the org tree, users with their roles, and API tokens."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.utils import timezone
 
-from .models import ApiToken, Jurisdiction, RoleGrant, Unit, User
+from qinqing.lib import clock
+
+from . import security
+from .models import ApiToken, Jurisdiction, LoginLockout, LoginRecord, RoleGrant, Unit, User
 
 
 @admin.register(Jurisdiction)
@@ -26,6 +32,14 @@ class UnitAdmin(admin.ModelAdmin):
     autocomplete_fields = ["jurisdiction"]
 
 
+class SetInitialPasswordForm(AdminPasswordChangeForm):
+    """The administrator sets someone's password: its holder must replace it at their next login."""
+
+    def save(self, commit=True):
+        security.require_password_change(self.user)
+        return super().save(commit)
+
+
 class RoleGrantInline(admin.TabularInline):
     model = RoleGrant
     extra = 1
@@ -37,6 +51,7 @@ class UserAdmin(DjangoUserAdmin):
     """Django's user admin plus where the person sits (jurisdiction, unit, enterprise) and their roles."""
 
     inlines = [RoleGrantInline]
+    change_password_form = SetInitialPasswordForm
     list_display = ["username", "full_name", "role_list", "unit", "jurisdiction", "enterprise", "is_active",
                     "is_staff"]
     list_filter = ["role_grants__role", "is_active", "is_staff", "is_superuser", "unit__kind"]
@@ -51,6 +66,8 @@ class UserAdmin(DjangoUserAdmin):
                   "description": "工作人员填写区划和单位；企业用户填写所属企业。"}),
         ("后台权限", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
                   "classes": ["collapse"]}),
+        ("账号安全", {"fields": ["must_change_password"],
+                  "description": "管理员新建账号或重设密码后，本人登录时须先修改密码。"}),
         ("重要日期", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
@@ -63,6 +80,11 @@ class UserAdmin(DjangoUserAdmin):
     def get_queryset(self, request):
         # One extra query for all roles on the page, instead of one per row.
         return super().get_queryset(request).prefetch_related("role_grants")
+
+    def save_model(self, request, obj, form, change):
+        if not change:  # the administrator chose the first password: its holder must replace it
+            security.require_password_change(obj)
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="角色")
     def role_list(self, obj):
@@ -89,3 +111,95 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = queryset.filter(revoked=False).update(revoked=True)
         self.message_user(request, f"已吊销 {count} 个令牌。", messages.SUCCESS)
+
+
+@admin.register(LoginLockout)
+class LoginLockoutAdmin(admin.ModelAdmin):
+    """Failed logins counted by django-axes, one row per account, address and browser; 解除锁定 forgets them."""
+
+    list_display = ["account", "address", "failures", "last_failure", "status", "browser"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    fields = ["username", "ip_address", "user_agent", "failures_since_start", "attempt_time", "path_info"]
+    readonly_fields = fields
+    actions = ["unlock"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="账号", ordering="username")
+    def account(self, obj):
+        return obj.username or "—"
+
+    @admin.display(description="IP地址", ordering="ip_address")
+    def address(self, obj):
+        return obj.ip_address
+
+    @admin.display(description="失败次数", ordering="failures_since_start")
+    def failures(self, obj):
+        return obj.failures_since_start
+
+    @admin.display(description="浏览器")
+    def browser(self, obj):
+        return obj.user_agent
+
+    @admin.display(description="最近失败时间", ordering="attempt_time")
+    def last_failure(self, obj):
+        return timezone.localtime(obj.attempt_time).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="状态")
+    def status(self, obj):
+        until = obj.attempt_time + settings.AXES_COOLOFF_TIME
+        if until <= clock.now():
+            return "已过期"
+        if obj.failures_since_start >= settings.AXES_FAILURE_LIMIT:
+            return f"账号已锁定，至 {timezone.localtime(until):%m-%d %H:%M}"
+        return f"还可尝试{settings.AXES_FAILURE_LIMIT - obj.failures_since_start}次"
+
+    @admin.action(description="解除锁定（清除所选失败记录）")
+    def unlock(self, request, queryset):
+        count = security.unlock(request.user, queryset)
+        self.message_user(request, f"已清除 {count} 条登录失败记录，相应账号和地址可以重新登录。", messages.SUCCESS)
+
+
+@admin.register(LoginRecord)
+class LoginRecordAdmin(admin.ModelAdmin):
+    """Successful logins and their logouts (django-axes' access log), for 安全审计."""
+
+    list_display = ["account", "address", "login_time", "logout", "browser"]
+    search_fields = ["username", "ip_address"]
+    date_hierarchy = "attempt_time"
+    fields = ["username", "ip_address", "user_agent", "attempt_time", "logout_time", "path_info"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an audit trail
+
+    @admin.display(description="账号", ordering="username")
+    def account(self, obj):
+        return obj.username
+
+    @admin.display(description="IP地址", ordering="ip_address")
+    def address(self, obj):
+        return obj.ip_address
+
+    @admin.display(description="浏览器")
+    def browser(self, obj):
+        return obj.user_agent
+
+    @admin.display(description="登录时间", ordering="attempt_time")
+    def login_time(self, obj):
+        return timezone.localtime(obj.attempt_time).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="退出时间", ordering="logout_time")
+    def logout(self, obj):
+        return timezone.localtime(obj.logout_time).strftime("%Y-%m-%d %H:%M:%S") if obj.logout_time else "—"

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .models import Role
+from .security import inline_style_hashes
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,10 @@ def server_error(request=None):
     if request is not None and is_api(request):
         return _json(500, SERVER_ERROR_API, "server_error")
     try:
-        return HttpResponseServerError(loader.get_template("500.html").render())
+        response = HttpResponseServerError(loader.get_template("500.html").render())
+        # Its one inline <style> (it may not rely on static files) is allowed by its hash, nothing else inline.
+        response._csp_update = {"style-src": inline_style_hashes(response.content.decode())}
+        return response
     except Exception:  # noqa: BLE001 - the error page itself must never fail
         log.exception("rendering 500.html failed")
         return HttpResponseServerError(FALLBACK_500, content_type="text/plain; charset=utf-8")

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
@@ -108,6 +109,10 @@ class User(AbstractUser):
                              verbose_name="所属单位")
     enterprise = models.ForeignKey("enterprises.Enterprise", models.PROTECT, null=True, blank=True,
                                    related_name="accounts", verbose_name="所属企业")
+    # Set when an administrator creates the account or sets its password: the person chose none of it, so
+    # qinqing.accounts.security.AccountGuardMiddleware sends them to 修改密码 before anything else.
+    must_change_password = models.BooleanField(
+        "须修改初始密码", default=False, help_text="登录后须先修改密码才能使用系统；修改后自动取消。")
 
     objects = UserManager()
 
@@ -212,3 +217,19 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.user_id}:{self.key}"
+
+
+class LoginLockout(AccessAttempt):
+    """django-axes' failed-login counts under a Chinese name, for the admin's list and its 解除锁定 action."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "登录失败与锁定"
+
+
+class LoginRecord(AccessLog):
+    """django-axes' log of successful logins and logouts (who, from where, when), for 安全审计."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "登录记录"

@@ -47,9 +47,54 @@ function showActiveMenuEntry() {
   nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
 }
 
+// A form's data-quiet-change names fields whose "change" must not reach the form (htmx's change trigger):
+// the ledger's keyword box has already searched as one typed. (A trigger filter, change[...], would need
+// eval, which the Content-Security-Policy forbids.)
+function quietChanges(root) {
+  Array.prototype.forEach.call(root.querySelectorAll("form[data-quiet-change]"), function (form) {
+    form.getAttribute("data-quiet-change").split(/\s+/).forEach(function (name) {
+      var field = name && form.elements[name];
+      if (!field || !field.addEventListener || field.hasAttribute("data-quiet")) return;
+      field.setAttribute("data-quiet", "");
+      field.addEventListener("change", function (event) { event.stopPropagation(); });
+    });
+  });
+}
+
+// Progress bars carry their value in aria-valuenow; the width is set here because the Content-Security-Policy
+// refuses inline style attributes.
+function fillProgress(root) {
+  Array.prototype.forEach.call(root.querySelectorAll(".progress[aria-valuenow] > span"), function (bar) {
+    bar.style.width = Math.max(0, Math.min(100, Number(bar.parentNode.getAttribute("aria-valuenow")) || 0)) + "%";
+  });
+}
+
 function enhance(root) {
   Array.prototype.forEach.call(root.querySelectorAll("table.grid"), labelTable);
+  quietChanges(root);
+  fillProgress(root);
 }
+
+// Behaviours that used to be inline handlers (onchange=, onclick=, onsubmit=), which the policy forbids:
+// a <select data-autosubmit> submits its form when changed; a button data-copy="ID" copies that element's
+// text; a form data-submitting="…" disables its submit button and says so, so a slow upload is not sent twice.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.matches && field.matches("[data-autosubmit]") && field.form) field.form.submit();
+});
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-copy]");
+  var source = button && document.getElementById(button.getAttribute("data-copy"));
+  if (source && navigator.clipboard) navigator.clipboard.writeText(source.innerText);
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (!form.matches || !form.matches("form[data-submitting]")) return;
+  var button = form.querySelector("[type=submit]");
+  if (!button) return;
+  button.disabled = true;
+  button.textContent = form.getAttribute("data-submitting");
+});
 
 document.addEventListener("DOMContentLoaded", function () {
   enhance(document);
