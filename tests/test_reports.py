@@ -376,6 +376,15 @@ def test_outsiders_cannot_read_or_issue_another_districts_circulars(world, ledge
     assert "440305" not in other.get(reverse("reports:circulars")).content.decode()
 
 
+def test_a_circular_whose_file_is_gone_answers_a_chinese_404_not_a_server_error(world, ledger, settings, tmp_path):
+    circular = issue_circular(world.supervisor, kind=CircularKind.WEEKLY, jurisdiction=world.district,
+                              start=dt.date(2026, 11, 16), end=dt.date(2026, 11, 22))
+    settings.MEDIA_ROOT = tmp_path / "restored-from-an-older-backup"
+    response = login(world.supervisor).get(reverse("reports:circular_file", args=[circular.pk, "word"]))
+    assert response.status_code == 404
+    assert "通报文件已不存在" in response.content.decode()
+
+
 def test_a_bad_circular_request_is_refused_in_chinese_and_nothing_is_stored(world):
     client = login(world.supervisor)
     response = client.post(reverse("reports:circular_issue"), {

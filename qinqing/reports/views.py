@@ -237,6 +237,10 @@ def circular_file(request, pk: int, fmt: str):
     if not field:
         raise Http404("文件不存在")
     suffix = ".docx" if fmt == "word" else ".xlsx"
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:  # the record outlived its file (media restored from an older backup): a 404, not a 500
+        raise Http404("通报文件已不存在，请联系系统管理员重新生成。") from None
     services.log_export(request.user, f"download_circular_{fmt}", {"circular": circular.pk})
-    return FileResponse(field.open("rb"), as_attachment=True, filename=f"{circular.number}{circular.title}{suffix}",
+    return FileResponse(handle, as_attachment=True, filename=f"{circular.number}{circular.title}{suffix}",
                         content_type=DOCX if fmt == "word" else XLSX)
