@@ -70,11 +70,12 @@ def test_an_invalid_credit_code_is_refused_naming_the_check_character(world, cli
     assert not Demand.objects.exists()
 
 
-def test_an_unknown_but_valid_credit_code_says_the_registry_has_no_such_enterprise(world, client):
+def test_an_unknown_but_valid_credit_code_says_the_registry_has_no_such_enterprise_within_reach(world, client):
     unknown = real_codes()[5]
     r = post(client, "/demands", new_demand_body(world, credit_code=unknown), bearer(world.dispatcher))
-    assert r.status_code == 400
-    assert r.json()["detail"].startswith(f"企业库中没有统一社会信用代码为{unknown}的企业")
+    assert r.status_code == 403
+    assert r.json() == {"detail": f"企业库中没有统一社会信用代码为{unknown}的企业，或您无权为其受理诉求。",
+                        "code": "unknown_enterprise"}
 
 
 def test_a_credit_code_typed_in_lower_case_with_spaces_is_normalised(world, client):
@@ -96,11 +97,12 @@ def test_the_category_may_be_given_by_id_and_an_unknown_or_retired_one_is_refuse
     assert r.status_code == 400 and r.json()["detail"] == "类别“融资难”已停用。"
 
 
-def test_a_dispatcher_cannot_receive_for_an_enterprise_outside_their_district(world, client):
-    body = new_demand_body(world, credit_code=world.other_enterprise.credit_code)
-    r = post(client, "/demands", body, bearer(world.dispatcher))
+def test_a_dispatcher_cannot_receive_for_an_enterprise_outside_their_district_nor_learn_it_exists(world, client):
+    code = world.other_enterprise.credit_code
+    r = post(client, "/demands", new_demand_body(world, credit_code=code), bearer(world.dispatcher))
     assert r.status_code == 403
-    assert r.json() == {"detail": "该企业不在您的管辖范围内。", "code": "forbidden"}
+    assert r.json() == {"detail": f"企业库中没有统一社会信用代码为{code}的企业，或您无权为其受理诉求。",
+                        "code": "unknown_enterprise"}
 
 
 def test_an_enterprise_submits_for_itself_without_a_credit_code_but_not_for_another(world, client):

@@ -30,7 +30,7 @@ from qinqing.demands.models import (
 from qinqing.demands.public import timeline_for
 from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.demands.verbs import RULES, allowed_verbs, refusal
-from qinqing.enterprises.models import Enterprise
+from qinqing.enterprises.models import Enterprise, visible_sql
 from qinqing.lib import clock, uscc
 
 from .errors import ApiError
@@ -61,6 +61,7 @@ from .sqlrows import Columns
 router = Router(tags=["诉求"])
 
 MAX_LIMIT = 200
+MAX_OFFSET = 10_000_000  # beyond any ledger; a larger number is a 422, not an overflow in the database
 NOT_VISIBLE = "诉求不存在或您无权查看。"
 ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrorOut}
 VERB_RESPONSES = {200: DemandDetail, **ERRORS}
@@ -85,7 +86,7 @@ def _detail_queryset(user):
 def _demand_pk(user, ref: str) -> int:
     """A numeric id or a demand number (QQ2026-000001), resolved among the demands the user may see."""
     ref = ref.strip()
-    if ref.isdigit() and len(ref) <= 18:
+    if ref.isascii() and ref.isdigit() and len(ref) <= 18:  # "³" is a digit to isdigit(), not to int()
         return int(ref)
     # No ORDER BY: .first() would sort by pk, and PostgreSQL may then walk the pk index at 1M rows.
     pks = list(Demand.objects.visible_to(user).filter(number=ref.upper()).order_by().values_list("pk", flat=True)[:1])
@@ -191,7 +192,7 @@ def _category(value) -> Category | None:
     """A category by id or by name; staff type names, scripts send ids."""
     if value is None or value == "":
         return None
-    if isinstance(value, int) or str(value).strip().isdigit():
+    if isinstance(value, int) or (str(value).strip().isascii() and str(value).strip().isdigit()):
         category = Category.objects.select_related("sla_rule").filter(pk=int(value)).first()
     else:
         # Names are unique per parent only; an active one wins over a retired namesake.
@@ -232,16 +233,18 @@ def _enterprises(user, raw_codes: list[str | None]) -> list[Enterprise | None]:
         own = Enterprise.objects.filter(pk=user.enterprise_id).values_list("credit_code", flat=True).first()
         if wanted != {own}:
             raise PermissionDeniedError("企业用户只能为本企业提交诉求。")
+    # Only enterprises the caller may receive for are looked up (the intake form's rule, visible_to), so that
+    # a code outside their reach is refused exactly like an unknown one: the answer reveals nothing.
     if len(wanted) == 1:  # the single intake
-        found = _enterprise_with_jurisdiction(next(iter(wanted)))
+        found = _enterprise_with_jurisdiction(next(iter(wanted)), user)
     else:  # unordered: .first() would add ORDER BY id, which a planner may serve from the pk index
-        found = {e.credit_code: e for e in Enterprise.objects.select_related("jurisdiction")
+        found = {e.credit_code: e for e in Enterprise.objects.visible_to(user).select_related("jurisdiction")
                  .filter(credit_code__in=wanted).order_by()}
     for position, code in enumerate(codes, start=1):
         if code and code not in found:
-            raise ApiError(400, f"{where(position)}企业库中没有统一社会信用代码为{code}的企业，请先在企业库登记。",
+            raise ApiError(403, f"{where(position)}企业库中没有统一社会信用代码为{code}的企业，或您无权为其受理诉求。",
                            "unknown_enterprise")
-    return [found[c] if c else None for c in codes]
+    return [services.mark_within_reach(user, found[c]) if c else None for c in codes]
 
 
 class _EnterpriseQuery:
@@ -253,15 +256,20 @@ class _EnterpriseQuery:
         self.jurisdiction = Columns(Jurisdiction, "j")
         self.vendor = ""
 
-    def __call__(self, code: str) -> dict[str, Enterprise]:
+    def __call__(self, code: str, user) -> dict[str, Enterprise]:
+        """The enterprise with this code among those `user` may see (`visible_sql`, a condition of the same
+        statement)."""
         if self.vendor != connection.vendor:
             qn = connection.ops.quote_name
             self.sql = (f"SELECT {self.enterprise.select()}, {self.jurisdiction.select()} "  # noqa: S608 - our names
                         f"FROM {qn(Enterprise._meta.db_table)} e "
                         f"JOIN {qn(Jurisdiction._meta.db_table)} j ON j.id = e.jurisdiction_id WHERE e.credit_code = %s")
             self.vendor = connection.vendor
+        sql, params = self.sql, [code]
+        if (reach := visible_sql(user, "e", "j")) is not None:
+            sql, params = f"{sql} AND {reach[0]}", [code, *reach[1]]
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [code])
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         found = {}
         for row in rows:
@@ -315,8 +323,8 @@ def create_demands(request, payload: DemandBatchIn):
 
 
 @router.get("/demands", response={200: DemandPage, **ERRORS}, summary="诉求台账")
-def list_demands(request, filters: Query[LedgerFilters], limit: int = 50, offset: int = 0,
-                 count: bool = False):
+def list_demands(request, filters: Query[LedgerFilters], limit: int = 50,
+                 offset: int = Query(0, le=MAX_OFFSET), count: bool = False):
     """The ledger with its filters, nearest deadline first; page with `limit` (≤200) and `next`."""
     limit = max(1, min(limit, MAX_LIMIT))
     offset = max(0, offset)

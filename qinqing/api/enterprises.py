@@ -23,6 +23,7 @@ from .idempotency import idempotent
 router = Router(tags=["企业库"])
 
 MAX_LIMIT = 200
+MAX_OFFSET = 10_000_000  # beyond any registry; a larger number is a 422, not an overflow in the database
 NOT_VISIBLE = "企业不存在或您无权查看。"
 
 
@@ -198,7 +199,8 @@ def _pk(user, ref: str) -> int:
     """An id or a credit code, among the enterprises the user may see."""
     ref = ref.strip().upper()
     visible = Enterprise.objects.visible_to(user)
-    pk = (visible.filter(pk=int(ref)) if ref.isdigit() and len(ref) < 18 else visible.filter(credit_code=ref)
+    by_id = ref.isascii() and ref.isdigit() and len(ref) < 18  # "³" is a digit to isdigit(), not to int()
+    pk = (visible.filter(pk=int(ref)) if by_id else visible.filter(credit_code=ref)
           ).values_list("pk", flat=True).first()
     if pk is None:
         raise NotFoundError(NOT_VISIBLE)
@@ -220,8 +222,8 @@ def _form_problems(form) -> str:
 # ---------------------------------------------------------------- endpoints
 
 @router.get("", response={200: EnterprisePage, **ERRORS}, summary="企业列表")
-def list_enterprises(request, filters: Query[EnterpriseFilters], limit: int = 50, offset: int = 0,
-                     count: bool = False):
+def list_enterprises(request, filters: Query[EnterpriseFilters], limit: int = 50,
+                     offset: int = Query(0, le=MAX_OFFSET), count: bool = False):
     """The registry with its filters, by name; page with `limit` (≤200) and `next`."""
     limit = max(1, min(limit, MAX_LIMIT))
     offset = max(0, offset)

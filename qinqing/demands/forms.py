@@ -7,12 +7,12 @@ the services, whose Chinese messages the views show unchanged.
 from django import forms
 from django.db.models import Q
 
-from qinqing.accounts.models import Jurisdiction, Unit
+from qinqing.accounts.models import Unit
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock, uscc
 
 from .models import Category, Channel, Evaluation, Nature, Outcome
-from .services import REPLY_OUTCOMES
+from .services import REPLY_OUTCOMES, dispatchable_units
 from .taxonomy import aspect_label, get_taxonomy
 
 DATETIME_INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -27,17 +27,6 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
     def __init__(self, **kwargs):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
-
-
-def dispatch_scope(demand) -> Jurisdiction:
-    """The district (or nearest non-town ancestor) whose units may take the demand."""
-    codes = demand.jurisdiction.path.strip("/").split("/")
-    ancestors = sorted(Jurisdiction.objects.filter(code__in=codes), key=lambda j: len(j.path))
-    district = [j for j in ancestors if j.level == Jurisdiction.Level.DISTRICT]
-    if district:
-        return district[-1]
-    above_town = [j for j in ancestors if j.level != Jurisdiction.Level.TOWN]
-    return above_town[-1] if above_town else demand.jurisdiction
 
 
 class VerbForm(forms.Form):
@@ -81,9 +70,7 @@ class DispatchForm(VerbForm):
         self.fields["nature"].initial = self.demand.nature
         current = aspect_label(self.demand.aspect_id)
         self.fields["aspect"].help_text = f"当前：{current}" if current else "当前未归类"
-        scope = dispatch_scope(self.demand)
-        units = (Unit.objects.filter(active=True, jurisdiction__path__startswith=scope.path)
-                 .exclude(kind=Unit.Kind.SUPERVISION).select_related("jurisdiction"))
+        units = dispatchable_units(self.demand)  # the same units dispatch_demand accepts
         self.fields["lead_unit"].queryset = units
         self.fields["co_units"].queryset = units
         if suggested := self.demand.category.default_unit_id:

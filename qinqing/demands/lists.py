@@ -29,6 +29,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from qinqing.accounts.models import Role, User
 from qinqing.lib import tables
 from qinqing.lib.tables import MUTED_DASH, Column, ColumnSet
+from qinqing.lib.text import xml_text
 
 from .columns import COLUMNS, detail_prefix
 from .models import OPEN_STATES, DemandEvent, Nature, Stage, State
@@ -237,7 +238,7 @@ def _add_styles(book) -> None:
 
 
 def _cell(sheet, value, style: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=xml_text(value))  # stored control characters must not break the file
     if isinstance(value, str):
         cell.data_type = "s"  # "=…" stays text, never a formula
     cell.style = style

@@ -1,6 +1,8 @@
 """Demands (诉求) and everything recorded about them as they travel the closed loop."""
 
 import datetime as dt
+import os
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -343,7 +345,13 @@ class DemandEvent(AppendOnlyModel):
 
 
 def attachment_path(instance, filename):
-    return f"attachments/{clock.today():%Y/%m}/{instance.demand_id}/{filename}"
+    """A generated storage name (random, with the file's own short extension): the name the user gave is kept
+    in `Attachment.name` for display and download. A 200-character Chinese name is 600 bytes, more than a
+    file system allows in one name, and made the portal's submission fail."""
+    suffix = os.path.splitext(filename)[1].lower()
+    if not (1 < len(suffix) <= 10 and suffix[1:].isascii() and suffix[1:].isalnum()):
+        suffix = ""
+    return f"attachments/{clock.today():%Y/%m}/{instance.demand_id}/{uuid.uuid4().hex}{suffix}"
 
 
 class Attachment(models.Model):

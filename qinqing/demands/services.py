@@ -10,7 +10,7 @@ import contextvars
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,10 +18,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import signals
 from django.utils import timezone
 
-from qinqing.accounts.models import Role, Unit
+from qinqing.accounts.models import Jurisdiction, Role, Unit
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock
-from qinqing.lib.text import search_text
+from qinqing.lib.text import clean_text, search_text
 from qinqing.workdays.calendar import get_calendar
 
 from .clock import DEADLINE_FIELDS, refresh_deadlines, rule_for
@@ -85,7 +85,7 @@ def _queue_notifications(event_id: int) -> None:
 def _log(demand, user, verb, from_state, note="", data=None, internal=False) -> DemandEvent:
     event = DemandEvent.objects.create(
         demand=demand, actor=user if user and user.pk else None, verb=verb, from_state=from_state or "",
-        to_state=demand.state, note=note, data=data or {}, internal=internal, created_at=_now(),
+        to_state=demand.state, note=clean_text(note), data=data or {}, internal=internal, created_at=_now(),
         awaiting_delivery=awaits_delivery(),
     )
     _queue_notifications(event.pk)
@@ -129,7 +129,7 @@ def _save(demand: Demand, fields: Iterable[str], recompute: bool = True) -> None
 
 
 def _required(text: str, what: str, max_length: int | None = None) -> str:
-    text = (text or "").strip()
+    text = clean_text(text or "").strip()
     if not text:
         raise DomainError(f"请填写{what}。")
     if max_length and len(text) > max_length:
@@ -137,13 +137,41 @@ def _required(text: str, what: str, max_length: int | None = None) -> str:
     return text
 
 
-def _unit(unit_or_id, what="承办单位") -> Unit:
-    if isinstance(unit_or_id, Unit):
-        return unit_or_id
-    try:
-        return Unit.objects.select_related("jurisdiction").get(pk=unit_or_id, active=True)
-    except (Unit.DoesNotExist, ValueError, TypeError):
-        raise DomainError(f"{what}不存在或已停用。") from None
+def dispatch_scope(demand) -> Jurisdiction:
+    """The district (or nearest non-town ancestor) whose units may take the demand."""
+    codes = demand.jurisdiction.path.strip("/").split("/")
+    ancestors = sorted(Jurisdiction.objects.filter(code__in=codes), key=lambda j: len(j.path))
+    district = [j for j in ancestors if j.level == Jurisdiction.Level.DISTRICT]
+    if district:
+        return district[-1]
+    above_town = [j for j in ancestors if j.level != Jurisdiction.Level.TOWN]
+    return above_town[-1] if above_town else demand.jurisdiction
+
+
+def dispatchable_units(demand):
+    """The units a demand may be dispatched to: active handling units of its district's subtree, never a
+    supervision office (督查室 supervises the handling, it does not handle). The dispatch form offers these
+    and dispatch_demand accepts only these, whichever way the choice arrives."""
+    scope = dispatch_scope(demand)
+    return (Unit.objects.filter(active=True, jurisdiction__path__startswith=scope.path)
+            .exclude(kind=Unit.Kind.SUPERVISION).select_related("jurisdiction"))
+
+
+def _dispatch_units(demand, lead_unit, co_units) -> tuple[Unit, list[Unit]]:
+    """The lead and co-units named by instance or id, each one of `dispatchable_units(demand)`."""
+    def pk(value):
+        try:
+            return int(value.pk if isinstance(value, Unit) else value)
+        except (TypeError, ValueError):
+            return None
+
+    wanted = [pk(lead_unit), *(pk(u) for u in co_units or () if u)]
+    found = {u.pk: u for u in dispatchable_units(demand).filter(pk__in=[p for p in wanted if p is not None])}
+    names = [("主办单位", wanted[0]), *(("协办单位", p) for p in wanted[1:])]
+    for what, p in names:
+        if p not in found:
+            raise DomainError(f"{what}不存在、已停用或不在本诉求可交办的范围内（本区承办单位，不含督查室）。")
+    return found[wanted[0]], [found[p] for p in wanted[1:]]
 
 
 def _reserve_numbers(year: int, count: int) -> int:
@@ -261,9 +289,10 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
         raise DomainError(f"一次最多受理{MAX_BATCH}件诉求，本次提交了{len(intakes)}件。")
     now = _now()
     demands = []
+    outside = _outside_reach(user, [intake.enterprise for intake in intakes])
     for position, intake in enumerate(intakes, start=1):
         try:
-            demands.append(_prepared_demand(user, intake, now))
+            demands.append(_prepared_demand(user, intake, now, outside))
         except DomainError as exc:
             if len(intakes) == 1:
                 raise
@@ -337,6 +366,41 @@ _insert_demand = _Insert(Demand)
 _insert_event = _Insert(DemandEvent)
 
 
+OUTSIDE_REACH = "该企业不在您的管辖范围内，您无权为其受理诉求。"
+
+
+def mark_within_reach(user, enterprise: Enterprise) -> Enterprise:
+    """Note on `enterprise` that a lookup already applied the intake rule for `user` (its query selected
+    only enterprises the user may see), so that receiving does not ask the database again."""
+    enterprise._within_reach_of = user.pk
+    return enterprise
+
+
+def _outside_reach(user, enterprises: Iterable[Enterprise | None]) -> set[int]:
+    """The enterprises (ids) `user` may not receive demands for, checked together in one query at most.
+
+    The rule is the intake form's, applied on every path (form, API, visits, imports): a receiver files only
+    for an enterprise they may see (`Enterprise.objects.visible_to`): a dispatcher within their jurisdiction,
+    a specialist for the enterprises they serve, a unit for enterprises whose demands it handles. A
+    dispatcher's jurisdiction is checked on the rows already loaded; lookups that selected through the rule
+    say so (`mark_within_reach`); only the rest is asked of the database.
+    """
+    if is_admin(user) or (user.has_role(Role.ENTERPRISE) and not user.has_role(*RECEIVER_ROLES)):
+        return set()  # an enterprise account files for its own enterprise, whatever it names
+    by_path = user.jurisdiction.path if user.jurisdiction_id and user.has_role(
+        Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER) else None
+    pending = set()
+    for enterprise in enterprises:
+        if enterprise is None or getattr(enterprise, "_within_reach_of", None) == user.pk:
+            continue
+        if by_path is not None and enterprise.jurisdiction.path.startswith(by_path):
+            continue
+        pending.add(enterprise.pk)
+    if not pending:
+        return set()
+    return pending - set(Enterprise.objects.visible_to(user).filter(pk__in=pending).values_list("pk", flat=True))
+
+
 def _check_receiver(user) -> None:
     if not user or not user.is_authenticated:
         raise PermissionDeniedError("请先登录。")
@@ -347,7 +411,7 @@ def _check_receiver(user) -> None:
         raise PermissionDeniedError("您无权受理诉求。")
 
 
-def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
+def _prepared_demand(user, intake: Intake, now: dt.datetime, outside: Collection[int] = ()) -> Demand:
     """The unsaved demand for one intake, checked, with its deadlines; the number comes at insert."""
     channel, enterprise, jurisdiction = intake.channel, intake.enterprise, intake.jurisdiction
     if user.has_role(Role.ENTERPRISE) and not user.has_role(*RECEIVER_ROLES):
@@ -370,15 +434,17 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
         raise DomainError("受理时间不能晚于当前时间。")
     if received_at.year < 2004:
         raise DomainError("受理时间早于工作日历的起始年份（2004年）。")
-    reporter_name = (intake.reporter_name or "").strip()
+    reporter_name = clean_text(intake.reporter_name or "").strip()
     if enterprise is None and not reporter_name:
         raise DomainError("请选择企业，或填写个人反映人姓名（匿名可填“匿名”）。")
+    if enterprise is not None and enterprise.pk in outside:
+        raise PermissionDeniedError(OUTSIDE_REACH)
     jurisdiction = enterprise.jurisdiction if enterprise is not None else (jurisdiction or user.jurisdiction)
     if jurisdiction is None:
         raise DomainError("请指定诉求的属地。")
     if (user.has_role(Role.DISPATCHER) and not is_admin(user) and user.jurisdiction_id
             and not jurisdiction.path.startswith(user.jurisdiction.path)):
-        raise PermissionDeniedError("该企业不在您的管辖范围内。")
+        raise PermissionDeniedError(OUTSIDE_REACH)
     category = intake.category
     if category is not None and not category.active:
         raise DomainError(f"类别“{category.name}”已停用。")
@@ -386,7 +452,7 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime) -> Demand:
     category = category or suggest_category(title, content) or _fallback_category()
     demand = Demand(
         enterprise=enterprise, reporter_name=reporter_name[:40],
-        reporter_phone=(intake.reporter_phone or "").strip()[:30], jurisdiction=jurisdiction, channel=channel,
+        reporter_phone=clean_text(intake.reporter_phone or "").strip()[:30], jurisdiction=jurisdiction, channel=channel,
         title=title, content=content, category=category, received_at=received_at, first_receiver=user,
         aspect_id=get_taxonomy().suggested_aspect_id(category.pk),  # suggested; confirmed at dispatch
         nature=nature,
@@ -422,8 +488,7 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspe
     with transaction.atomic():
         demand = _lock(user, demand, version)
         _authorize("dispatch", user, demand)
-        lead = _unit(lead_unit, "主办单位")
-        co = [_unit(u, "协办单位") for u in co_units or () if u]
+        lead, co = _dispatch_units(demand, lead_unit, co_units)
         if any(u.pk == lead.pk for u in co):
             raise DomainError("协办单位不能与主办单位相同。")
         old_category_id, old_aspect_id, old_nature = demand.category_id, demand.aspect_id, demand.nature
@@ -658,7 +723,7 @@ def evaluate_demand(user, demand, *, evaluation: str, comment: str = "", version
         _authorize("evaluate", user, demand)
         if evaluation not in Evaluation.values:
             raise DomainError("请选择评价：满意、基本满意或不满意。")
-        comment = (comment or "").strip()
+        comment = clean_text(comment or "").strip()
         if evaluation == Evaluation.UNSATISFIED and not comment:
             raise DomainError("选择“不满意”时请说明原因，便于重新办理。")
         by_callback = demand.enterprise_id is None or user.enterprise_id != demand.enterprise_id
@@ -735,7 +800,7 @@ def merge_demand(user, demand, *, into, note: str = "", version: int | None = No
         visible = Demand.objects.visible_to(user)
         if isinstance(into, Demand):
             target = visible.filter(pk=into.pk).first()
-        elif isinstance(into, int) or str(into).strip().isdigit():
+        elif isinstance(into, int) or (str(into).strip().isascii() and str(into).strip().isdigit()):
             target = visible.filter(pk=int(into)).first()
         else:
             target = visible.filter(number=str(into).strip().upper()).first()

@@ -17,6 +17,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from qinqing.lib import clock
+from qinqing.lib.text import xml_text
 
 from .models import Demand, DemandEvent
 
@@ -44,13 +45,13 @@ def _para(container, text: str, *, font=BODY_FONT, size=16, bold=False, align=No
         p.alignment = align
     p.paragraph_format.space_after = Pt(space_after)
     p.paragraph_format.space_before = Pt(0)
-    _font(p.add_run(text), font, size, bold)
+    _font(p.add_run(xml_text(text)), font, size, bold)  # stored control characters must not break the file
     return p
 
 
 def _cell(cell, text: str, *, label=False):
     cell.text = ""
-    lines = str(text or "—").splitlines() or ["—"]
+    lines = xml_text(str(text or "—")).splitlines() or ["—"]
     first = cell.paragraphs[0]
     for i, line in enumerate(lines):
         p = first if i == 0 else cell.add_paragraph()

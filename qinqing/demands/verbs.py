@@ -48,13 +48,23 @@ def is_owner(user, demand) -> bool:
             and user.enterprise_id == demand.enterprise_id)
 
 
+def _serves(user, demand) -> bool:
+    return demand.enterprise_id is not None and demand.enterprise.service_specialist_id == user.pk
+
+
+def is_first_receiver(user, demand) -> bool:
+    """Whoever took the demand in (首接负责), while it is still within their reach: in their jurisdiction or
+    for an enterprise they serve. A demand filed outside it (as the API once allowed) gives no rights."""
+    return demand.first_receiver_id == user.pk and (_in_jurisdiction(user, demand) or _serves(user, demand))
+
+
 def is_callback_staff(user, demand) -> bool:
     if is_dispatcher(user, demand):
         return True
     if user.has_role(Role.SUPERVISOR) and _in_jurisdiction(user, demand):
         return True
     return user.has_role(Role.SPECIALIST) and demand.enterprise_id is not None and (
-        demand.enterprise.service_specialist_id == user.pk or demand.first_receiver_id == user.pk)
+        _serves(user, demand) or is_first_receiver(user, demand))
 
 
 HANDLING = (State.ACCEPTED, State.CONTACTED, State.PLANNED, State.REOPENED)
@@ -99,7 +109,7 @@ def _face_to_face(demand):
 
 
 def is_receiver(user, demand) -> bool:
-    return demand.first_receiver_id == user.pk or is_dispatcher(user, demand)
+    return is_dispatcher(user, demand) or is_first_receiver(user, demand)
 
 
 def _not_unsatisfied(demand):

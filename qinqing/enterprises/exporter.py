@@ -14,6 +14,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from qinqing.lib.text import xml_text
+
 from .models import HELPERS, IndustryCode, Sector, Size, Tag, YearlyFigures
 from .rows import FIELDS, LABELS
 
@@ -24,7 +26,7 @@ TEMPLATE_ROWS = 5000  # how far down the template's drop-downs reach
 
 
 def _cell(sheet, value, *, head=False, fill=None):
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=xml_text(value))
     if isinstance(value, str):
         cell.data_type = "s"
     if head:
@@ -39,7 +41,7 @@ def _safe(sheet, value):
     only text that Excel would run as a formula is wrapped and forced to text."""
     if isinstance(value, str) and value.startswith("="):
         return _cell(sheet, value)
-    return value
+    return xml_text(value)  # stored control characters must not break the file
 
 
 # (header, width, getter(enterprise, figures, industry names))

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 
 from qinqing.lib import clock, uscc
+from qinqing.lib.text import clean_text
 
 from .models import Sector, Size
 
@@ -127,14 +128,14 @@ def _text(value: Any) -> str:
     if value.__class__ is str:
         if value.isprintable() and "  " not in value:
             return value.strip()
-        return " ".join(value.split())
+        return " ".join(clean_text(value).split())  # control characters never reach the registry
     if value is None:
         return ""
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, float | Decimal) and value == int(value):
         value = int(value)
-    return " ".join(str(value).split())
+    return " ".join(clean_text(str(value)).split())
 
 
 def _cell_kind(value: Any) -> str:

@@ -11,6 +11,7 @@ the import has to finish 100,000 rows, validation and database writes included, 
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ _DIGITS = "0123456789"
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
 MB = 1024 * 1024
 MAX_COLUMNS = 256  # the registry knows about 25 columns; cells far to the right are ignored, not allocated
+DAMAGED = "文件已损坏或不是有效的 Excel 工作簿（.xlsx），无法读取：请在 Excel 中重新保存后再上传。"
+# What reading a damaged file raises: a bad CRC or a lying size (BadZipFile, EOFError), a broken deflate stream
+# (zlib.error), truncated or garbled XML (lxml's errors). Each is the clerk's "文件已损坏", never a traceback.
+DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, etree.LxmlError)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,10 @@ class Limits:
     max_upload_bytes: int = 50 * MB
     max_uncompressed_bytes: int = 256 * MB
     max_shared_strings_bytes: int = 100 * MB
+    # A 15 MB workbook can hold 95 MB of text in 5 million shared strings, under every limit above, and the
+    # list of them alone then took 477 MB. 100,000 rows × 25 columns of distinct text stay well below these.
+    max_shared_strings: int = 1_000_000
+    max_shared_string_chars: int = 50_000_000
     max_ratio: int = 200  # deflate cannot exceed ~1032:1; real sheets stay under ~20:1
     max_members: int = 1000
     max_rows: int = 200_000
@@ -111,8 +120,8 @@ def _small_xml(book: zipfile.ZipFile, name: str):
     parser = etree.XMLParser(**_parser_kwargs())
     try:
         return etree.fromstring(book.read(name), parser)
-    except etree.XMLSyntaxError:
-        _refuse("工作簿结构已损坏，无法读取。")
+    except DAMAGE:
+        _refuse(DAMAGED)
 
 
 def _part_path(target: str) -> str:
@@ -192,21 +201,31 @@ class SheetReader:
         if not self.strings_part:
             return []
         out: list[str] = []
+        max_count, max_chars = self.limits.max_shared_strings, self.limits.max_shared_string_chars
+        chars = 0
         try:
             with self.book.open(self.strings_part) as fh:
                 for _, si in etree.iterparse(fh, events=("end",), tag=_SI, **_parser_kwargs()):
-                    out.append(_rich_text(si))
+                    text = _rich_text(si)
+                    chars += len(text)
+                    if len(out) >= max_count or chars > max_chars:
+                        _refuse(f"工作簿的文本表过大（超过{max_count:,}条或{max_chars:,}字），已拒绝："
+                                "请只保留企业名单这一张表、删除无关内容后重新保存。")
+                    out.append(text)
                     si.clear()
                     while si.getprevious() is not None:
                         del si.getparent()[0]
-        except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError):
-            _refuse("工作簿的文本表已损坏，无法读取。")
+        except DAMAGE:
+            _refuse(DAMAGED)
         return out
 
     def declared_rows(self) -> int | None:
         """The last row the sheet's <dimension> claims, read from its first few KB (a hint for progress only)."""
-        with self.book.open(self.sheet_part) as fh:
-            match = _DIMENSION.search(fh.read(4096))
+        try:
+            with self.book.open(self.sheet_part) as fh:
+                match = _DIMENSION.search(fh.read(4096))
+        except DAMAGE:
+            _refuse(DAMAGED)
         return int(match.group(1)) if match else None
 
     def rows(self) -> Iterator[tuple[int, list[Cell | None]]]:
@@ -242,8 +261,8 @@ class SheetReader:
                     if seen > limits.max_rows + 1:  # + the header row
                         _refuse(f"数据超过{limits.max_rows:,}行的上限，请拆分为多个文件分批导入。")
                     yield number, cells
-        except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError, EOFError):
-            _refuse("工作表数据已损坏，无法读取。")
+        except DAMAGE:
+            _refuse(DAMAGED)
 
     @staticmethod
     def _cells(row, strings: list[str], cache: dict[str, int]) -> list[Cell | None]:

@@ -24,6 +24,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .text import xml_text
+
 Row = Mapping[str, Any]
 MUTED_DASH = '<span class="muted">—</span>'
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -195,6 +197,7 @@ def _head(sheet, text: str) -> WriteOnlyCell:
 def _excel(sheet, column: Column, value):
     if value is None or value == "":
         return None
+    value = xml_text(value)  # text stored with control characters must not break the file
     if column.number_format:
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = column.number_format

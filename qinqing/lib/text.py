@@ -1,4 +1,4 @@
-"""Chinese text helpers: segmentation for keyword search."""
+"""Chinese text helpers: segmentation for keyword search, and text cleaned of control characters."""
 
 import logging
 import re
@@ -7,6 +7,32 @@ import jieba
 
 jieba.setLogLevel(logging.WARNING)
 _WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+# C0 controls but tab and newline, DEL, and C1 controls: a bell (\x07) pasted into a title once made every
+# export that met it fail (openpyxl refuses such characters), and PostgreSQL refuses NUL outright.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What XML 1.0 (so .xlsx and .docx) cannot hold at all: openpyxl's ILLEGAL_CHARACTERS_RE, and lone surrogates.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: str) -> str:
+    """Text as people typed it, without control characters: line breaks become "\n", tabs stay.
+
+    Applied where text comes in (intake, replies, notes, the registry's fields), so what is stored can be
+    shown, searched and exported anywhere."""
+    if not value or value.isprintable():
+        return value
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def xml_text(value):
+    """`value` safe to write into an .xlsx or .docx: strings lose what XML cannot hold, other values pass.
+
+    Exporters apply it to every cell, so that text stored before clean_text existed never breaks a file."""
+    if value.__class__ is str and not value.isprintable():
+        return _NOT_XML.sub("", value)
+    return value
 
 
 def tokens(*texts: str) -> list[str]:

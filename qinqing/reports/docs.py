@@ -20,6 +20,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from qinqing.lib.text import xml_text
+
 RED = RGBColor(0xC0, 0x00, 0x00)
 BODY_FONT, TITLE_FONT, HEAD_FONT = "仿宋_GB2312", "方正小标宋简体", "黑体"
 
@@ -77,14 +79,14 @@ class OfficialDocument:
         if indent:
             p.paragraph_format.first_line_indent = Pt(32)
         p.paragraph_format.line_spacing = Pt(28)
-        _font(p.add_run(text), BODY_FONT, 16)
+        _font(p.add_run(xml_text(text)), BODY_FONT, 16)
 
     def table(self, headers: Sequence[str], rows: Iterable[Sequence]) -> None:
         table = self.doc.add_table(rows=1, cols=len(headers))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         for cell, text in zip(table.rows[0].cells, headers, strict=True):
-            _font(cell.paragraphs[0].add_run(str(text)), HEAD_FONT, 10.5)
+            _font(cell.paragraphs[0].add_run(xml_text(str(text))), HEAD_FONT, 10.5)
         # One styled row is built with python-docx, then copied as XML for every data row: styling each
         # run through python-docx costs milliseconds per cell, which a 2,000-row overdue list cannot afford.
         template = table.add_row()
@@ -94,7 +96,7 @@ class OfficialDocument:
         for row in rows:
             copy = deepcopy(tr)
             for t, value in zip(copy.iter(qn("w:t")), row, strict=False):
-                t.text = "" if value is None else str(value)
+                t.text = "" if value is None else xml_text(str(value))
             tr.addprevious(copy)
         tr.getparent().remove(tr)
         self.doc.add_paragraph()
@@ -125,18 +127,18 @@ def workbook(sheets: Iterable[tuple[str, str, Sequence[str], Iterable[Sequence]]
                                     alignment=Alignment(vertical="top", wrap_text=False)))
     for name, title, headers, rows in sheets:
         sheet = book.create_sheet(name[:31])
-        sheet.append([title])
+        sheet.append([xml_text(title)])
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=max(len(headers), 1))
         sheet["A1"].font = Font(bold=True, size=14)
         sheet["A1"].alignment = Alignment(horizontal="center")
-        sheet.append(list(headers))
+        sheet.append([xml_text(h) for h in headers])
         widths = [len(str(h)) * 2 + 2 for h in headers]
         for cell in sheet[2]:
             cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, Border(THIN, THIN, THIN, THIN)
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         for r, row in enumerate(rows, start=3):
             for c, value in enumerate(row, start=1):
-                cell = sheet.cell(row=r, column=c, value=value)
+                cell = sheet.cell(row=r, column=c, value=xml_text(value))  # stored control characters
                 cell.style = "表格单元格"
                 if isinstance(value, str):
                     cell.data_type = "s"  # "=…" stays text, never a formula

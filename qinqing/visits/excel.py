@@ -17,6 +17,7 @@ from qinqing.demands.errors import DomainError
 from qinqing.enterprises.models import Enterprise
 from qinqing.enterprises.xlsx import Limits, SheetReader
 from qinqing.lib import uscc
+from qinqing.lib.text import xml_text
 
 from . import services
 from .models import Assignment, Cadre, Duty
@@ -32,7 +33,7 @@ DUTY_BY_LABEL = {label: value for value, label in Duty.choices} | {"包联": Dut
 
 
 def _text(sheet, value):
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=xml_text(value))
     cell.data_type = "s"
     return cell
 

@@ -98,12 +98,12 @@ def visit_new(request):
     else:
         initial = {}
         enterprise_id = request.GET.get("enterprise", "")
-        if enterprise_id.isdigit():
+        if enterprise_id.isascii() and enterprise_id.isdigit():
             initial["enterprise"] = enterprise_id
         form = VisitForm(user=request.user, initial=initial)
     enterprise = None
     raw = form["enterprise"].value()
-    if raw and str(raw).isdigit():
+    if raw and str(raw).isascii() and str(raw).isdigit():
         enterprise = Enterprise.objects.visible_to(request.user).filter(pk=raw).first()
     choices = []
     if enterprise is None:
