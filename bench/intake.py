@@ -19,6 +19,7 @@ import os
 import platform
 import random
 import runpy
+import secrets
 import shutil
 import subprocess
 import sys
@@ -326,8 +327,10 @@ def run_backend(args, work: Path, backend: str, pg_url: str, pg: ThrowawayPostgr
         floor_url = with_database(pg_url, urlparse(pg_url).path.lstrip("/") + "_floor")
         recreate_database(product_url)
         recreate_database(floor_url)
+    # A key of its own: the product refuses to serve with the development key published in the repository.
     product_env = {**base, "QINQING_VAR_DIR": str(var), "DATABASE_URL": product_url, "DEBUG": "0",
-                   "DJANGO_SETTINGS_MODULE": "qinqing.settings", "PYTHONPATH": str(BENCH)}
+                   "SECRET_KEY": secrets.token_urlsafe(50), "DJANGO_SETTINGS_MODULE": "qinqing.settings",
+                   "PYTHONPATH": str(BENCH)}
     floor_env = {**base, "FLOOR_VAR_DIR": str(work / backend / "floor"), "DATABASE_URL": floor_url,
                  "DJANGO_SETTINGS_MODULE": "floor.settings"}
     fixture = product_fixture(product_env, args)
