@@ -404,3 +404,20 @@ def test_no_api_write_reaches_outside_the_callers_reach(m, caller):
                 problems.append(f"{op} [{key}] leaks {found}")
     assert tried
     assert not problems, "\n".join(problems)
+
+
+def test_a_demand_within_reach_cannot_be_sent_or_merged_outside_it(m):
+    """The dispatcher's own waiting demand: dispatching it to another district's unit, or merging it into
+    another district's demand, is refused by the page and the API alike, and nothing changes."""
+    w, waiting, far = m.world, m.demands["R"], m.demands["X"]
+    before = fingerprint(m, "dispatcher")
+    api = Client()
+    for verb, body in (("dispatch", {"lead_unit": w.other_unit.pk}), ("merge", {"into": far.number})):
+        response = api.post(f"/api/v1/demands/{waiting.number}/{verb}", data=json.dumps(body),
+                            content_type="application/json", **bearer(w.dispatcher))
+        assert response.status_code in (400, 403, 404, 422), (verb, response.content)
+        assert far.title not in response.content.decode()
+        page = m.clients["dispatcher"].post(reverse("demands:act", args=[waiting.number, verb]),
+                                            {**body, "version": waiting.version, "category": w.hiring.pk})
+        assert page.status_code in (400, 403, 404), (verb, page.status_code)
+    assert fingerprint(m, "dispatcher") == before
