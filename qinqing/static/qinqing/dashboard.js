@@ -32,7 +32,11 @@ window.addEventListener("load", function () {
     if (!rows || !rows.length || !options[key] || !box) return;
     panel.classList.add("has-chart");  // first: ECharts measures the box, which is hidden until then
     var chart = window.echarts.init(box);
-    chart.setOption(options[key](rows));
+    var option = options[key](rows);
+    // Tooltips drawn on the canvas: ECharts' HTML tooltips carry inline style attributes, which the
+    // Content-Security-Policy refuses.
+    if (option.tooltip) option.tooltip.renderMode = "richText";
+    chart.setOption(option);
     var offset = key === "overdue" ? 1 : 0;
     chart.on("click", function (params) {
       var row = rows[params.dataIndex + offset];
