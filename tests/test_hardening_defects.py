@@ -351,3 +351,19 @@ def test_the_intake_lookup_s_sql_agrees_with_visible_to_for_every_kind_of_user(w
                            f"WHERE {where}", params)
             by_sql = {row[0] for row in cursor.fetchall()}
         assert by_sql == set(Enterprise.objects.visible_to(user).values_list("pk", flat=True)), user.username
+
+
+@pytest.mark.parametrize("who", ["dispatcher", "specialist"])
+def test_the_reach_check_costs_the_intake_no_extra_query(world, client, who):
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.test_intake_fast import first_table, statements
+
+    headers = bearer(getattr(world, who))
+    post(client, "/demands", intake_body(world.enterprise.credit_code), headers)  # the token's first use
+    with CaptureQueriesContext(connection) as ctx:
+        r = post(client, "/demands", intake_body(world.enterprise.credit_code, title="第二件"), headers)
+    assert r.status_code == 201, r.content
+    assert [first_table(s) for s in statements(ctx.captured_queries)] == [
+        "accounts_apitoken", "enterprises_enterprise", "demands_demandsequence", "demands_demand",
+        "demands_demandevent"]
