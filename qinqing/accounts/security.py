@@ -240,6 +240,10 @@ def idle_limit(user) -> dt.timedelta:
     return dt.timedelta(minutes=settings.QINQING_SESSION_IDLE_MINUTES)
 
 
+def _shortest_idle_seconds() -> float:
+    return 60.0 * min(settings.QINQING_SESSION_IDLE_MINUTES, settings.QINQING_PORTAL_SESSION_IDLE_MINUTES)
+
+
 def _answer(request: HttpRequest, url: str, detail: str, code: str, status: int = 403) -> HttpResponse:
     """Send the person to `url`: a redirect for pages, HX-Redirect for htmx partials, JSON for the API."""
     if request.path_info.startswith(API_PREFIX):
@@ -295,7 +299,8 @@ class AccountGuardMiddleware:
             return None
         if now - since > settings.QINQING_SESSION_MAX_HOURS * 3600:
             message = f"登录已超过{settings.QINQING_SESSION_MAX_HOURS}小时，已自动退出，请重新登录。"
-        elif now - seen > idle_limit(user).total_seconds():
+        elif now - seen > _shortest_idle_seconds() and now - seen > idle_limit(user).total_seconds():
+            # (the person's roles, which may cost a query, are read only once the shorter limit has passed)
             message = IDLE_MESSAGE
         else:
             if now - seen >= SEEN_GRANULARITY:
