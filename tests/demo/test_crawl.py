@@ -88,8 +88,9 @@ def _normal(path: str, query: list[tuple[str, str]]) -> str:
     return path + ("?" + urlencode(sorted(query)) if query else "")
 
 
-def _links(doc, page_url: str) -> list[str]:
-    """Same-site GET targets shown on a page: <a href> and hx-get, resolved against the page's URL."""
+def _links(doc, page_url: str) -> list[tuple[str, bool]]:
+    """Same-site GET targets shown on a page, resolved against the page's URL: (target, fetched by HTMX)
+    for every <a href> and hx-get."""
     found = []
     for element in doc.iter(lxml.etree.Element):
         for attribute in ("href", "hx-get") if element.tag == "a" else ("hx-get",):
@@ -100,7 +101,7 @@ def _links(doc, page_url: str) -> list[str]:
             parts = urlsplit(absolute)
             if parts.netloc != "testserver" or parts.scheme not in ("http", "https"):
                 continue
-            found.append(absolute[len("http://testserver"):].split("#")[0])
+            found.append((absolute[len("http://testserver"):].split("#")[0], attribute == "hx-get"))
     return found
 
 
@@ -273,6 +274,7 @@ def crawl(client: Client, user) -> Walk:
     walk = Walk(user.username)
     queue: deque[tuple[str, str]] = deque([("(start)", "/")])
     seen = {"/"}
+    swapped = set()  # targets of hx-get: their partial is fetched too, as HTMX would
     while queue and walk.pages + walk.downloads < PER_ROLE:
         source, url = queue.popleft()
         path, query = _split(url)
@@ -300,8 +302,16 @@ def crawl(client: Client, user) -> Walk:
             continue
         walk.pages += 1
         doc = _check_page(walk, user, source, url, response, view, kwargs)
+        if _normal(path, query) in swapped:
+            try:
+                partial = client.get(url, HTTP_HX_REQUEST="true")
+            except Exception as exc:
+                walk.fail(source, url, f"its HTMX partial raised {type(exc).__name__}: {exc}")
+            else:
+                if partial.status_code != 200:
+                    walk.fail(source, url, f"its HTMX partial answered {partial.status_code}")
         here = response.wsgi_request.get_full_path()
-        for link in _links(doc, here):
+        for link, by_htmx in _links(doc, here):
             target_path, target_query = _split(link)
             if target_path.startswith(SKIPPED_PREFIXES):
                 continue
@@ -311,6 +321,8 @@ def crawl(client: Client, user) -> Walk:
             except ValueError:
                 pass
             normal = _normal(target_path, target_query)
+            if by_htmx:
+                swapped.add(normal)
             if normal in seen:
                 continue
             target_view = _view_name(target_path)
