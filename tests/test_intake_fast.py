@@ -200,3 +200,17 @@ def test_the_enterprise_named_by_a_credit_code_is_the_one_the_orm_would_load(wor
     orm = Enterprise.objects.select_related("jurisdiction").get(pk=world.enterprise.pk)
     assert fields(found) == fields(orm)
     assert fields(found.jurisdiction) == fields(orm.jurisdiction)
+
+
+def test_the_intake_inserts_send_exactly_the_values_the_orm_would(world):
+    from qinqing.demands import services
+
+    demand = services.receive_demand(world.dispatcher, enterprise=world.enterprise, channel="hotline",
+                                     title="厂房租金补贴", content="补贴至今没有结果。", reporter_name="林总",
+                                     nature="opinion")
+    read_back = Demand.objects.get(pk=demand.pk)
+    for insert, row in ((services._insert_demand, demand), (services._insert_event, demand.receipt_event),
+                        (services._insert_demand, read_back), (services._insert_event, read_back.events.get())):
+        orm = [f.get_db_prep_save(f.pre_save(row, True), connection) for f, _ in insert.columns]
+        ours = insert.values(row, connection)
+        assert [(type(v), v) for v in ours] == [(type(v), v) for v in orm]
