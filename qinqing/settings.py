@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A call to /api/ without a session cookie (a bearer token) skips the session middleware below.
+    "qinqing.api.lane.BearerApiLane",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",  # after WhiteNoise: pages get the policy, static files need none

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from huey.contrib.djhuey import HUEY
 
@@ -214,3 +215,29 @@ def test_the_intake_inserts_send_exactly_the_values_the_orm_would(world):
         orm = [f.get_db_prep_save(f.pre_save(row, True), connection) for f, _ in insert.columns]
         ours = insert.values(row, connection)
         assert [(type(v), v) for v in ours] == [(type(v), v) for v in orm]
+
+
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+@pytest.mark.parametrize("token", ["good", "revoked"])
+def test_a_bearer_call_keeps_the_security_headers_gets_the_api_policy_and_no_cookie(world, client, token):
+    raw = ApiToken.issue(world.dispatcher)
+    if token == "revoked":
+        ApiToken.objects.filter(digest=ApiToken.hash(raw)).update(revoked=True)
+    r = post(client, body_for(world), {"HTTP_AUTHORIZATION": f"Bearer {raw}"})
+    assert r.status_code == (201 if token == "good" else 401), r.content
+    assert (r["X-Content-Type-Options"], r["X-Frame-Options"], r["Referrer-Policy"]) == ("nosniff", "DENY",
+                                                                                          "same-origin")
+    assert r["Content-Security-Policy"] == API_POLICY
+    assert not r.cookies and "Cookie" not in r.get("Vary", "")
+
+
+def test_a_call_with_the_session_cookie_goes_through_the_session_middleware(world):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.dispatcher)
+    r = client.get("/api/v1/demands")
+    assert r.status_code == 200
+    assert "script-src 'self'" in r["Content-Security-Policy"]  # the pages' policy: the whole chain ran
+    r = client.post("/api/v1/demands", json.dumps(body_for(world)), content_type="application/json")
+    assert r.status_code == 403 and r.json()["code"] == "csrf"  # a session write still needs the CSRF token
