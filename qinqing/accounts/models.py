@@ -111,8 +111,10 @@ class User(AbstractUser):
                                    related_name="accounts", verbose_name="所属企业")
     # Set when an administrator creates the account or sets its password: the person chose none of it, so
     # qinqing.accounts.security.AccountGuardMiddleware sends them to 修改密码 before anything else.
+    # db_default too: rows written by code that predates the column (older migrations' historical models,
+    # raw SQL in benchmarks) get False from the database.
     must_change_password = models.BooleanField(
-        "须修改初始密码", default=False, help_text="登录后须先修改密码才能使用系统；修改后自动取消。")
+        "须修改初始密码", default=False, db_default=False, help_text="登录后须先修改密码才能使用系统；修改后自动取消。")
 
     objects = UserManager()
 

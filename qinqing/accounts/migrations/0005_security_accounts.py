@@ -40,6 +40,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='must_change_password',
-            field=models.BooleanField(default=False, help_text='登录后须先修改密码才能使用系统；修改后自动取消。', verbose_name='须修改初始密码'),
+            field=models.BooleanField(db_default=False, default=False, help_text='登录后须先修改密码才能使用系统；修改后自动取消。', verbose_name='须修改初始密码'),
         ),
     ]
