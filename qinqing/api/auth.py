@@ -7,6 +7,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from qinqing.accounts.models import TOKEN_TOUCH_INTERVAL, ApiToken, Jurisdiction, Role, RoleGrant, Unit, User
+from qinqing.demands.services import prepared_cursor
 from qinqing.lib import clock
 
 from .errors import ApiError
@@ -45,7 +46,7 @@ class _TokenQuery:
         """(user with jurisdiction, unit and role codes, token id, whether to touch last_used_at)."""
         if self.vendor != connection.vendor:
             self._compose()
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(self.sql, [connection.ops.adapt_datetimefield_value(touch_before), digest])
             row = cursor.fetchone()
         if row is None:

@@ -268,7 +268,7 @@ class _EnterpriseQuery:
         sql, params = self.sql, [code]
         if (reach := visible_sql(user, "e", "j")) is not None:
             sql, params = f"{sql} AND {reach[0]}", [code, *reach[1]]
-        with connection.cursor() as cursor:
+        with services.prepared_cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         found = {}

@@ -8,6 +8,7 @@ columns and appends a timeline entry. Notifications are queued after commit.
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import os
 import uuid
 from collections.abc import Collection, Iterable, Sequence
@@ -174,13 +175,63 @@ def _dispatch_units(demand, lead_unit, co_units) -> tuple[Unit, list[Unit]]:
     return found[wanted[0]], [found[p] for p in wanted[1:]]
 
 
+@functools.cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        """Binds parameters server-side and has PostgreSQL prepare each statement (psycopg keeps them)."""
+
+        logged = False
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            super().execute(query, params, prepare=True, binary=binary)
+            if self.logged and self._query is None:
+                # psycopg leaves the query unset when it runs a prepared statement, and Django's query log
+                # reads it from there: the statement with its placeholders.
+                self._query = self._convert_query(query, params)
+            return self
+
+    return PreparingCursor
+
+
+def prepared_cursor():
+    """A cursor of the default database for the fixed statements every intake runs: on PostgreSQL each is
+    parsed and planned once per connection instead of on every call.
+
+    Django binds parameters client-side, so PostgreSQL parses and plans each statement anew; for the token
+    query (four tables joined) planning cost four times running it, 349 µs against 87 (pg_stat_statements),
+    and the enterprise lookup 158 µs against 32. Only for statements whose text is composed once per process
+    (psycopg keeps up to 100 per connection). On SQLite, Django's ordinary cursor. Wrapped as Django wraps
+    its own, so the debug log and the tests' query capture see every statement.
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        return conn.cursor()
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    conn.close_if_health_check_failed()  # what conn.cursor() does before creating its cursor
+    conn.ensure_connection()
+    with conn.wrap_database_errors:
+        if conn.connection.prepare_threshold is None:  # Django's setting: psycopg then prepares nothing at all
+            # psycopg's default; only this cursor binds server-side, and it asks for preparation each time.
+            conn.connection.prepare_threshold = 5
+        cursor = _preparing_cursor_class()(conn.connection)
+        cursor.logged = conn.queries_logged
+        if conn.timezone != conn.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT).timezone:
+            register_tzloader(conn.timezone, cursor)  # as DatabaseWrapper.create_cursor
+        return conn._prepare_cursor(cursor)
+
+
 def _reserve_numbers(year: int, count: int) -> int:
     """Advance the year's counter by `count` in one statement and return its new value.
 
     The row stays locked until the transaction ends, so numbers are gapless and never issued twice.
     """
     sql = "UPDATE demands_demandsequence SET last = last + %s WHERE year = %s RETURNING last"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [count, year])
         row = cursor.fetchone()
         if row is None:  # the year's first demand: create its row once, then count as usual
@@ -331,10 +382,9 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
 
 # Django's own field classes whose get_db_prep_save returns a str, int or bool unchanged on SQLite and
 # PostgreSQL: for such a value `_Insert` skips the preparation (tests/test_intake_fast.py compares the result
-# with the ORM's for a demand and its timeline entry). Subclasses are not listed: they may convert.
-_PASS_THROUGH = frozenset({models.CharField, models.TextField, models.BooleanField, models.IntegerField,
-                           models.SmallIntegerField, models.BigIntegerField, models.PositiveIntegerField,
-                           models.PositiveSmallIntegerField, models.PositiveBigIntegerField})
+# with the ORM's for a demand and its timeline entry). Subclasses are not listed: they may convert. Integer
+# fields are not either: on PostgreSQL they wrap the value in its exact type (Int2, Int4) for the driver.
+_PASS_THROUGH = frozenset({models.CharField, models.TextField, models.BooleanField})
 _PLAIN = frozenset({str, int, bool})
 
 
@@ -380,7 +430,7 @@ class _Insert:
             return
         conn = connections[DEFAULT_DB_ALIAS]  # not the `connection` proxy: a thread-local lookup per attribute
         values = self.values(obj, conn)
-        with conn.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(self.sql, values)
             obj.pk = cursor.fetchone()[0]
         obj._state.adding = False
