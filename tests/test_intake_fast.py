@@ -246,3 +246,17 @@ def test_a_call_with_the_session_cookie_goes_through_the_session_middleware(worl
     assert "script-src 'self'" in r["Content-Security-Policy"]  # the pages' policy: the whole chain ran
     r = client.post("/api/v1/demands", json.dumps(body_for(world)), content_type="application/json")
     assert r.status_code == 403 and r.json()["code"] == "csrf"  # a session write still needs the CSRF token
+
+
+@pytest.mark.parametrize(("title", "content", "name"), [
+    ("厂房租金补贴申请无人受理", "去年申请的厂房租金补贴至今没有结果，多次电话无人接听。", "深圳市南山区智造科技有限公司"),
+    ("ERP系统对接", "希望税务局开放API接口，2026年底前完成对接。", "Shenzhen ABC 电子有限公司"),
+    ("路灯坏了", "园区门口路灯坏了一个月，员工夜间下班不安全。", ""),
+    ("融资难", "科技公司贷款难，担保公司要求反担保。", "科技公司"),
+])
+def test_the_stored_search_words_are_what_lib_text_makes_of_title_content_and_enterprise(title, content, name):
+    from qinqing.demands.services import _search_text
+    from qinqing.lib.text import search_text
+
+    assert _search_text(title, content, name) == search_text(title, content, name)
+    assert _search_text(title, content, name) == search_text(title, content, name)  # the name's words cached
