@@ -416,6 +416,11 @@ def receive_demands(user, intakes: Sequence[Intake]) -> list[Demand]:
 # fields are not either: on PostgreSQL they wrap the value in its exact type (Int2, Int4) for the driver.
 _PASS_THROUGH = frozenset({models.CharField, models.TextField, models.BooleanField})
 _PLAIN = frozenset({str, int, bool})
+# ... and those that send None as None (not JSONField: None there is JSON null).
+_NONE_AS_NONE = _PASS_THROUGH | {models.DateField, models.DateTimeField, models.IntegerField,
+                                 models.SmallIntegerField, models.BigIntegerField, models.PositiveIntegerField,
+                                 models.PositiveSmallIntegerField, models.PositiveBigIntegerField,
+                                 models.ForeignKey}
 
 
 class _Insert:
@@ -435,7 +440,7 @@ class _Insert:
         meta, qn = self.model._meta, conn.ops.quote_name
         fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
         self.columns = [(f, type(f) in _PASS_THROUGH or (type(f) is models.ForeignKey and isinstance(
-            f.target_field, models.AutoField | models.BigAutoField))) for f in fields]
+            f.target_field, models.AutoField | models.BigAutoField)), type(f) in _NONE_AS_NONE) for f in fields]
         self.sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
                     f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}")
         self.vendor = conn.vendor
@@ -445,10 +450,10 @@ class _Insert:
         if self.vendor != conn.vendor:
             self._compose(conn)
         values = []
-        for field, plain in self.columns:
-            if plain:
+        for field, plain, none_as_none in self.columns:
+            if plain or none_as_none:
                 value = getattr(obj, field.attname)
-                if value.__class__ in _PLAIN:
+                if (value is None and none_as_none) or (plain and value.__class__ in _PLAIN):
                     values.append(value)
                     continue
             values.append(field.get_db_prep_save(field.pre_save(obj, True), conn))

@@ -55,7 +55,11 @@ class _Handover:
                 self.thread = threading.Thread(target=self._run, name="qinqing-handover", daemon=True)
                 self.thread.start()
                 atexit.register(self.flush)
-        self.wake.set()
+        # Under load the event is still set while the thread gathers a batch; it is cleared before the ids
+        # are taken, so an id added after that finds it clear and wakes the thread again. set() would take
+        # the event's lock and notify for nothing.
+        if not self.wake.is_set():
+            self.wake.set()
 
     def flush(self) -> None:
         with self.writing:
