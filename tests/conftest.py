@@ -14,6 +14,9 @@ from qinqing.demands import services
 from qinqing.demands.models import Category, Channel
 from qinqing.enterprises.models import Enterprise, Helpers, Sector
 
+# The `browser` fixture of the browser tests (tests/browser.py), shared by their modules.
+pytest_plugins = ["tests.browser"]
+
 DATA = Path(__file__).parent / "data"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -10,11 +10,6 @@ The live server runs in a thread of this process, so these tests need a transact
 """
 
 import datetime as dt
-import os
-from pathlib import Path
-
-import pytest
-from django.db import connections
 
 from qinqing.demands import services
 from qinqing.demands.models import Channel
@@ -23,39 +18,14 @@ from qinqing.notifications.models import Notification
 from qinqing.visits import services as visit_services
 from qinqing.visits.models import Duty, Level
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+from .browser import MARKS, SHOTS
+
 PHONE = {"width": 375, "height": 812}
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by `make install`")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (scripts/test.sh installs it with apt-get)"),
-]
+pytestmark = MARKS
 
 
-@pytest.fixture
-def browser(live_server, world):
-    """Chromium for one test, started after the database is set up and closed before it is flushed.
-
-    Same pattern as tests/test_e2e_loop.py: Playwright's sync API runs an event loop in this thread, so the
-    database setup and teardown happen outside it, and the ORM calls in between need DJANGO_ALLOW_ASYNC_UNSAFE.
-    """
-    if not os.path.exists(CHROMIUM):  # in CI a missing browser is a failure, not a skip
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_api.sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-            connections.close_all()
 
 
 class Phone:

@@ -9,13 +9,10 @@ database is transactional and why the ORM may be called between browser steps.
 
 import datetime as dt
 import io
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -25,38 +22,16 @@ from qinqing.demands.models import Channel, Demand, Stage
 from qinqing.demands.services import Intake
 from tests.conftest import at
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+from .browser import MARKS, SHOTS
+
 DESKTOP = {"width": 1280, "height": 900}
 HOTLINE_ORDERS = 60  # more than a page (50), so the hotline ledger has a page 2 of 10
 DISPATCHED = 5
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is installed by `make install`")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
-                       reason="Chromium is not installed (scripts/test.sh installs it with apt-get)"),
-]
+pytestmark = MARKS
 
 
-@pytest.fixture
-def browser(live_server, world):
-    """Chromium for one test, as in tests/test_e2e_loop.py: started after the database is set up and closed
-    before it is flushed; the test body's ORM calls run next to Playwright's event loop."""
-    if not os.path.exists(CHROMIUM):  # in CI a missing browser is a failure, not a skip
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_api.sync_playwright() as p:
-            chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield chromium
-            chromium.close()
-            connections.close_all()
 
 
 @pytest.fixture
