@@ -18,8 +18,9 @@ from django.urls import path, reverse
 from qinqing.demands import services
 from qinqing.demands.models import Channel
 
+from .browser import CHROMIUM
 from .conftest import login
-from .test_e2e_loop import CHROMIUM, DESKTOP, Actor, browser  # noqa: F401 - the browser fixture
+from .test_e2e_loop import DESKTOP, Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = sorted(p for p in (ROOT / "qinqing").rglob("*.html") if "templates" in p.parts)
@@ -196,7 +197,7 @@ class Watched(Actor):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true", reason="Chromium is missing")
-def test_charts_htmx_and_the_admin_work_under_the_policy_in_chromium(browser, live_server, world):  # noqa: F811
+def test_charts_htmx_and_the_admin_work_under_the_policy_in_chromium(browser, live_server, world):
     from qinqing.reports import rollup
 
     for title in ("融资担保费用偏高", "技术工人招聘困难", "厂房租金上涨"):
