@@ -262,6 +262,38 @@ def test_a_duty_assignments_cadence_counts_calendar_days_so_a_holiday_leaves_it_
     assert (assignment.next_contact_due, assignment.next_visit_due) == (D("2027-01-02"), D("2027-03-03"))
 
 
+def test_a_supervision_notices_answer_deadline_moves_off_a_new_holiday_and_back_when_it_is_deleted(world):
+    from qinqing.supervision import services as supervision
+    from qinqing.supervision.models import NoticeEvent
+
+    with services.acting_at(at("2026-11-18 10:00")):
+        late = services.dispatch_demand(world.dispatcher, receive(world, "2026-11-18 10:00"), lead_unit=world.bureau)
+    notice = supervision.issue_notice(world.supervisor, late, requirement="请抓紧联系企业并书面反馈。")
+    answered = supervision.issue_notice(
+        world.supervisor, services.dispatch_demand(world.dispatcher, receive(world, "2026-12-03 08:00", "用电增容"),
+                                                   lead_unit=world.bureau),
+        requirement="请反馈。")
+    supervision.answer_notice(world.handler, answered, answer="已联系企业，正在办理。")
+    assert notice.reply_due == D("2026-12-08")  # three working days after Thursday 3 December
+
+    response = login(world.admin).post(reverse("admin:workdays_workdayoverride_add"),
+                                       {"date": "2026-12-07", "kind": "holiday", "note": "临时调整"}, follow=True)
+
+    assert "1 份督办单的反馈期限随之调整" in response.content.decode()
+    notice.refresh_from_db()
+    assert notice.reply_due == D("2026-12-09")
+    [entry] = NoticeEvent.objects.filter(notice=notice, verb="recalendar")
+    assert entry.note == "节假日调整：反馈期限 2026-12-08 → 2026-12-09" and entry.actor is None
+    answered_due = answered.reply_due
+    answered.refresh_from_db()
+    assert answered.reply_due == answered_due  # an answered notice keeps the deadline it was judged by
+
+    calendar_services.delete_overrides(world.admin, WorkdayOverride.objects.filter(date=D("2026-12-07")))
+    notice.refresh_from_db()
+    assert notice.reply_due == D("2026-12-08")
+    assert NoticeEvent.objects.filter(notice=notice, verb="recalendar").count() == 2
+
+
 def test_only_an_administrator_changes_the_calendar(world):
     demand = receive(world, "2026-12-03 09:00")
 

@@ -108,4 +108,5 @@ class NoticeEvent(AppendOnlyModel):
         return NOTICE_VERBS.get(self.verb, self.verb)
 
 
-NOTICE_VERBS = {"issue": "下发督办单", "answer": "书面反馈", "escalate": "逾期未反馈，升级督办"}
+NOTICE_VERBS = {"issue": "下发督办单", "answer": "书面反馈", "escalate": "逾期未反馈，升级督办",
+                "recalendar": "节假日调整反馈期限"}

@@ -12,6 +12,7 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from qinqing.accounts.models import Role
 from qinqing.demands import services as demand_services
@@ -59,6 +60,35 @@ def _timeline(notice, user, verb: str, *, issuer_id=None, parent=None) -> Demand
     # The demands' own hook: after commit, and not while history is loaded with notifications suppressed.
     demand_services._queue_notifications(event.pk)
     return event
+
+
+def move_reply_dues(before, after, since: dt.date) -> int:
+    """Move the answer deadlines of the notices awaiting an answer after a working-day calendar change.
+
+    A notice's 反馈期限 is a number of working days after the day it was issued (3, or 2 once escalated).
+    That number is not stored: it is read back on the calendar the deadline was computed with
+    (`before`), then counted again on `after`. Only a deadline on or after the first changed day can
+    move (the count never looks past the deadline). Open notices are few (at most one per open demand),
+    so they are recomputed here in the calendar change's own transaction, each with a 督办记录 entry.
+    Idempotent: a deadline already right is not written.
+    """
+    moved = 0
+    notices = (SupervisionNotice.objects.filter(status=NoticeStatus.ISSUED, reply_due__gte=since)
+               .select_for_update().only("id", "issued_at", "reply_due").order_by("pk"))
+    changed, events = [], []
+    for notice in notices:
+        issued_on = timezone.localdate(notice.issued_at)
+        new = after.add_workdays(issued_on, before.workdays_between(issued_on, notice.reply_due))
+        if new != notice.reply_due:
+            events.append(NoticeEvent(notice=notice, actor=None, verb="recalendar", created_at=clock.now(),
+                                      note=f"节假日调整：反馈期限 {notice.reply_due:%Y-%m-%d} → {new:%Y-%m-%d}"))
+            notice.reply_due = new
+            changed.append(notice)
+    if changed:
+        SupervisionNotice.objects.bulk_update(changed, ["reply_due"], batch_size=500)
+        NoticeEvent.objects.bulk_create(events)
+        moved = len(changed)
+    return moved
 
 
 def may_issue(user) -> bool:

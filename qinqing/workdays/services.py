@@ -4,7 +4,8 @@ Every way of changing the calendar (the admin's add, edit and delete, the CSV im
 `manage.py workdays import`) goes through a function here. Each one compares the calendar before and
 after its writes; the days whose answer changed (working or not) move the open demands' deadlines
 (`recompute.move_deadlines`) in the same transaction, or, when more demands may be touched than
-`QINQING_CALENDAR_SYNC_DEMANDS`, in the worker after commit. Duty assignments (包联) are not touched:
+`QINQING_CALENDAR_SYNC_DEMANDS`, in the worker after commit; the answer deadlines of the 督办单 awaiting
+an answer move with them (`supervision.services.move_reply_dues`). Duty assignments (包联) are not touched:
 their cadence is counted in calendar days (every 30 and 90 days by default), which no holiday moves.
 """
 
@@ -43,6 +44,7 @@ class CalendarChange:
     saved: int = 0
     days: list[dt.date] = field(default_factory=list)  # days that became working or rest days
     moved: int = 0  # demands whose deadlines moved in this transaction
+    notices: int = 0  # 督办单 whose answer deadline moved
     queued: int = 0  # candidate demands left to the worker
 
     @property
@@ -50,9 +52,12 @@ class CalendarChange:
         """The administrator's summary of the deadlines, or "" when none could move."""
         if self.queued:
             return f"期限可能受影响的 {self.queued} 件诉求正在后台重新计算期限，完成后各诉求的办理记录中可见。"
+        said = []
         if self.moved:
-            return f"{self.moved} 件诉求的期限随之调整，已记入各诉求的办理记录。"
-        return ""
+            said.append(f"{self.moved} 件诉求的期限随之调整，已记入各诉求的办理记录。")
+        if self.notices:
+            said.append(f"{self.notices} 份督办单的反馈期限随之调整，已记入督办记录。")
+        return "".join(said)
 
 
 def _check(user, action: str) -> None:
@@ -66,20 +71,26 @@ def _sync_limit() -> int:
 
 
 def _move_deadlines(before: WorkCalendar, touched: Iterable[dt.date | None]) -> CalendarChange:
-    """Inside the caller's transaction, after its writes: move what the changed days move."""
+    """Inside the caller's transaction, after its writes: move what the changed days move.
+
+    The 督办单 answer deadlines always move here, in this transaction: only the calendar before the
+    change tells how many working days a notice was given, and the open notices are few.
+    """
     from qinqing.demands.tasks import move_deadlines_for_calendar
+    from qinqing.supervision.services import move_reply_dues
 
     after = load_calendar()
     days = sorted({d for d in touched if d is not None and before.is_workday(d) != after.is_workday(d)})
     if not days:
         return CalendarChange()
     iso = [d.isoformat() for d in days]
+    notices = move_reply_dues(before, after, days[0])
     pending = candidates(days[0]).count()
     if pending > _sync_limit():
         transaction.on_commit(lambda: move_deadlines_for_calendar(iso))
-        change = CalendarChange(days=days, queued=pending)
+        change = CalendarChange(days=days, queued=pending, notices=notices)
     else:
-        change = CalendarChange(days=days, moved=move_deadlines(days, after))
+        change = CalendarChange(days=days, moved=move_deadlines(days, after), notices=notices)
     transaction.on_commit(lambda: move_deadlines_for_calendar.schedule((iso,), delay=CATCH_UP_SECONDS))
     return change
 
