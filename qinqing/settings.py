@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "qinqing.supervision",
     "qinqing.reports",
     "qinqing.workbench",
+    "qinqing.audit",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +184,13 @@ QINQING_BRIEFING_MEETINGS_COUNT_AS_VISITS = env_bool("QINQING_BRIEFING_MEETINGS_
 QINQING_SMS_BACKEND = env_str("QINQING_SMS_BACKEND", "qinqing.notifications.sms.DatabaseBackend")
 QINQING_ATTACHMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "txt"]
 QINQING_ATTACHMENTS_PER_DEMAND = 10
+# Every upload is checked by its content, its extension and its size (qinqing.lib.uploads); each use has its
+# own limit: attachments above, the registry import in QINQING_IMPORT_LIMITS (50 MB by default), these two.
+# 包联关系表 and a campaign's target list:
+QINQING_WORKBOOK_UPLOAD_MAX_BYTES = env_int("QINQING_WORKBOOK_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+QINQING_CALENDAR_UPLOAD_MAX_BYTES = 512 * 1024  # a year's holiday arrangement is a few dozen lines
+# Form fields other than files (Django counts files apart); files above 2 MB go to a temporary file on
+# disk instead of memory while they are checked. The reverse proxy caps a whole request's size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
