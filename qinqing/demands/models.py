@@ -325,6 +325,10 @@ class DemandEvent(AppendOnlyModel):
     # in the same transaction as them; a minute-ly task delivers what a crash left behind. Entries nobody is
     # told of (history loaded quietly, the sweep's urgings with their own delivery) are False from the start.
     awaiting_delivery = models.BooleanField("待发送通知", default=False, db_default=False)
+    # The hash chain (qinqing.audit.chain, 等保 安全审计): NULL when written, so intake never waits on a chain
+    # head; the sealing task fills them in id order a minute later, and `manage.py audit verify` checks them.
+    chain_prev = models.CharField("前一条摘要", max_length=64, null=True, blank=True, editable=False)
+    chain_hash = models.CharField("摘要", max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "办理记录"

@@ -1,0 +1,229 @@
+"""Hash chains over the audit tables (等保2.0 三级 安全审计): a changed, slipped-in or removed row shows.
+
+Each row of a chained table carries `chain_prev` (the hash of the row before it, in id order) and `chain_hash`
+= SHA-256(chain_prev + the canonical serialization of the row's content columns, id included). Rows are
+written with both NULL, so concurrent writers (the intake above all) never wait on a chain head; `seal`
+fills them in later, in id order, a chunk per statement, and `ChainHead` remembers where it stopped.
+
+Sealing only rows that can no longer be overtaken matters: a row with a lower id committed after a higher
+one was sealed would look slipped in. On SQLite every write transaction holds the database's write lock
+(transaction_mode IMMEDIATE), so the sealer sees every row a writer will ever commit below the highest it
+sees. On PostgreSQL the sealer briefly takes a SHARE lock on the table (waiting at most LOCK_WAIT, else it
+tries again at its next run): once granted, no inserting transaction is in flight, so every id up to the
+highest visible one is final; it notes that id and lets go at once, then seals up to it.
+
+`verify_all` walks each chain in id order, in chunks, and reports the first problem of each kind it meets:
+"altered" (the row's hash does not match its content), "inserted" (an unsealed row below the sealed head,
+or a sealed row the next one does not link to) and "deleted" (a row's link does not match the row before
+it, or the newest sealed rows are gone).
+"""
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+from decimal import Decimal
+
+from django.db import OperationalError, connection, models, transaction
+
+from qinqing.lib import clock
+
+from .models import AuditEntry, ChainHead
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64  # chain_prev of a table's first row
+CHUNK = 5000
+LOCK_WAIT = "100ms"  # PostgreSQL: longest the intake may queue behind the sealer's SHARE lock
+LOCK_TRIES = 5
+PROBLEM_LIMIT = 100  # per table: a wholesale rewrite need not be listed row by row
+
+
+@dataclasses.dataclass(frozen=True)
+class Chain:
+    """A chained table: its model and the columns its hash covers, in a fixed order."""
+
+    model: type[models.Model]
+    content: tuple[str, ...]
+    # Columns the code legitimately updates after the INSERT, left out of the hash (each says why).
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+
+def chains() -> dict[str, Chain]:
+    """Every chained table by name. DemandEvent is imported here: the demands app must be loaded first."""
+    from qinqing.demands.models import DemandEvent
+
+    return {c.table: c for c in (
+        Chain(AuditEntry, ("id", "at", "actor_id", "actor_label", "action", "target", "detail", "ip")),
+        Chain(DemandEvent, ("id", "demand_id", "actor_id", "verb", "from_state", "to_state", "note", "data",
+                            "internal", "created_at"),
+              # awaiting_delivery: True from the INSERT until the notifications are written, then set False
+              # by notify_for_event (qinqing/notifications/services.py) — delivery state, not the record.
+              # It is the only UPDATE of the timeline in the code: merges, returns, urgings and calendar
+              # recomputes all append new entries (grep for .update(/save( on DemandEvent).
+              excluded=("awaiting_delivery",)),
+    )}
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    table: str
+    row_id: int
+    kind: str  # "altered", "inserted" or "deleted"
+    message: str
+
+    def __str__(self):
+        return f"{self.table} #{self.row_id} [{self.kind}] {self.message}"
+
+
+# --- hashing -------------------------------------------------------------------------------------------
+
+def _plain(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, dt.date | dt.time | Decimal):
+        return str(value)
+    raise TypeError(f"cannot serialize {type(value).__name__} for the audit chain")
+
+
+def row_hash(prev: str, values) -> str:
+    """SHA-256 of the previous hash and the row's content values (as read from the database, in order)."""
+    canonical = json.dumps(list(values), default=_plain, ensure_ascii=False, sort_keys=True,
+                           separators=(",", ":"))
+    return hashlib.sha256((prev + canonical).encode()).hexdigest()
+
+
+# --- sealing -------------------------------------------------------------------------------------------
+
+def _settled_bound(chain: Chain) -> int | None:
+    """The highest id no running transaction can still commit a row below; None when none need be set."""
+    if connection.vendor != "postgresql":
+        return None  # SQLite: the seal's own transaction holds the write lock (see the module's docstring)
+    qn = connection.ops.quote_name
+    for _ in range(LOCK_TRIES):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
+                cursor.execute(f"LOCK TABLE {qn(chain.table)} IN SHARE MODE")
+                cursor.execute(f"SELECT max(id) FROM {qn(chain.table)}")  # noqa: S608 - our table name
+                return cursor.fetchone()[0] or 0
+        except OperationalError:  # lock_timeout: a long writer is in flight; try a little later
+            continue
+    log.info("audit chain %s: writers kept the table busy, sealing waits for the next run", chain.table)
+    return -1
+
+
+def _head(table: str) -> ChainHead:
+    """The chain's head, locked for this transaction (created on first use; two sealers create it once)."""
+    ChainHead.objects.bulk_create([ChainHead(table=table, last_hash=GENESIS)], ignore_conflicts=True)
+    return ChainHead.objects.select_for_update().get(table=table)
+
+
+def _write(chain: Chain, sealed: list[tuple[int, str, str]]) -> int:
+    """Set the chain columns of a chunk in one statement; only rows still unsealed are touched."""
+    table = connection.ops.quote_name(chain.table)
+    if connection.vendor == "postgresql":
+        values = ", ".join(["(%s::bigint, %s, %s)"] * len(sealed))
+        sql = (f"UPDATE {table} SET chain_prev = v.p, chain_hash = v.h "  # noqa: S608 - our table name
+               f"FROM (VALUES {values}) AS v (i, p, h) WHERE {table}.id = v.i AND {table}.chain_hash IS NULL")
+    else:  # SQLite names a VALUES list's columns column1, column2, …
+        values = ", ".join(["(%s, %s, %s)"] * len(sealed))
+        sql = (f"UPDATE {table} SET chain_prev = v.column2, chain_hash = v.column3 "  # noqa: S608 - our name
+               f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.chain_hash IS NULL")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [x for row in sealed for x in row])
+        return cursor.rowcount
+
+
+def seal(table: str, *, chunk: int = CHUNK) -> int:
+    """Chain the table's unsealed rows onto its head, in id order; returns how many were sealed.
+
+    Idempotent and safe to run concurrently: each chunk runs in its own transaction under the head's row
+    lock, reads the head afresh and continues from it, so a second sealer only finds what is left.
+    """
+    chain = chains()[table]
+    bound = _settled_bound(chain)
+    if bound == -1:
+        return 0
+    total = 0
+    while True:
+        with transaction.atomic():
+            head = _head(table)
+            rows = chain.model.objects.filter(id__gt=head.last_id)
+            if bound is not None:
+                rows = rows.filter(id__lte=bound)
+            rows = list(rows.order_by("id").values_list(*chain.content)[:chunk])
+            if not rows:
+                return total
+            prev, sealed = head.last_hash or GENESIS, []
+            for values in rows:
+                digest = row_hash(prev, values)
+                sealed.append((values[0], prev, digest))
+                prev = digest
+            written = _write(chain, sealed)
+            if written != len(sealed):  # a row above the head already had chain values: verify will say so
+                log.warning("audit chain %s: %d of %d rows were already sealed", table, len(sealed) - written,
+                            len(sealed))
+            head.last_id, head.last_hash, head.sealed_at = sealed[-1][0], prev, clock.now()
+            head.save(update_fields=["last_id", "last_hash", "sealed_at"])
+        total += len(rows)
+
+
+def seal_all() -> dict[str, int]:
+    return {table: seal(table) for table in chains()}
+
+
+# --- verifying -----------------------------------------------------------------------------------------
+
+def verify(table: str, *, chunk: int = CHUNK) -> tuple[int, list[Problem]]:
+    """Walk one chain in id order; returns how many sealed rows checked out and the problems found."""
+    chain = chains()[table]
+    head = ChainHead.objects.filter(table=table).first() or ChainHead(table=table, last_id=0, last_hash=GENESIS)
+    problems: list[Problem] = []
+
+    def problem(row_id: int, kind: str, message: str) -> None:
+        if len(problems) < PROBLEM_LIMIT:
+            problems.append(Problem(table, row_id, kind, message))
+
+    columns = (*chain.content, "chain_prev", "chain_hash")
+    prev_hash, prev_prev, prev_id, after, checked = GENESIS, None, None, 0, 0
+    while True:
+        rows = list(chain.model.objects.filter(id__gt=after, id__lte=head.last_id).order_by("id")
+                    .values_list(*columns)[:chunk])
+        if not rows:
+            break
+        for *values, link, digest in rows:
+            row_id = values[0]
+            if digest is None:
+                problem(row_id, "inserted", f"第 {row_id} 号记录在已封存的审计链中间，却没有摘要：是事后插入的。")
+                continue
+            if link != prev_hash:
+                if prev_id is not None and link == prev_prev:
+                    problem(prev_id, "inserted", f"第 {prev_id} 号记录不在审计链上（其后一条指向更早的记录）："
+                                                 "是事后插入的。")
+                else:
+                    where = f"第 {prev_id} 号与第 {row_id} 号之间" if prev_id else f"第 {row_id} 号之前"
+                    problem(row_id, "deleted", f"{where}的记录被删除：第 {row_id} 号记录的前序摘要对不上。")
+            if row_hash(link or "", values) != digest:
+                problem(row_id, "altered", f"第 {row_id} 号记录的内容与其摘要不符：封存后被修改过。")
+            else:
+                checked += 1
+            prev_prev, prev_hash, prev_id = prev_hash, digest, row_id
+        after = rows[-1][0]
+    if head.last_id and (prev_id != head.last_id or prev_hash != head.last_hash):
+        problem(head.last_id, "deleted",
+                f"审计链应止于第 {head.last_id} 号记录，现在止于第 {prev_id or 0} 号：最新的记录被删除。")
+    forged = chain.model.objects.filter(id__gt=head.last_id, chain_hash__isnull=False).order_by("id")
+    for row_id in forged.values_list("id", flat=True)[:1]:
+        problem(row_id, "inserted", f"第 {row_id} 号记录在封存位置之后却带有摘要：不是封存程序写的。")
+    return checked, problems
+
+
+def verify_all() -> list[Problem]:
+    """Every chain's problems, in table and id order; empty when all are intact."""
+    return [p for table in chains() for p in verify(table)[1]]

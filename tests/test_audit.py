@@ -1,0 +1,219 @@
+"""安全审计: the administrative audit log records who did what, and the hash chains over it and the demand
+timeline show a row altered, slipped in or removed with raw SQL."""
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from qinqing.audit.chain import GENESIS, chains, row_hash, seal, verify, verify_all
+from qinqing.audit.models import AuditEntry, ChainHead
+from qinqing.audit.services import record
+from qinqing.demands import services
+from qinqing.demands.models import Channel, DemandEvent
+
+from .conftest import at
+
+EVENTS = DemandEvent._meta.db_table
+
+
+def _receive(world, count: int) -> list[int]:
+    """`count` demands received, one timeline entry each; their entries' ids."""
+    for i in range(count):
+        services.receive_demand(world.dispatcher, enterprise=world.enterprise, channel=Channel.VISIT,
+                                title=f"用工需求第{i}批", content="企业扩产后缺少操作工，希望协助对接职业院校。",
+                                category=world.hiring, received_at=at("2026-09-30 10:00"))
+    return list(DemandEvent.objects.order_by("id").values_list("id", flat=True))
+
+
+def _sql(statement: str, params=()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _verify_command() -> tuple[int, str]:
+    from io import StringIO
+
+    out = StringIO()
+    try:
+        call_command("audit", "verify", stdout=out)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue()
+    return 0, out.getvalue()
+
+
+# --- the chain -------------------------------------------------------------------------------------------
+
+def test_new_timeline_entries_are_written_unsealed_and_the_sealer_chains_them_in_id_order(world):
+    ids = _receive(world, 3)
+    assert set(DemandEvent.objects.values_list("chain_hash", flat=True)) == {None}
+
+    assert seal(EVENTS) == 3
+    rows = list(DemandEvent.objects.order_by("id").values_list("id", "chain_prev", "chain_hash"))
+    assert [r[0] for r in rows] == ids
+    assert rows[0][1] == GENESIS
+    assert rows[1][1] == rows[0][2] and rows[2][1] == rows[1][2]
+    assert ChainHead.objects.get(table=EVENTS).last_id == ids[-1]
+    assert verify_all() == []
+
+
+def test_sealing_again_changes_nothing_and_continues_from_the_head(world):
+    _receive(world, 2)
+    seal(EVENTS)
+    before = list(DemandEvent.objects.order_by("id").values_list("chain_prev", "chain_hash"))
+    assert seal(EVENTS) == 0
+    assert list(DemandEvent.objects.order_by("id").values_list("chain_prev", "chain_hash")) == before
+
+    later = _receive(world, 1)[-1]
+    assert seal(EVENTS) == 1
+    assert DemandEvent.objects.get(pk=later).chain_prev == before[-1][1]
+    assert verify_all() == []
+
+
+def test_the_delivery_flag_the_notifications_clear_is_not_part_of_the_hash(world):
+    ids = _receive(world, 2)
+    seal(EVENTS)
+    _sql(f"UPDATE {EVENTS} SET awaiting_delivery = %s WHERE id = %s", [True, ids[0]])  # noqa: S608
+    assert verify_all() == []
+
+
+def test_every_column_of_a_chained_table_is_hashed_or_excluded_with_a_reason():
+    for table, chain in chains().items():
+        columns = {f.attname for f in chain.model._meta.concrete_fields}
+        assert columns - {"chain_prev", "chain_hash"} == set(chain.content) | set(chain.excluded), table
+
+
+def test_a_timeline_entry_changed_with_raw_sql_is_reported_as_altered(world):
+    ids = _receive(world, 4)
+    seal(EVENTS)
+    _sql(f"UPDATE {EVENTS} SET note = %s WHERE id = %s", ["已办结（篡改）", ids[1]])  # noqa: S608
+
+    assert [(p.table, p.row_id, p.kind) for p in verify_all()] == [(EVENTS, ids[1], "altered")]
+    code, out = _verify_command()
+    assert code == 1
+    assert f"#{ids[1]} [altered]" in out and "封存后被修改过" in out
+
+
+def test_a_timeline_entry_deleted_with_raw_sql_is_reported_at_the_next_entry(world):
+    ids = _receive(world, 4)
+    seal(EVENTS)
+    _sql(f"DELETE FROM {EVENTS} WHERE id = %s", [ids[1]])  # noqa: S608
+
+    assert [(p.row_id, p.kind) for p in verify_all()] == [(ids[2], "deleted")]
+    code, out = _verify_command()
+    assert code == 1 and f"#{ids[2]} [deleted]" in out and f"第 {ids[0]} 号与第 {ids[2]} 号之间" in out
+
+
+def test_deleting_the_newest_sealed_entries_is_reported_against_the_head(world):
+    ids = _receive(world, 3)
+    seal(EVENTS)
+    _sql(f"DELETE FROM {EVENTS} WHERE id = %s", [ids[-1]])  # noqa: S608
+
+    assert [(p.row_id, p.kind) for p in verify_all()] == [(ids[-1], "deleted")]
+
+
+def test_an_entry_inserted_with_raw_sql_in_the_middle_of_the_chain_is_reported_as_inserted(world, demand):
+    first = DemandEvent.objects.get().pk
+    # Leave a gap in the ids (a rolled-back insert does so on PostgreSQL), then seal past it.
+    DemandEvent.objects.create(id=first + 10, demand=demand, verb="note", note="正常记录")
+    seal(EVENTS)
+    _sql(f"INSERT INTO {EVENTS} (id, demand_id, verb, from_state, to_state, note, data, internal, created_at, "  # noqa: S608
+         "awaiting_delivery) VALUES (%s, %s, 'reply', '', '', '补录的答复', '{}', %s, %s, %s)",
+         [first + 5, demand.pk, False, at("2026-10-01 09:00"), False])
+
+    assert [(p.row_id, p.kind) for p in verify_all()] == [(first + 5, "inserted")]
+    code, out = _verify_command()  # verify seals first: the slipped-in row must not be sealed into the chain
+    assert code == 1 and f"#{first + 5} [inserted]" in out
+    assert DemandEvent.objects.get(pk=first + 5).chain_hash is None
+
+
+def test_an_inserted_entry_given_forged_chain_values_is_still_reported_as_inserted(world, demand):
+    first = DemandEvent.objects.get().pk
+    DemandEvent.objects.create(id=first + 10, demand=demand, verb="note", note="正常记录")
+    seal(EVENTS)
+    prev = DemandEvent.objects.get(pk=first).chain_hash
+    content = (first + 5, demand.pk, None, "reply", "", "", "补录的答复", {}, False, at("2026-10-01 09:00"))
+    _sql(f"INSERT INTO {EVENTS} (id, demand_id, verb, from_state, to_state, note, data, internal, created_at, "  # noqa: S608
+         "awaiting_delivery, chain_prev, chain_hash) VALUES (%s, %s, 'reply', '', '', '补录的答复', '{}', %s, %s, "
+         "%s, %s, %s)", [first + 5, demand.pk, False, at("2026-10-01 09:00"), False, prev, row_hash(prev, content)])
+
+    assert [(p.row_id, p.kind) for p in verify_all()] == [(first + 5, "inserted")]
+
+
+def test_an_audit_entry_changed_with_raw_sql_is_reported_too(world):
+    entries = [record("export", actor=world.dispatcher, target="诉求台账", detail={"rows": n}) for n in (1, 2)]
+    seal(AuditEntry._meta.db_table)
+    _sql(f"UPDATE {AuditEntry._meta.db_table} SET actor_label = %s WHERE id = %s",  # noqa: S608
+         ["someone-else", entries[0].pk])
+    assert [(p.table, p.row_id, p.kind) for p in verify_all()] == [
+        (AuditEntry._meta.db_table, entries[0].pk, "altered")]
+
+
+def test_the_verify_command_reports_an_intact_chain_per_table(world):
+    _receive(world, 2)
+    record("login", actor=world.admin)
+    code, out = _verify_command()
+    assert code == 0
+    assert f"{EVENTS}：审计链完整：2 条" in out
+    assert f"{AuditEntry._meta.db_table}：审计链完整：1 条" in out
+
+
+PG_ONLY = pytest.mark.skipif(connection.vendor != "postgresql",
+                             reason="SQLite runs one writer at a time: sealers and writers cannot overlap there")
+
+
+@PG_ONLY
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_sealers_at_once_chain_each_row_once(world):
+    _receive(world, 30)
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(seal(EVENTS, chunk=7))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(results) == 30
+    assert verify(EVENTS) == (30, [])
+
+
+@PG_ONLY
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_entry_still_being_written_is_not_overtaken_by_the_sealer(world, demand):
+    from django.db import transaction
+
+    written, release = threading.Event(), threading.Event()
+    late: list[int] = []
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                late.append(DemandEvent.objects.create(demand=demand, verb="note", note="慢事务").pk)
+                written.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert written.wait(timeout=30)
+    newer = DemandEvent.objects.create(demand=demand, verb="note", note="后来的记录").pk  # committed, higher id
+    assert newer > late[0]
+    assert seal(EVENTS) == 0  # the in-flight insert holds the table: nothing is sealed past it
+    release.set()
+    thread.join(timeout=30)
+
+    assert seal(EVENTS) == 3
+    assert verify(EVENTS) == (3, [])
