@@ -127,7 +127,7 @@ def test_an_exe_attachment_is_refused_in_chinese_and_creates_no_demand(world):
         "content": "需要帮助", "attachments": [SimpleUploadedFile("setup.exe", b"MZ\x90\x00")],
     })
     assert response.status_code == 400
-    assert "类型不允许上传" in response.content.decode()
+    assert "不支持的文件类型：“setup.exe”" in response.content.decode()
     assert not Demand.objects.exists()
 
 
@@ -137,7 +137,7 @@ def test_an_oversize_attachment_is_refused_in_chinese_and_creates_no_demand(worl
     response = login(world.owner).post(url("submit"), {"content": "需要帮助", "attachments": [big]})
     html = response.content.decode()
     assert response.status_code == 400
-    assert "超过1MB，请压缩后再上传" in html
+    assert "文件过大（上限 1 MB）：“扫描件.pdf”" in html
     assert "每个不超过1MB" in html
     assert not Demand.objects.exists()
 

@@ -256,9 +256,11 @@ def test_an_upload_with_errors_offers_the_marked_file_and_only_a_partial_import(
 
 def test_a_hostile_upload_is_refused_with_its_reason_and_jobs_are_private(world, django_capture_on_commit_callbacks):
     client = login(world.dispatcher)
+    response = client.post("/enterprises/imports/", {"file": SimpleUploadedFile("x.xlsx", b"not a zip at all")})
+    assert "文件内容与扩展名不符：“x.xlsx”不是Excel 工作簿" in response.content.decode()
+    assert not ImportJob.objects.exists()  # refused by its content before anything is stored
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/enterprises/imports/", {"file": SimpleUploadedFile("x.xlsx", b"not a zip at all")})
+        client.post("/enterprises/imports/", {"file": xlsx_upload([["甲公司", "91440300MA5XXXXXX1", "", ""]])})
     job = ImportJob.objects.get()
-    assert job.status == "refused" and "不是 Excel 工作簿" in job.message
     assert login(world.other_dispatcher).get(f"/enterprises/imports/{job.pk}/").status_code == 404
     assert login(world.handler).get("/enterprises/imports/").status_code == 404

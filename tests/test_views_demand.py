@@ -189,7 +189,7 @@ def with_file(world):
     return services.receive_demand(
         world.dispatcher, enterprise=world.enterprise, channel=Channel.VISIT, title="厂区道路破损",
         content="请求修复", received_at=at("2026-11-20 10:00"),
-        attachments=[SimpleUploadedFile("现场照片.jpg", b"\xff\xd8 jpeg bytes", content_type="image/jpeg")])
+        attachments=[SimpleUploadedFile("现场照片.jpg", b"\xff\xd8\xff jpeg bytes", content_type="image/jpeg")])
 
 
 def attachment_url(demand):
@@ -199,7 +199,7 @@ def attachment_url(demand):
 def test_staff_who_see_the_demand_can_download_its_attachment(world, with_file):
     response = login(world.dispatcher).get(attachment_url(with_file))
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == b"\xff\xd8 jpeg bytes"
+    assert b"".join(response.streaming_content) == b"\xff\xd8\xff jpeg bytes"
     assert "attachment" in response["Content-Disposition"]
     assert "现场照片.jpg" in login(world.dispatcher).get(page(with_file)).content.decode()
 

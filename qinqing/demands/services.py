@@ -9,7 +9,6 @@ import contextlib
 import contextvars
 import datetime as dt
 import functools
-import os
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction, Role, Unit
 from qinqing.enterprises.models import Enterprise
-from qinqing.lib import clock
+from qinqing.lib import clock, uploads
 from qinqing.lib.text import clean_text, tokens
 from qinqing.workdays.calendar import get_calendar
 
@@ -308,19 +307,16 @@ def _fallback_category() -> Category:
 
 
 def validate_attachments(files) -> None:
+    """Attachments are checked by their content, not their name (qinqing.lib.uploads)."""
     files = list(files or [])
-    limit = settings.QINQING_ATTACHMENT_MAX_BYTES
     if len(files) > settings.QINQING_ATTACHMENTS_PER_DEMAND:
         raise DomainError(f"附件最多{settings.QINQING_ATTACHMENTS_PER_DEMAND}个。")
     for upload in files:
-        ext = os.path.splitext(upload.name)[1].lower().lstrip(".")
-        if ext not in settings.QINQING_ATTACHMENT_EXTENSIONS:
-            allowed = "、".join(settings.QINQING_ATTACHMENT_EXTENSIONS)
-            raise DomainError(f"附件“{upload.name}”的类型不允许上传，仅支持：{allowed}。")
-        if upload.size > limit:
-            raise DomainError(f"附件“{upload.name}”超过{limit // (1024 * 1024)}MB，请压缩后再上传。")
-        if upload.size == 0:
-            raise DomainError(f"附件“{upload.name}”是空文件。")
+        try:
+            uploads.check_upload(upload, allowed=settings.QINQING_ATTACHMENT_EXTENSIONS,
+                                 max_bytes=settings.QINQING_ATTACHMENT_MAX_BYTES)
+        except uploads.UploadRefused as exc:
+            raise DomainError(exc.message) from None
 
 
 # ---------------------------------------------------------------- intake

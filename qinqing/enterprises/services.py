@@ -25,7 +25,7 @@ from qinqing.demands.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from qinqing.lib import clock, uscc
+from qinqing.lib import clock, uploads, uscc
 
 from .classify import Classifier
 from .errors import InvalidEnterpriseData, RefusedFile
@@ -326,10 +326,12 @@ def upload_import(user, upload, *, partial: bool = False) -> ImportJob:
     """上传导入文件: store it under MEDIA_ROOT/imports/ and queue its check; nothing is imported yet."""
     _require_registry_rights(user, "导入企业")
     limits = Limits.from_settings()
-    if upload.size > limits.max_upload_bytes:
-        raise RefusedFile(f"文件过大，导入文件不能超过{limits.max_upload_bytes // (1024 * 1024)}MB。")
     if not upload.name.lower().endswith(".xlsx"):
         raise RefusedFile("请上传 Excel 工作簿（.xlsx）。旧版 .xls 或 CSV 请先在 Excel 中另存为 .xlsx。")
+    try:  # by content, before anything is stored
+        uploads.check_upload(upload, allowed=["xlsx"], max_bytes=limits.max_upload_bytes)
+    except uploads.UploadRefused as exc:
+        raise RefusedFile(exc.message) from None
     job = ImportJob(original_name=upload.name[:200], uploaded_by=user, partial=partial, created_at=clock.now())
     job.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
     job.save()

@@ -6,13 +6,12 @@ see it through some other role. State changes go through `qinqing.demands.servic
 """
 
 from functools import wraps
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.http import require_POST
@@ -24,6 +23,7 @@ from qinqing.demands.filters import filter_demands
 from qinqing.demands.models import OPEN_STATES, Channel, Demand, Evaluation, State
 from qinqing.demands.verbs import allowed_verbs
 from qinqing.enterprises.models import Enterprise
+from qinqing.lib import uploads
 
 from . import plain
 from .forms import RateForm, ReopenForm, SubmitDemandForm
@@ -40,7 +40,6 @@ TABS = {
     "rate": ("待评价", {"state": [State.REPLIED]}),
     "done": ("已办结", {"group": ["done"]}),
 }
-INLINE_TYPES = {".pdf", ".jpg", ".jpeg", ".png", ".txt"}
 
 
 def portal_page(view):
@@ -214,10 +213,8 @@ def attachment(request, number, pk):
     """Download one of the enterprise's own attachments (uploads are not served publicly)."""
     demand = get_own_demand(request.user, number)
     item = get_object_or_404(demand.attachments, pk=pk)
-    try:
-        handle = item.file.open("rb")
+    try:  # a photo or a PDF opens in place, decided by its stored bytes; anything else is downloaded
+        return uploads.stored_file_response(item.file, item.name, inline=True)
     except FileNotFoundError:
         raise Http404("文件不存在。") from None
-    inline = Path(item.name).suffix.lower() in INLINE_TYPES
-    return FileResponse(handle, as_attachment=not inline, filename=item.name)
 

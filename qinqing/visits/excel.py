@@ -8,6 +8,7 @@ is written, with every problem listed by row number.
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -16,7 +17,7 @@ from openpyxl.styles import Font
 from qinqing.demands.errors import DomainError
 from qinqing.enterprises.models import Enterprise
 from qinqing.enterprises.xlsx import Limits, SheetReader
-from qinqing.lib import uscc
+from qinqing.lib import uploads, uscc
 from qinqing.lib.text import xml_text
 
 from . import services
@@ -26,7 +27,6 @@ HEADERS = ["统一社会信用代码", "企业名称", "职责", "干部用户�
            "下次联系期限", "下次走访期限"]
 REQUIRED = ("统一社会信用代码", "职责", "干部用户名")
 MAX_ROWS = 5000
-MAX_BYTES = 5 * 1024 * 1024
 CHUNK = 2000
 DUTY_BY_LABEL = {label: value for value, label in Duty.choices} | {"包联": Duty.CONTACT_LEADER,
                                                                      "专员": Duty.SPECIALIST}
@@ -74,14 +74,17 @@ class ImportRefused(DomainError):
 
 def read_rows(upload, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
     """An uploaded .xlsx as (row number, cell texts), through the registry's hardened reader."""
-    if upload.size > MAX_BYTES:
-        raise DomainError(f"文件不能超过{MAX_BYTES // (1024 * 1024)}MB。")
+    max_bytes = settings.QINQING_WORKBOOK_UPLOAD_MAX_BYTES
+    try:
+        uploads.check_upload(upload, allowed=["xlsx"], max_bytes=max_bytes)
+    except uploads.UploadRefused as exc:
+        raise DomainError(exc.message) from None
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.xlsx"
         with path.open("wb") as fh:
             for chunk in upload.chunks():
                 fh.write(chunk)
-        limits = Limits(max_upload_bytes=MAX_BYTES, max_rows=max_rows + 1)
+        limits = Limits(max_upload_bytes=max_bytes, max_rows=max_rows + 1)
         with SheetReader(path, limits) as reader:
             rows = [(number, [c[1] if c else "" for c in cells]) for number, cells in reader.rows()]
     if not rows:

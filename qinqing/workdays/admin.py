@@ -1,6 +1,7 @@
 """Admin for the working-day calendar: edit single days, or import the State Council's arrangement as CSV."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -8,12 +9,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from qinqing.demands.errors import DomainError
+from qinqing.lib import uploads
 
 from .models import WorkdayOverride
 from .services import delete_overrides, import_workdays, save_override
-
-# A year's arrangement is a few dozen lines; anything much bigger is not a calendar file.
-MAX_CSV_BYTES = 512 * 1024
 
 
 class WorkdayImportForm(forms.Form):
@@ -22,12 +21,12 @@ class WorkdayImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_CSV_BYTES:
-            raise forms.ValidationError("文件过大，日历文件不应超过 512 KB。")
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise forms.ValidationError("文件须为 UTF-8 编码的 CSV。") from exc
+        try:  # by content: UTF-8 text without NUL bytes, whatever the name says
+            uploads.check_upload(upload, allowed=["csv", "txt"],
+                                 max_bytes=settings.QINQING_CALENDAR_UPLOAD_MAX_BYTES)
+        except uploads.UploadRefused as exc:
+            raise forms.ValidationError(f"{exc.message}文件须为 UTF-8 编码的 CSV。") from None
+        return upload.read().decode("utf-8-sig")
 
 
 @admin.register(WorkdayOverride)
