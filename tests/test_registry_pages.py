@@ -124,7 +124,8 @@ def test_a_handler_of_a_demand_sees_the_enterprise_but_only_its_visible_demands(
     demand_services.dispatch_demand(world.dispatcher, services_demand, lead_unit=world.bureau)
     page = login(world.handler).get(f"/enterprises/{world.enterprise.credit_code}/")
     assert page.status_code == 200 and page.context["may_edit"] is False
-    assert [d.number for d in page.context["demands"]] == [demand.number]
+    demands = next(s["data"] for s in page.context["main_sections"] if s["key"] == "demands")
+    assert [d.number for d in demands["latest"]] == [demand.number]
 
 
 def test_registering_through_the_form_uses_the_importers_validation(world):

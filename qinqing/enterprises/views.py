@@ -10,15 +10,15 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.errors import DomainError
-from qinqing.demands.models import Demand
 from qinqing.demands.views.common import is_htmx, jurisdictions_in_scope, paginate, staff_required
 from qinqing.lib import clock
 
-from . import services
+from . import profile, services
 from .changes import describe_events
 from .errors import InvalidEnterpriseData
 from .exporter import export_enterprises, import_template
@@ -97,7 +97,8 @@ def template(request):
 
 def _enterprise(request, code: str) -> Enterprise:
     enterprise = (_visible(request.user).select_related(
-        "jurisdiction", "division", *HELPERS, "credit_code_override__accepted_by")
+        "jurisdiction", "division", *HELPERS, "helpers__service_specialist__unit", "helpers__contact_leader__unit",
+        "credit_code_override__accepted_by")
         .filter(credit_code=code.upper()).first())
     if enterprise is None:
         raise Http404("企业不存在或您无权查看。")
@@ -114,22 +115,26 @@ def _industry_path(code: str) -> list:
 
 @staff_required
 def detail(request, code: str):
-    """Everything the system knows of one enterprise: identity, classification, figures, demands, trail."""
+    """企业画像: the enterprise's identity and figures, then one section per part of the system (its demands,
+    visits and helpers; qinqing.enterprises.profile.SECTIONS), a timeline merged from them, and the registry's
+    trail. Every section reads through visible_to; the page costs the same queries whatever the enterprise holds."""
     user = request.user
     enterprise = _enterprise(request, code)
-    demands = (Demand.objects.visible_to(user).filter(enterprise=enterprise)
-               .select_related("category", "lead_unit", "jurisdiction", "enterprise").order_by("-received_at"))
     events = list(enterprise.events.select_related("actor").order_by("-created_at", "-id")[:30])
     describe_events(events)  # labels, not codes: 行业门类：工业 → 批发零售业
+    figures = list(enterprise.figures.all())
+    trail = [profile.Moment(timezone.localtime(ev.created_at).date(), ev.created_at, "企业库",
+                            f"{ev.get_verb_display()}（{ev.actor.display_name if ev.actor else '系统'}）")
+             for ev in events[:profile.TIMELINE_LENGTH]]
     context = {
         "enterprise": enterprise,
         "industry_path": _industry_path(enterprise.industry_code),
-        "figures": list(enterprise.figures.all()),
-        "demands": list(demands[:20]),
-        "more_demands": demands[20:21].exists(),
+        "figures": figures,
+        "latest_figures": figures[0] if figures else None,
         "events": events,
         "may_edit": may_manage_place(user, enterprise.jurisdiction),
         "figures_form": FiguresForm(initial={"year": clock.today().year - 1}),
+        **profile.gather(user, enterprise, extra_moments=trail),
     }
     return render(request, "enterprises/detail.html", context)
 

@@ -16,7 +16,7 @@ from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock
 
-from . import excel, queries, services
+from . import excel, filters, queries, services
 from .forms import (
     PROBLEM_ROWS,
     AssignForm,
@@ -70,15 +70,11 @@ def my_week(request):
 
 @staff_required
 def visit_log(request):
-    visits = Visit.objects.visible_to(request.user)
-    form = request.GET.get("form", "")
-    if form:
-        visits = visits.filter(form=form)
-    confirmation = request.GET.get("confirmation", "")
-    if confirmation:
-        visits = visits.filter(confirmation=confirmation)
+    chosen = filters.read_filters(request.GET, request.user)
+    visits = filters.apply_filters(Visit.objects.visible_to(request.user), chosen)
     page = paginate(_visit_rows(visits).order_by("-visited_on", "-pk"), request)
-    return render(request, "visits/log.html", {"page": page, "form_value": form, "confirmation": confirmation})
+    return render(request, "visits/log.html", {"page": page, "form_value": chosen.form,
+                                               "confirmation": chosen.confirmation, "chosen": chosen})
 
 
 @staff_required
