@@ -6,6 +6,7 @@ from . import errors
 from .auth import SessionAuth, TokenAuth
 from .demands import router as demands_router
 from .enterprises import router as enterprises_router
+from .renderer import RENDERER
 
 api = NinjaAPI(
     title="亲清 API",
@@ -14,6 +15,7 @@ api = NinjaAPI(
                 "或已登录浏览器的会话（写操作需带 CSRF 令牌）。错误统一为 {\"detail\": 中文说明, \"code\": 错误代码}。",
     urls_namespace="api",
     auth=[TokenAuth(), SessionAuth()],
+    renderer=RENDERER,  # Chinese as UTF-8 text, not \u escapes
     # The interactive docs page would load Swagger UI from a CDN unless "ninja" is an installed app;
     # no network at run time, so only the OpenAPI document is served.
     docs_url=None,

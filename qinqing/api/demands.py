@@ -9,7 +9,6 @@ from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Status
-from ninja.renderers import JSONRenderer
 
 from qinqing.accounts.models import Jurisdiction, Role
 from qinqing.demands import services
@@ -35,6 +34,7 @@ from qinqing.lib import clock, uscc
 
 from .errors import ApiError
 from .idempotency import idempotent
+from .renderer import RENDERER
 from .schemas import (
     ContactIn,
     DemandBatchIn,
@@ -130,7 +130,7 @@ def _local_time(moment):
     return timezone.localtime(moment) if moment else None
 
 
-_JSON = JSONRenderer()  # the API's renderer (NinjaAPI's default): dates and times come out as in every answer
+_JSON = RENDERER  # the API's renderer: dates and times come out as in every answer, Chinese as UTF-8 text
 
 
 def received_body(user, demand: Demand) -> dict:
