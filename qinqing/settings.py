@@ -148,6 +148,8 @@ SESSION_COOKIE_AGE = QINQING_SESSION_MAX_HOURS * 3600
 # Second factor (TOTP, django-otp): anyone may enrol; holders of these roles must, at their next login.
 QINQING_REQUIRE_2FA_ROLES = [r.strip() for r in env_str("QINQING_REQUIRE_2FA_ROLES", "").split(",") if r.strip()]
 OTP_TOTP_ISSUER = "亲清"
+# API tokens expire this many days after they are issued (qinqing.accounts.services.issue_token).
+QINQING_API_TOKEN_DAYS = env_int("QINQING_API_TOKEN_DAYS", 90)
 
 LANGUAGE_CODE = "zh-hans"
 # The only language offered: an English-language browser must still get Chinese pages and dates.

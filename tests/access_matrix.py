@@ -103,6 +103,11 @@ URLS = {
     "password_change": Entry(ok=every(STAFF + ENTERPRISES), post=True, own=True),
     "otp_enrol": Entry(ok=every(STAFF + ENTERPRISES), post=True, own=True),
     "otp_verify": Entry(ok=every(STAFF + ENTERPRISES, 302), post=True, own=True),
+    # revealing one masked number with a reason (qinqing.accounts.privacy_views): staff who see the object
+    "reveal_demand": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True,
+                           extra={"field": "reporter_phone"}),
+    "reveal_enterprise": Entry(kind="enterprise_code", ok=every(STAFF, 405), get_allowed=False, post=True,
+                               extra={"field": "contact_phone"}),
     "home": Entry(ok={**STAFF_PAGE, **every(ENTERPRISES, 302)}),
     "api:api-root": Entry(ok={}),
     "api:openapi-json": Entry(ok={**every(CALLERS)}),

@@ -6,9 +6,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils import timezone
 
+from qinqing.demands.errors import DomainError
 from qinqing.lib import clock
 
-from . import security
+from . import security, services
 from .models import ApiToken, Jurisdiction, LoginLockout, LoginRecord, RoleGrant, Unit, User
 
 
@@ -95,12 +96,16 @@ class UserAdmin(DjangoUserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are issued by `manage.py issue_token`, which shows the raw value once; only its digest is stored."""
 
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked"]
-    list_filter = ["revoked"]
+    list_display = ["prefix", "user", "name", "scope", "created_at", "expires_at", "last_used_at", "revoked"]
+    list_filter = ["revoked", "scope"]
     search_fields = ["prefix", "name", "user__username", "user__full_name"]
     list_select_related = ["user"]
-    fields = ["user", "name", "prefix", "digest", "created_at", "last_used_at", "revoked"]
-    readonly_fields = ["user", "prefix", "digest", "created_at", "last_used_at"]
+    fields = ["user", "name", "prefix", "digest", "scope", "created_at", "expires_at", "last_used_at", "revoked",
+              "revoked_at"]
+    # Revoking goes through 吊销所选令牌 (accounts.services.revoke_token, which writes the audit log); the
+    # scope and expiry are chosen when the token is issued.
+    readonly_fields = ["user", "prefix", "digest", "scope", "created_at", "expires_at", "last_used_at", "revoked",
+                       "revoked_at"]
     actions = ["revoke"]
 
     def has_add_permission(self, request):
@@ -109,7 +114,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="吊销所选令牌")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked=False).update(revoked=True)
+        count = 0
+        try:
+            for token in queryset.filter(revoked=False).select_related("user"):
+                count += services.revoke_token(request.user, token, "管理后台吊销", request=request)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
         self.message_user(request, f"已吊销 {count} 个令牌。", messages.SUCCESS)
 
 

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 
 from axes.models import AccessAttempt, AccessLog
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
@@ -153,16 +154,36 @@ class User(AbstractUser):
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do. Checked on every call (qinqing.api.auth), in the statement that reads the token."""
+
+    READ = "read", "只读（仅查询）"
+    WRITE = "write", "读写（查询、受理与办理）"
+
+
+def token_expiry() -> dt.datetime:
+    """When a token issued now expires: QINQING_API_TOKEN_DAYS (90 by default) from now. Also the migration's
+    default for the tokens that existed before tokens expired: 90 days from the upgrade."""
+    return clock.now() + dt.timedelta(days=settings.QINQING_API_TOKEN_DAYS)
+
+
 class ApiToken(models.Model):
-    """A bearer token for the JSON API. Only its SHA-256 is stored."""
+    """A bearer token for the JSON API. Only its SHA-256 is stored.
+
+    It expires (`expires_at`), carries a scope (read: GET only; write: also the creating calls and the
+    verbs) and can be revoked; issued and revoked through qinqing.accounts.services, which write the audit log.
+    """
 
     user = models.ForeignKey(User, models.CASCADE, related_name="api_tokens", verbose_name="用户")
     name = models.CharField("用途", max_length=60, blank=True)
     digest = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField("前缀", max_length=8, editable=False)
+    scope = models.CharField("权限范围", max_length=5, choices=TokenScope.choices, default=TokenScope.WRITE)
     created_at = models.DateTimeField("创建时间", default=clock.now)
+    expires_at = models.DateTimeField("到期时间", default=token_expiry)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked = models.BooleanField("已吊销", default=False)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "API令牌"
@@ -170,20 +191,29 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
 
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= clock.now()
+
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user, name: str = "") -> str:
+    def issue(cls, user, name: str = "", *, scope: str = TokenScope.WRITE, days: int | None = None) -> str:
+        """Create a token and return its raw value, which is stored nowhere. No permission check and no
+        audit entry: qinqing.accounts.services.issue_token is the way people issue tokens (tests call this)."""
         raw = "qq_" + secrets.token_urlsafe(32)
-        cls.objects.create(user=user, name=name, digest=cls.hash(raw), prefix=raw[:8])
+        expires_at = token_expiry() if days is None else clock.now() + dt.timedelta(days=days)
+        cls.objects.create(user=user, name=name, digest=cls.hash(raw), prefix=raw[:8], scope=scope,
+                           expires_at=expires_at)
         return raw
 
     @classmethod
     def authenticate(cls, raw: str):
         # The user's jurisdiction and unit come along: every API call checks scope against them.
-        token = next(iter(cls.objects.select_related("user__jurisdiction", "user__unit").filter(digest=cls.hash(raw), revoked=False)
+        token = next(iter(cls.objects.select_related("user__jurisdiction", "user__unit")
+                          .filter(digest=cls.hash(raw), revoked=False, expires_at__gt=clock.now())
                           .order_by()[:1]), None)
         if token is None or not token.user.is_active:
             return None
