@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "qinqing.reports",
     "qinqing.workbench",
     "qinqing.audit",
+    "qinqing.ops",
 ]
 
 MIDDLEWARE = [
