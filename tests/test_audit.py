@@ -2,19 +2,22 @@
 timeline show a row altered, slipped in or removed with raw SQL."""
 
 import threading
+from html.parser import HTMLParser
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import Client
 
+from qinqing.accounts.models import Role
 from qinqing.audit.chain import GENESIS, chains, row_hash, seal, verify, verify_all
 from qinqing.audit.models import AuditEntry, ChainHead
 from qinqing.audit.services import record
 from qinqing.demands import services
 from qinqing.demands.models import Channel, DemandEvent
 
-from .conftest import at
+from .conftest import at, login
 
 EVENTS = DemandEvent._meta.db_table
 
@@ -217,3 +220,145 @@ def test_an_entry_still_being_written_is_not_overtaken_by_the_sealer(world, dema
 
     assert seal(EVENTS) == 3
     assert verify(EVENTS) == (3, [])
+
+
+# --- what the audit log records ------------------------------------------------------------------------
+
+def _entries(action: str):
+    return list(AuditEntry.objects.filter(action=action).order_by("id"))
+
+
+def test_a_login_and_a_logout_are_each_recorded_once_with_the_person_and_address(world):
+    client = Client(REMOTE_ADDR="10.1.2.3")
+    client.post("/login/", {"username": "dispatcher", "password": "pw-dispatcher"})
+    client.post("/logout/")
+
+    (entry,) = _entries("login")
+    assert (entry.actor, entry.actor_label, entry.ip) == (world.dispatcher, "dispatcher（赵调度）", "10.1.2.3")
+    (out,) = _entries("logout")
+    assert out.actor == world.dispatcher and out.action_label == "退出登录"
+
+
+def test_a_wrong_password_is_recorded_with_the_login_name_tried_and_no_actor(world):
+    Client(REMOTE_ADDR="10.1.2.4").post("/login/", {"username": "dispatcher", "password": "wrong-password"})
+    (entry,) = _entries("login_failed")
+    assert (entry.actor, entry.target, entry.ip, entry.detail) == (None, "dispatcher", "10.1.2.4", {})
+    assert _entries("login") == []
+
+
+def test_the_failure_that_locks_an_account_is_recorded_once_as_a_lockout(world):
+    for _ in range(6):  # the sixth is refused while locked: one more failure, no second lockout
+        Client().post("/login/", {"username": "dispatcher", "password": "wrong-password"})
+    (lockout,) = _entries("locked_out")
+    assert lockout.target == "dispatcher" and lockout.detail == {"failures": 5}
+    assert len(_entries("login_failed")) == 6
+    assert _entries("login_failed")[-1].detail == {"locked": True}
+
+
+class _FormFields(HTMLParser):
+    """The fields of the page's main form as a browser would submit them unchanged."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self.select = self.textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.data.setdefault(name, []).append(a.get("value", "on" if a.get("type") == "checkbox" else ""))
+        elif tag == "select" and name:
+            self.select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self.select and "selected" in a:
+            self.data[self.select].append(a.get("value", ""))
+        elif tag == "textarea" and name:
+            self.textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.data[self.textarea][-1] += data.removeprefix("\n")
+
+
+def _admin_form(client, url: str) -> dict:
+    """The admin change form's data as the browser would post it back unchanged, inlines included."""
+    page = client.get(url)
+    assert page.status_code == 200
+    parser = _FormFields()
+    parser.feed(page.content.decode())
+    return {k: v if len(v) != 1 else v[0] for k, v in parser.data.items() if "__prefix__" not in k}
+
+
+def test_granting_a_role_in_the_admin_is_recorded_as_a_role_change_with_the_roles_now_held(world):
+    client = login(world.admin)
+    url = f"/admin/accounts/user/{world.handler.pk}/change/"
+    data = _admin_form(client, url)
+    prefix = "role_grants"
+    total = int(data[f"{prefix}-TOTAL_FORMS"])
+    data[f"{prefix}-{total}-role"] = Role.SUPERVISOR
+    data[f"{prefix}-TOTAL_FORMS"] = total + 1
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["errors"] if response.context else response
+
+    (entry,) = _entries("role_changed")
+    assert entry.actor == world.admin and entry.target == "用户 钱承办"
+    assert entry.detail["roles"] == ["handler", "supervisor"]
+    assert entry.detail["is_superuser"] is False and "角色授予" in entry.detail["changes"]
+
+
+def test_making_someone_superuser_in_the_admin_is_a_role_change_but_a_new_phone_number_is_not(world):
+    client = login(world.admin)
+    url = f"/admin/accounts/user/{world.handler.pk}/change/"
+    data = _admin_form(client, url)
+    data["phone"] = "13900000009"
+    assert client.post(url, data).status_code == 302
+    assert [e.action for e in AuditEntry.objects.exclude(action="login")] == ["account_changed"]
+
+    data = _admin_form(client, url)
+    data["is_superuser"] = "on"
+    assert client.post(url, data).status_code == 302
+    (entry,) = _entries("role_changed")
+    assert entry.detail["is_superuser"] is True
+
+
+def test_a_deadline_rule_changed_in_the_admin_is_recorded_as_a_configuration_change(world):
+    from qinqing.demands.models import SlaRule
+
+    rule = SlaRule.objects.first()
+    client = login(world.admin)
+    url = f"/admin/demands/slarule/{rule.pk}/change/"
+    data = _admin_form(client, url)
+    data["dispatch_days"] = 2
+    assert client.post(url, data).status_code == 302
+
+    (entry,) = _entries("config_changed")
+    assert entry.actor == world.admin and entry.detail["operation"] == "修改"
+    assert entry.detail["model"] == "demands.slarule" and entry.target.endswith(str(rule))
+
+
+def test_the_admin_offers_no_way_to_add_change_or_delete_audit_or_timeline_rows(world, demand):
+    record("export", actor=world.dispatcher, target="诉求台账")
+    entry = AuditEntry.objects.get()
+    event = DemandEvent.objects.first()
+    client = login(world.admin)
+    for model, pk in (("audit/auditentry", entry.pk), ("demands/demandevent", event.pk)):
+        listing = client.get(f"/admin/{model}/")
+        assert listing.status_code == 200
+        assert b"delete_selected" not in listing.content
+        assert client.get(f"/admin/{model}/add/").status_code == 403
+        page = client.get(f"/admin/{model}/{pk}/change/")
+        assert page.status_code == 200 and b'name="_save"' not in page.content
+        assert client.post(f"/admin/{model}/{pk}/change/", {"note": "改"}).status_code == 403
+        assert client.get(f"/admin/{model}/{pk}/delete/").status_code == 403
+    assert client.get("/admin/audit/auditentry/?action=export").status_code == 200
+    assert AuditEntry.objects.get(pk=entry.pk).target == "诉求台账"

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Action, AuditEntry, ChainHead
+from .models import Action, AuditEntry
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -41,7 +41,3 @@ class AuditEntryAdmin(ReadOnly, admin.ModelAdmin):
     def action_label(self, obj):
         return obj.action_label
 
-
-@admin.register(ChainHead)
-class ChainHeadAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ["table", "last_id", "last_hash", "sealed_at"]

@@ -22,6 +22,7 @@ class Action(models.TextChoices):
     LOGOUT = "logout", "退出登录"
     UNLOCKED = "unlocked", "解除锁定"
     ROLE_CHANGED = "role_changed", "角色权限变更"
+    ACCOUNT_CHANGED = "account_changed", "账号信息变更"
     EXPORT = "export", "导出数据"
     CONFIG_CHANGED = "config_changed", "配置变更"
     REVEAL = "reveal", "查看脱敏信息"
