@@ -911,18 +911,32 @@ def close_on_the_spot(user, demand, *, solution: str, version: int | None = None
     return demand
 
 
+def _merge_target(user, into) -> Demand | None:
+    """The demand named by `into` (instance, id or number) if the user may see it."""
+    visible = Demand.objects.visible_to(user)
+    if isinstance(into, Demand):
+        return visible.filter(pk=into.pk).first()
+    if isinstance(into, int) or (str(into).strip().isascii() and str(into).strip().isdigit()):
+        return visible.filter(pk=int(into)).first()
+    return visible.filter(number=str(into).strip().upper()).first()
+
+
 def merge_demand(user, demand, *, into, note: str = "", version: int | None = None) -> Demand:
-    """并单: a duplicate of an open demand is merged into it and no longer counted on its own."""
+    """并单: a duplicate of an open demand is merged into it and no longer counted on its own.
+
+    Both rows are locked, in id order, before either is read: locking only the duplicate let two merges
+    of A into B and of B into A at once each lock one row and wait for the other (PostgreSQL aborted one
+    with a deadlock, a server error), and let a merge land in a target closed in the meantime.
+    """
     with transaction.atomic():
+        first_look = _merge_target(user, into)
+        pk = demand.pk if isinstance(demand, Demand) else demand
+        if first_look is not None and str(pk).isascii() and str(pk).isdigit():
+            list(Demand.objects.select_for_update().filter(pk__in=[first_look.pk, int(pk)]).order_by("pk")
+                 .values_list("pk", flat=True))
         demand = _lock(user, demand, version)
         _authorize("merge", user, demand)
-        visible = Demand.objects.visible_to(user)
-        if isinstance(into, Demand):
-            target = visible.filter(pk=into.pk).first()
-        elif isinstance(into, int) or (str(into).strip().isascii() and str(into).strip().isdigit()):
-            target = visible.filter(pk=int(into)).first()
-        else:
-            target = visible.filter(number=str(into).strip().upper()).first()
+        target = _merge_target(user, into) if first_look is not None else None  # read again, under the lock
         if target is None:
             raise DomainError("要并入的诉求不存在或您无权查看。")
         if target.pk == demand.pk:
