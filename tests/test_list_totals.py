@@ -105,3 +105,64 @@ def test_a_large_table_shows_the_planners_estimate_without_counting(world, five,
     estimate = int(re.search(r"约(\d+)条", text).group(1))
     assert estimate >= 3  # never fewer than the rows the first page proves exist (two shown, one more)
     assert "共" not in text
+
+
+# ---------------------------------------------------------------- the other paged lists, staff and portal
+
+@pytest.fixture
+def small_pages(monkeypatch):
+    """Every paged list two rows a page, whatever size its view asks for."""
+    real = common.paginate
+
+    def two_a_page(qs, request, size=None):
+        return real(qs, request, size=2)
+
+    for module in ("qinqing.notifications.views", "qinqing.portal.views", "qinqing.workbench.views",
+                   "qinqing.visits.views", "qinqing.visits.portal_views"):
+        monkeypatch.setattr(f"{module}.paginate", two_a_page)
+
+
+PORTAL_PAGER = re.compile(r'<nav class="p-pager".*?</nav>', re.S)
+
+
+def portal_pager(response) -> str:
+    assert response.status_code == 200
+    return PORTAL_PAGER.search(response.content.decode()).group(0)
+
+
+def test_the_notification_centres_show_their_totals_on_every_page(world, small_pages):
+    from qinqing.notifications.models import Notification
+
+    for user in (world.dispatcher, world.owner):
+        Notification.objects.bulk_create(Notification(recipient=user, text=f"通知{i}") for i in range(5))
+    staff = login(world.dispatcher)
+    assert "共5条" in pager(staff.get(reverse("notifications:centre"), {"page": 2}))
+    text = portal_pager(login(world.owner).get(reverse("notifications:centre"), {"page": 2}))
+    assert "第2页" in text and "共5条" in text and "show" not in text  # the pager keeps only what was asked
+
+
+def test_the_portals_demand_history_and_visits_show_their_totals(world, small_pages):
+    from qinqing.visits import services as visit_services
+    from qinqing.visits.models import Form
+
+    for i in range(3):
+        receive(world, f"融资需求{i}")
+        visit_services.record_visit(world.dispatcher, enterprise=world.enterprise, visited_on=at(
+            f"2026-11-0{i + 2} 10:00").date(), form=Form.PHONE, discussed=f"联系{i}")
+    owner = login(world.owner)
+    assert "共3条" in portal_pager(owner.get(reverse("portal:history")))
+    assert "共3条" in portal_pager(owner.get(reverse("visits_portal:home")))
+
+
+def test_my_exports_and_the_visit_log_show_their_totals(world, small_pages):
+    from qinqing.visits import services as visit_services
+    from qinqing.visits.models import Form
+    from qinqing.workbench.models import ExportJob
+
+    ExportJob.objects.bulk_create(ExportJob(user=world.dispatcher, query=f"q={i}") for i in range(3))
+    client = login(world.dispatcher)
+    assert "共3条" in pager(client.get(reverse("workbench:exports")))
+    for i in range(3):
+        visit_services.record_visit(world.dispatcher, enterprise=world.enterprise,
+                                    visited_on=at(f"2026-11-0{i + 2} 10:00").date(), form=Form.PHONE)
+    assert "共3条" in pager(client.get(reverse("visits:log")))

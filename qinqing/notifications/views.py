@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_POST
 from qinqing.accounts.models import Role
 from qinqing.demands.errors import DomainError
 from qinqing.demands.models import Demand
+from qinqing.demands.views.common import paginate
 
 from . import services
 from .forms import PreferenceForm
@@ -34,7 +34,7 @@ def centre(request):
     qs = services.visible_notifications(request.user).select_related("demand")
     if show == "unread":
         qs = qs.filter(read_at__isnull=True)
-    page = Paginator(qs.order_by("-created_at", "-id"), PAGE).get_page(request.GET.get("page"))
+    page = paginate(qs.order_by("-created_at", "-id"), request, size=PAGE)
     return render(request, f"notifications/{frame}_centre.html", {"page": page, "show": show})
 
 

@@ -9,7 +9,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from qinqing.demands.errors import DomainError, NotFoundError
 from qinqing.demands.filters import filter_demands
 from qinqing.demands.models import OPEN_STATES, Channel, Demand, Evaluation, State
 from qinqing.demands.verbs import allowed_verbs
+from qinqing.demands.views.common import paginate
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import uploads
 
@@ -111,11 +111,10 @@ def history(request):
         tab = ""
     params = MultiValueDict(TABS[tab][1]) if tab else None
     qs, _form = filter_demands(own_demands(request.user), params)
-    page = Paginator(qs.select_related("lead_unit").order_by("-received_at", "-id"), HISTORY_PAGE).get_page(
-        request.GET.get("page"))
+    page = paginate(qs.select_related("lead_unit").order_by("-received_at", "-id"), request, size=HISTORY_PAGE)
     return render(request, "portal/history.html", {
         "tabs": [(key, label) for key, (label, _) in TABS.items()], "tab": tab, "page": page,
-        "rows": rows(page.object_list),
+        "rows": rows(page.rows),
     })
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Role
 from qinqing.demands.errors import DomainError
+from qinqing.demands.views.common import paginate
 
 from . import services
 from .forms import RespondForm
@@ -26,10 +27,10 @@ def my_visits(request):
     user = _enterprise_user(request)
     helpers = list(Assignment.objects.current().filter(enterprise_id=user.enterprise_id)
                    .select_related("cadre__user", "cadre__unit").order_by("duty"))
-    visits = list(Visit.objects.visible_to(user).filter(enterprise_id=user.enterprise_id)
-                  .prefetch_related("visitors").order_by("-visited_on", "-pk")[:50])
+    page = paginate(Visit.objects.visible_to(user).filter(enterprise_id=user.enterprise_id)
+                    .prefetch_related("visitors").order_by("-visited_on", "-pk"), request, size=20)
     return render(request, "visits/portal_visits.html",
-                  {"helpers": helpers, "visits": visits, "form": RespondForm()})
+                  {"helpers": helpers, "visits": page.rows, "page": page, "form": RespondForm()})
 
 
 @login_required

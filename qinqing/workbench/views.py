@@ -8,7 +8,7 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_POST
 
 from qinqing.demands.errors import DomainError
-from qinqing.demands.views.common import is_htmx, staff_required
+from qinqing.demands.views.common import is_htmx, paginate, staff_required
 from qinqing.demands.views.slip import slip as demand_slip
 
 from . import services
@@ -64,8 +64,8 @@ def export_job(request, pk):
 
 @staff_required
 def exports(request):
-    jobs = services.visible_jobs(request.user).order_by("-created_at", "-id")[:30]
-    return render(request, "workbench/exports.html", {"jobs": jobs})
+    page = paginate(services.visible_jobs(request.user).order_by("-created_at", "-id"), request)
+    return render(request, "workbench/exports.html", {"page": page, "jobs": page.rows})
 
 
 @staff_required
