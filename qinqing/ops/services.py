@@ -264,7 +264,7 @@ def restore(archive_path: Path | str, *, actor=None) -> dict:
         if manifest["vendor"] == "sqlite":
             _restore_sqlite(database)
         else:
-            _restore_postgresql(database)
+            _restore_postgresql(database, keep=set(manifest["counts"]))
         _swap_media(Path(work) / MEDIA, media_root)
     _verify(manifest, media_root)
     with transaction.atomic():
@@ -290,11 +290,19 @@ def _restore_sqlite(database: Path) -> None:
         source.close()
 
 
-def _restore_postgresql(database: Path) -> None:
+def _restore_postgresql(database: Path, *, keep: set[str]) -> None:
+    """pg_restore drops and recreates the archive's tables in one transaction. Tables the archive does not
+    have were created after it (by a later migration) and go too, as with SQLite's whole-file copy: left
+    behind, they would make the `migrate` that follows the restore of an older backup fail."""
     pg_restore = _pg_binary("pg_restore")
-    connection.close()  # holds no lock once closed; pg_restore drops and recreates every table
+    connection.close()  # holds no lock once closed
     _run([pg_restore, "--clean", "--if-exists", "--single-transaction", "--no-owner", "--no-privileges",
           f"--dbname={connection.settings_dict['NAME']}", str(database)], "pg_restore")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        for (table,) in cursor.fetchall():
+            if table not in keep:
+                cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(table)} CASCADE")
 
 
 def _swap_media(restored: Path, media_root: Path) -> None:
