@@ -362,3 +362,73 @@ def test_the_admin_offers_no_way_to_add_change_or_delete_audit_or_timeline_rows(
         assert client.get(f"/admin/{model}/{pk}/delete/").status_code == 403
     assert client.get("/admin/audit/auditentry/?action=export").status_code == 200
     assert AuditEntry.objects.get(pk=entry.pk).target == "诉求台账"
+
+
+def test_a_ledger_export_is_recorded_once_with_its_filters_and_row_count(world, demand):
+    from django.urls import reverse
+
+    client = login(world.dispatcher)
+    response = client.get(reverse("workbench:export"), {"state": "received", "q": "招聘"})
+    assert response.status_code == 200
+
+    (entry,) = _entries("export")
+    assert entry.actor == world.dispatcher and entry.target == "诉求台账"
+    assert entry.detail["filters"] == {"state": "received", "q": "招聘"}
+    assert entry.detail["rows"] == 1
+
+
+def test_a_large_export_is_recorded_when_its_background_job_has_written_the_rows(
+        world, demand, settings, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    settings.QINQING_EXPORT_SYNC_ROWS = 1
+    _receive(world, 2)
+    client = login(world.dispatcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("workbench:export"), {"channel": Channel.VISIT})
+    (entry,) = _entries("export")
+    assert entry.actor == world.dispatcher and entry.detail["rows"] == 3
+    assert entry.detail["filters"] == {"channel": Channel.VISIT}
+
+
+def test_a_list_export_and_a_briefing_download_are_recorded(world, demand):
+    from django.urls import reverse
+
+    from qinqing.demands.lists import LISTS
+    from qinqing.demands.models import Demand
+
+    client = login(world.admin)
+    assert client.get(reverse("demands:list", args=["problems"]), {"format": "xlsx"}).status_code == 200
+    (entry,) = _entries("export")
+    assert entry.actor == world.admin and entry.detail["list"] == "problems" and "问题清单" in entry.target
+    assert entry.detail["rows"] == LISTS["problems"].rows(Demand.objects.visible_to(world.admin)).count() == 1
+
+    response = client.get(reverse("reports:briefing"), {"jurisdiction": world.district.code, "format": "docx"})
+    assert response.status_code == 200
+    last = _entries("export")[-1]
+    assert last.target == "简报（Word）" and last.detail["filters"]["jurisdiction"] == world.district.code
+
+
+def test_calendar_changes_are_recorded_once_each_as_configuration_changes(world):
+    import datetime as dt
+
+    from qinqing.workdays import services as calendar
+    from qinqing.workdays.models import WorkdayOverride
+
+    calendar.save_override(world.admin, WorkdayOverride(date=dt.date(2026, 12, 4), kind="holiday", note="临时调休"))
+    calendar.import_workdays("date,kind\n2026-12-10,holiday\n2026-12-17,holiday\n", user=world.admin)
+    calendar.delete_overrides(world.admin, WorkdayOverride.objects.filter(date=dt.date(2026, 12, 4)))
+
+    entries = _entries("config_changed")
+    assert [(e.actor, e.target, e.detail["operation"]) for e in entries] == [
+        (world.admin, "工作日历", "新增"), (world.admin, "工作日历", "导入"), (world.admin, "工作日历", "删除")]
+    assert entries[0].detail["date"] == "2026-12-04" and entries[0].detail["changed_days"] == ["2026-12-04"]
+    assert entries[1].detail["rows"] == 2 and entries[2].detail["dates"] == ["2026-12-04"]
+
+
+def test_a_calendar_day_added_in_the_admin_is_recorded_once(world):
+    client = login(world.admin)
+    response = client.post("/admin/workdays/workdayoverride/add/",
+                           {"date": "2026-12-04", "kind": "holiday", "note": "临时调休"})
+    assert response.status_code == 302
+    assert [e.detail["operation"] for e in _entries("config_changed")] == ["新增"]

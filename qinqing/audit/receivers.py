@@ -50,6 +50,8 @@ def _locked_out(sender, request, username, ip_address, **kwargs):
 # --- changes made in the admin -----------------------------------------------------------------------------
 
 FLAGS = {ADDITION: "新增", CHANGE: "修改", DELETION: "删除"}
+# Models whose admin pages call a service that writes its own, richer entry (one entry per change, not two).
+SELF_RECORDING = {"workdays.workdayoverride"}  # qinqing.workdays.services: with the deadlines it moved
 # Form labels as the admin logs them (untranslated): the User fields that grant or withdraw access.
 ACCESS_FIELDS = {"Active", "Staff status", "Superuser status", "Groups", "User permissions"}
 
@@ -83,7 +85,7 @@ def _admin_change(sender, instance: LogEntry, created: bool, raw: bool = False, 
     from qinqing.accounts.models import RoleGrant
 
     model = instance.content_type.model_class()
-    if model is None or model._meta.app_label == "audit":
+    if model is None or model._meta.app_label == "audit" or model._meta.label_lower in SELF_RECORDING:
         return
     try:
         changes = json.loads(instance.change_message or "[]")

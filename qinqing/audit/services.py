@@ -33,3 +33,18 @@ def record(action: str, *, actor=None, request: HttpRequest | None = None, targe
     return AuditEntry.objects.create(
         actor=actor, actor_label=actor_label(actor), action=action, target=str(target)[:300],
         detail=detail or {}, ip=ip or None)
+
+
+def filters_of(query: str) -> dict:
+    """A filter query string as the entry shows it: each parameter with its value (or values)."""
+    from django.http import QueryDict
+
+    params = QueryDict(query or "")
+    return {k: v[0] if len(v) == 1 else v for k, v in params.lists() if any(v)}
+
+
+def record_export(what: str, *, actor, rows: int, query: str = "", request: HttpRequest | None = None,
+                  **detail) -> AuditEntry:
+    """An export (a file of many records leaving the system): what, under which filters, how many rows."""
+    return record("export", actor=actor, request=request, target=what,
+                  detail={"filters": filters_of(query), "rows": rows, **detail})

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from qinqing.accounts.models import Jurisdiction
+from qinqing.audit.services import record
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 
 from . import circulars, rollup, stats
@@ -90,6 +91,13 @@ def issue_scheduled(kind: str, day: dt.date) -> list[int]:
     return ids
 
 
+EXPORT_LABELS = {"export_dashboard": "统计概览（Excel）", "export_briefing": "简报（Word）",
+                 "export_briefing_xlsx": "简报数据（Excel）", "download_circular_word": "通报（Word）",
+                 "download_circular_excel": "通报（Excel）"}
+
+
 def log_export(user, verb: str, data: dict) -> None:
-    """Downloads of statistics leave a trace, like every other action."""
-    ReportEvent.objects.create(actor=_actor(user), verb=verb, data=data)
+    """Downloads of statistics leave a trace, like every other action, and an entry in the audit log."""
+    with transaction.atomic():
+        ReportEvent.objects.create(actor=_actor(user), verb=verb, data=data)
+        record("export", actor=_actor(user), target=EXPORT_LABELS.get(verb, verb), detail={"filters": data})

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
 
+from qinqing.audit.services import record_export
 from qinqing.demands.errors import DomainError
 from qinqing.demands.export import clean_columns, write_xlsx
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
@@ -129,8 +130,10 @@ def export_ledger(user, *, query: str, columns) -> tuple[ExportJob, bytes | None
         out = BytesIO()
         count = write_xlsx(qs, keys, out)
         now = clock.now()
-        job = ExportJob.objects.create(user=user, query=query, columns=keys, status=ExportJob.Status.DONE,
-                                       total_rows=count, done_rows=count, created_at=now, finished_at=now)
+        with transaction.atomic():
+            job = ExportJob.objects.create(user=user, query=query, columns=keys, status=ExportJob.Status.DONE,
+                                           total_rows=count, done_rows=count, created_at=now, finished_at=now)
+            record_export("诉求台账", actor=user, rows=count, query=query, columns=keys, job=job.pk)
         return job, out.getvalue()
     with transaction.atomic():
         job = ExportJob.objects.create(user=user, query=query, columns=keys, total_rows=qs.count())
@@ -169,7 +172,9 @@ def run_export_job(job_id: int) -> ExportJob:
         return job
     job.status, job.done_rows, job.total_rows = ExportJob.Status.DONE, count, count
     job.finished_at = clock.now()
-    job.save(update_fields=["status", "done_rows", "total_rows", "file", "finished_at"])
+    with transaction.atomic():  # the audit log counts the rows actually written, once the file exists
+        job.save(update_fields=["status", "done_rows", "total_rows", "file", "finished_at"])
+        record_export("诉求台账", actor=job.user, rows=count, query=job.query, columns=job.columns, job=job.pk)
     return job
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from qinqing.audit.services import record
 from qinqing.demands.errors import DomainError, PermissionDeniedError
 from qinqing.lib.workdays import WorkCalendar
 
@@ -95,13 +96,22 @@ def _move_deadlines(before: WorkCalendar, touched: Iterable[dt.date | None]) -> 
     return change
 
 
+def _audit(user, change: CalendarChange, detail: dict) -> None:
+    """The audit log's entry for a calendar change (等保 安全审计: a configuration change), with its effect."""
+    record("config_changed", actor=user, target="工作日历", detail={
+        **detail, "changed_days": change.days, "moved": change.moved, "queued": change.queued})
+
+
 def save_override(user, override: WorkdayOverride, *, old_date: dt.date | None = None) -> CalendarChange:
     """Save one holiday or make-up working day (the admin's form); `old_date` when its date was edited."""
     _check(user, "change" if override.pk else "add")
+    operation = "修改" if override.pk else "新增"
     with transaction.atomic():
         before = load_calendar()
         override.save()
         change = _move_deadlines(before, [override.date, old_date])
+        _audit(user, change, {"operation": operation, "date": override.date, "kind": override.kind,
+                              "note": override.note, "old_date": old_date})
     transaction.on_commit(invalidate)
     change.saved = 1
     return change
@@ -115,6 +125,7 @@ def delete_overrides(user, overrides) -> CalendarChange:
         days = list(overrides.values_list("date", flat=True))
         deleted, _ = WorkdayOverride.objects.filter(date__in=days).delete()
         change = _move_deadlines(before, days)
+        _audit(user, change, {"operation": "删除", "dates": sorted(days)})
     transaction.on_commit(invalidate)
     change.saved = deleted
     return change
@@ -152,6 +163,7 @@ def import_workdays(text: str, *, user=None) -> CalendarChange:
         for day, (kind, note) in rows.items():
             WorkdayOverride.objects.update_or_create(date=day, defaults={"kind": kind, "note": note})
         change = _move_deadlines(before, rows)
+        _audit(user, change, {"operation": "导入", "rows": len(rows), "first": min(rows), "last": max(rows)})
     transaction.on_commit(invalidate)
     change.saved = len(rows)
     return change

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
+from qinqing.audit.services import record_export
 from qinqing.demands.filters import filter_demands
 from qinqing.demands.lists import EXPORT_MAX_ROWS, LISTS, page_rows, render_page, write_xlsx
 from qinqing.demands.models import Demand
@@ -54,7 +55,9 @@ def demand_list(request, key: str):
             return redirect(f"{url}?{query}")
         place = _place(request.user, form)
         out = io.BytesIO()
-        write_xlsx(demand_list, qs, out, place=place, as_of=today)
+        count = write_xlsx(demand_list, qs, out, place=place, as_of=today)
+        record_export(demand_list.title(place), actor=request.user, request=request, rows=count, query=query,
+                      list=key)
         response = HttpResponse(out.getvalue(), content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(
             True, f"{demand_list.title(place)}-{today:%Y%m%d}.xlsx")
