@@ -30,7 +30,7 @@ from qinqing.demands.public import timeline_for
 from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.demands.verbs import RULES, allowed_verbs, refusal
 from qinqing.enterprises.models import Enterprise, visible_sql
-from qinqing.lib import clock, uscc
+from qinqing.lib import clock, privacy, uscc
 
 from .errors import ApiError
 from .idempotency import idempotent
@@ -108,6 +108,7 @@ def present(user, pk: int, fallback: Demand | None = None) -> Demand:
             raise NotFoundError(NOT_VISIBLE)
         return fallback
     demand.api_allowed_verbs = allowed_verbs(user, demand)
+    privacy.mark_for_api(user, demand, "reporter_phone")
     if not sees_internal_events(user):  # the portal's reading of the timeline (qinqing.demands.public)
         demand.api_events = timeline_for(user, demand.api_events)
     return demand
@@ -152,7 +153,7 @@ def received_body(user, demand: Demand) -> dict:
         "nature": demand.nature, "nature_label": _label("nature", demand.nature),
         "enterprise": ({"id": enterprise.pk, "name": enterprise.name, "credit_code": enterprise.credit_code}
                        if enterprise is not None else None),
-        "reporter_name": demand.reporter_name, "reporter_phone": demand.reporter_phone,
+        "reporter_name": demand.reporter_name, "reporter_phone": privacy.shown(user, demand, "reporter_phone"),
         "category": {"id": category.pk, "name": category.name},
         "aspect": {"id": demand.aspect_id, "env_class": aspect[0], "name": aspect[1]} if aspect else None,
         "jurisdiction": {"code": jurisdiction.code, "name": jurisdiction.name},
@@ -319,6 +320,7 @@ def create_demands(request, payload: DemandBatchIn):
     demands = services.receive_demands(user, intakes)
     for demand in demands:
         demand.api_co_units = []
+        privacy.mark_for_api(user, demand, "reporter_phone")  # each one as its own page would show it
     return Status(201, {"items": demands})
 
 

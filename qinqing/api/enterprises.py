@@ -16,6 +16,7 @@ from qinqing.demands.errors import NotFoundError
 from qinqing.enterprises import services
 from qinqing.enterprises.filters import filter_enterprises
 from qinqing.enterprises.models import HELPERS, Enterprise, IndustryCode
+from qinqing.lib import privacy
 
 from .errors import ApiError
 from .idempotency import idempotent
@@ -85,6 +86,12 @@ class EnterpriseOut(Schema):
     @staticmethod
     def resolve_credit_code_override(obj) -> bool:
         return obj.credit_code_override_id is not None
+
+    @staticmethod
+    def resolve_contact_phone(obj, context) -> str:
+        # Masked unless the caller may see it (qinqing.lib.privacy): in a list, the list rule; for one
+        # enterprise, `_present`'s mark.
+        return privacy.api_value(obj, "contact_phone", context)
 
     @staticmethod
     def resolve_sector_label(obj) -> str:
@@ -211,6 +218,7 @@ def _present(user, pk: int) -> Enterprise:
     enterprise = _queryset(user).prefetch_related("figures").filter(pk=pk).first()
     if enterprise is None:
         raise NotFoundError(NOT_VISIBLE)
+    privacy.mark_for_api(user, enterprise, "contact_phone")
     return _with_industry_names([enterprise])[0]
 
 

@@ -12,7 +12,7 @@ from ninja import Field, Schema
 from qinqing.demands.models import Outcome, Stage, State, Tier
 from qinqing.demands.public import sees_whole_timeline
 from qinqing.demands.taxonomy import get_taxonomy
-from qinqing.lib import clock
+from qinqing.lib import clock, privacy
 
 
 def _local(moment: dt.datetime | None) -> dt.datetime | None:
@@ -110,6 +110,12 @@ class DemandOut(Schema):
     @staticmethod
     def resolve_state_label(obj) -> str:
         return obj.get_state_display()
+
+    @staticmethod
+    def resolve_reporter_phone(obj, context) -> str:
+        # Masked unless the caller may see it (qinqing.lib.privacy): in a list, the list rule; for one demand,
+        # the router's `mark_for_api`.
+        return privacy.api_value(obj, "reporter_phone", context)
 
     @staticmethod
     def resolve_channel_label(obj) -> str:

@@ -16,7 +16,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from qinqing.lib import clock
+from qinqing.lib import clock, privacy
 from qinqing.lib.text import xml_text
 
 from .models import Demand, DemandEvent
@@ -71,8 +71,9 @@ def last_dispatch(demand: Demand) -> DemandEvent | None:
             .order_by("-created_at", "-id").first())
 
 
-def dispatch_slip(demand: Demand) -> bytes:
-    """The .docx bytes of a dispatched demand's slip."""
+def dispatch_slip(demand: Demand, viewer) -> bytes:
+    """The .docx bytes of a dispatched demand's slip, its contact phone as `viewer` may see it (in full for
+    the dispatcher and the lead unit, who contact the enterprise; masked for others: qinqing.lib.privacy)."""
     event = last_dispatch(demand)
     dispatcher = event.actor if event else None
     doc = Document()
@@ -88,10 +89,11 @@ def dispatch_slip(demand: Demand) -> bytes:
     if enterprise is not None:
         who = enterprise.name
         code = enterprise.credit_code
-        contact = " ".join(x for x in (enterprise.contact_name, enterprise.contact_phone) if x) or "—"
+        phone = privacy.shown(viewer, demand, "contact_phone")
+        contact = " ".join(x for x in (enterprise.contact_name, phone) if x) or "—"
     else:
         who, code = f"{demand.reporter_name or '匿名'}（个人）", "—"
-        contact = demand.reporter_phone or "—"
+        contact = privacy.shown(viewer, demand, "reporter_phone") or "—"
     received = timezone.localtime(demand.received_at)
     dispatched = timezone.localtime(demand.dispatched_at) if demand.dispatched_at else None
     co_units = "、".join(u.name for u in demand.co_units.all()) or "无"

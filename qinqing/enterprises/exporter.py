@@ -3,6 +3,8 @@
 Exports use the importer's column headers, so an exported file can be edited and imported back (extra
 columns such as 行业名称 are ignored on the way in). Rows stream in chunks of 2,000 through openpyxl's
 write-only mode; text is always written as text, so a name beginning with "=" can never become a formula.
+Contact phones are masked unless the viewer may see them in lists (qinqing.lib.privacy); a masked column is
+headed 联系电话（已脱敏）, which the importer ignores, so importing such a file back keeps the stored numbers.
 """
 
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from qinqing.lib import privacy
 from qinqing.lib.text import xml_text
 
 from .models import HELPERS, IndustryCode, Sector, Size, Tag, YearlyFigures
@@ -84,17 +87,28 @@ def _chunks(qs) -> Iterator[list]:
         yield chunk
 
 
-def export_enterprises(qs, out, *, title: str = "企业名单") -> int:
-    """Write the queryset (already filtered and ordered) to `out`; returns the number of rows."""
+def _columns_for(viewer) -> list:
+    """COLUMNS, with the contact phone masked and its header marked when `viewer` may not see it in full."""
+    if privacy.may_see_personal(viewer):
+        return COLUMNS
+    header = LABELS["contact_phone"]
+    return [(privacy.export_header(viewer, header), width, lambda e, f, n: privacy.mask_phone(e.contact_phone))
+            if name == header else (name, width, getter) for name, width, getter in COLUMNS]
+
+
+def export_enterprises(qs, out, *, viewer, title: str = "企业名单") -> int:
+    """Write the queryset (already filtered and ordered) to `out` as `viewer` may see it; returns the number
+    of rows."""
+    columns = _columns_for(viewer)
     names = dict(IndustryCode.objects.values_list("code", "name"))
     qs = qs.select_related("jurisdiction", "division", *HELPERS)
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.freeze_panes = "C2"  # the header and the name + code stay in view
-    for index, (_, width, _) in enumerate(COLUMNS, start=1):
+    for index, (_, width, _) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}1"
-    sheet.append([_cell(sheet, header, head=True) for header, _, _ in COLUMNS])
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}1"
+    sheet.append([_cell(sheet, header, head=True) for header, _, _ in columns])
     count = 0
     for chunk in _chunks(qs):
         # The latest year's figures of this chunk in one query.
@@ -107,7 +121,7 @@ def export_enterprises(qs, out, *, title: str = "企业名单") -> int:
                     figures[row.enterprise_id] = row
         for enterprise in chunk:
             f = figures.get(enterprise.pk)
-            sheet.append([_safe(sheet, getter(enterprise, f, names)) for _, _, getter in COLUMNS])
+            sheet.append([_safe(sheet, getter(enterprise, f, names)) for _, _, getter in columns])
             count += 1
     book.save(out)
     return count

@@ -82,7 +82,7 @@ def export(request):
         messages.error(request, f"符合条件的企业超过{EXPORT_LIMIT:,}家，请缩小筛选范围后再导出。")
         return redirect(f"{reverse('enterprises:list')}?{request.GET.urlencode()}")
     out = tempfile.TemporaryFile()
-    export_enterprises(qs, out)
+    export_enterprises(qs, out, viewer=user)
     return _xlsx_response(out, f"企业名单_{clock.today():%Y%m%d}.xlsx")
 
 

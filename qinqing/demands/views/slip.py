@@ -15,7 +15,7 @@ def slip(request, number):
     if demand.lead_unit_id is None:
         raise Http404("该诉求尚未交办，没有交办单。")
     response = HttpResponse(
-        dispatch_slip(demand),
+        dispatch_slip(demand, request.user),
         content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     response["Content-Disposition"] = content_disposition_header(True, f"{demand.number}交办单.docx")
     return response
