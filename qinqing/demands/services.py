@@ -961,7 +961,9 @@ def urge_overdue(today: dt.date | None = None) -> int:
     The unique (demand, stage, due) constraint makes repeats no-ops (ON CONFLICT DO NOTHING), which
     also spares PostgreSQL an anti-join it plans badly on a freshly filled table. Runs as set-based
     statements (one on PostgreSQL, two on SQLite), so that catching up after days of downtime costs
-    the same as a normal run and two workers never issue the same urging twice.
+    the same as a normal run and two workers never issue the same urging twice. A worker killed during
+    the sweep leaves nothing (one transaction); one killed before the sweep's notifications are written
+    leaves its entries `awaiting_delivery`, which the catch-up delivers by sweep, once.
     """
     today = today or clock.today()
     sweep = uuid.uuid4().hex
@@ -975,8 +977,8 @@ def urge_overdue(today: dt.date | None = None) -> int:
                 SELECT d.id, d.current_stage, d.next_due, d.lead_unit_id, %s, %s FROM :overdue d WHERE true
                 ON CONFLICT DO NOTHING"""  # noqa: S608 - table names are ours, values are parameters
     log = f"""INSERT INTO {event_t} (demand_id, actor_id, verb, from_state, to_state, note, data, internal,
-                                   created_at)
-              SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END, '{{}}', %s, %s
+                                   created_at, awaiting_delivery)
+              SELECT u.demand_id, NULL, 'urge', d.state, d.state, CASE u.stage {case} END, '{{}}', %s, %s, %s
               FROM :urgings u JOIN :overdue d ON d.id = u.demand_id"""  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -987,7 +989,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
                    f"logged AS ({log.replace(':urgings', 'issued').replace(':overdue', 'overdue')} RETURNING 1) "
                    "SELECT count(*) FROM logged")
             cursor.execute("SET LOCAL jit = off")  # compiling the plan cost more than running it
-            cursor.execute(sql, [today, sweep, db_now, False, db_now])
+            cursor.execute(sql, [today, sweep, db_now, False, db_now, awaits_delivery()])
             created = cursor.fetchone()[0]
         else:
             cursor.execute(issue.replace(":overdue", f"({overdue})"), [sweep, db_now, today])
@@ -995,7 +997,7 @@ def urge_overdue(today: dt.date | None = None) -> int:
             if created:
                 just_issued = f"(SELECT * FROM {urging_t} WHERE sweep = %s)"  # noqa: S608
                 cursor.execute(log.replace(":urgings", just_issued).replace(":overdue", demand_t),
-                               [False, db_now, sweep])
+                               [False, db_now, awaits_delivery(), sweep])
     if created and not _quiet.get():  # a demo or history load urges without notifying
         from qinqing.demands.tasks import deliver_sweep
 

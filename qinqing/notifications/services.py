@@ -208,11 +208,26 @@ def deliver_overdue_events(limit: int = CATCH_UP_BATCH) -> int:
     clears the mark, so a run killed half-way leaves the rest for the next. How many entries it delivered.
     """
     cutoff = clock.now() - CATCH_UP_AFTER
+    swept = 0
+    for sweep in _sweeps_awaiting_delivery(cutoff):  # the overdue sweep's entries go by sweep, as they first would
+        notify_sweep(sweep)
+        swept += 1
     ids = list(DemandEvent.objects.filter(awaiting_delivery=True, created_at__lt=cutoff)
                .order_by("created_at").values_list("pk", flat=True)[:limit])
     for event_id in ids:
         notify_for_event(event_id)
-    return len(ids)
+    return len(ids) + swept
+
+
+def _sweeps_awaiting_delivery(cutoff) -> list[str]:
+    """Sweeps whose urgings were committed but never told (the worker died before notify_sweep committed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT DISTINCT u.sweep FROM demands_demandevent e
+               JOIN demands_urging u ON u.demand_id = e.demand_id AND u.created_at = e.created_at
+               WHERE e.awaiting_delivery AND e.verb = 'urge' AND e.created_at < %s""",
+            [connection.ops.adapt_datetimefield_value(cutoff)])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _send_outside(rows: list[Notification]) -> None:
@@ -241,11 +256,21 @@ def notify_sweep(sweep: str) -> int:
     notification to the lead unit's handlers and head (as `notify_for_event` would write it), inserted
     set-based, its text built in SQL from the same STAFF_TEXT["urge"] (text_sql). Those who asked for
     e-mail or SMS get one digest with their count rather than a message per demand. Running it twice creates nothing more: (recipient, event) is unique.
+
+    The sweep's entries are written `awaiting_delivery`; the mark is cleared first, in the same
+    transaction as the notifications (a second run of the same sweep waits for it, then finds everyone
+    told), so a worker killed before this commits leaves them for `deliver_overdue_events`.
     """
     stamp = clock.now()
     db_stamp = connection.ops.adapt_datetimefield_value(stamp)
     text, text_params = text_sql(STAFF_TEXT["urge"], {"number": "d.number", "title": "d.title", "note": "e.note"})
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE demands_demandevent SET awaiting_delivery = %s
+               WHERE awaiting_delivery AND verb = 'urge' AND EXISTS (
+                   SELECT 1 FROM demands_urging u WHERE u.sweep = %s AND u.demand_id = demands_demandevent.demand_id
+                   AND u.created_at = demands_demandevent.created_at)""",
+            [False, sweep])
         cursor.execute(
             f"""INSERT INTO notifications_notification (recipient_id, demand_id, event_id, text, created_at)
                 SELECT m.user_id, u.demand_id, e.id, {text}, %s
