@@ -141,3 +141,13 @@ def test_the_export_costs_the_same_number_of_queries_whatever_the_rows(world, ro
     client = login(world.dispatcher)
     with django_assert_max_num_queries(12):
         assert client.get(EXPORT, {"cols": ["number", "title", "enterprise", "lead_unit"]}).status_code == 200
+
+
+def test_a_view_downloaded_at_once_can_be_downloaded_again_from_my_exports(world, demand):
+    client = login(world.dispatcher)
+    first = client.get(EXPORT, {"cols": ["number", "title"]})
+    job = ExportJob.objects.get()
+    listing = client.get(reverse("workbench:exports")).content.decode()
+    assert f'href="{reverse("workbench:download", args=[job.pk])}"' in listing and "已直接下载" not in listing
+    again = client.get(reverse("workbench:download", args=[job.pk]))
+    assert [c.value for c in book_of(again).active[2]] == [c.value for c in book_of(first).active[2]]

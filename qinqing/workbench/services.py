@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone
@@ -130,9 +131,12 @@ def export_ledger(user, *, query: str, columns) -> tuple[ExportJob, bytes | None
         out = BytesIO()
         count = write_xlsx(qs, keys, out)
         now = clock.now()
+        # The file is stored too, as a background job's is: 我的导出 offers it again later.
+        job = ExportJob(user=user, query=query, columns=keys, status=ExportJob.Status.DONE,
+                        total_rows=count, done_rows=count, created_at=now, finished_at=now)
+        job.file.save(export_filename(job), ContentFile(out.getvalue()), save=False)
         with transaction.atomic():
-            job = ExportJob.objects.create(user=user, query=query, columns=keys, status=ExportJob.Status.DONE,
-                                           total_rows=count, done_rows=count, created_at=now, finished_at=now)
+            job.save()
             record_export("诉求台账", actor=user, rows=count, query=query, columns=keys, job=job.pk)
         return job, out.getvalue()
     with transaction.atomic():
