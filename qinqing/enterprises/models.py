@@ -519,6 +519,10 @@ class ImportJob(models.Model):
     preview = models.JSONField("预览", default=list, blank=True)
     errors = models.JSONField("错误（前若干条）", default=list, blank=True)
     error_file = models.FileField("错误标注文件", upload_to="imports/%Y/%m/", blank=True)
+    # A worker's last sign of life on the job (queued, claimed, each batch checked): a job waiting or running
+    # with none for a while was lost with its worker and is queued again (services.recover_stuck_imports).
+    heartbeat_at = models.DateTimeField("最近进展", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("运行次数", default=0)  # claims of the import run, its fence
 
     class Meta:
         verbose_name = verbose_name_plural = "企业导入任务"

@@ -6,6 +6,7 @@ They raise qinqing.demands.errors.DomainError subclasses whose Chinese message i
 `user=None` is the system (manage.py commands).
 """
 
+import datetime as dt
 import logging
 import tempfile
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from qinqing.demands.errors import (
     ConflictError,
@@ -348,7 +349,7 @@ def _queue(task: str, job_id: int) -> None:
 def _job_progress(job_id: int):
     def progress(stage: str, done: int, total: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(done_rows=done, total_rows=total if stage == "check" else
-                                                   F("total_rows"))
+                                                   F("total_rows"), heartbeat_at=clock.now())
     return progress
 
 
@@ -377,7 +378,10 @@ def check_import_job(job_id: int) -> ImportJob:
     job = ImportJob.objects.select_related("uploaded_by__jurisdiction").get(pk=job_id)
     if job.status != ImportJob.Status.PENDING:
         return job
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING)
+    # Claimed by a conditional UPDATE: the same check queued twice (a recovery's and a late original) runs once.
+    if not ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.PENDING).update(
+            status=ImportJob.Status.CHECKING, heartbeat_at=clock.now()):
+        return job
     try:
         importer = check_import(job.uploaded_by, job.file.path, progress=_job_progress(job.pk),
                                 source=job.original_name)
@@ -415,24 +419,50 @@ def confirm_import(user, job: ImportJob | int, *, partial: bool = False, accept_
     except (TypeError, ValueError):
         raise DomainError("确认更名/迁址的行号有误，请刷新页面后重新选择。") from None
     job.status, job.partial, job.done_rows = ImportJob.Status.RUNNING, partial, 0
-    job.accept_all_moves, job.accepted_rows = accept_moves, rows
-    job.save(update_fields=["status", "partial", "done_rows", "accept_all_moves", "accepted_rows"])
+    job.accept_all_moves, job.accepted_rows, job.heartbeat_at = accept_moves, rows, clock.now()
+    job.save(update_fields=["status", "partial", "done_rows", "accept_all_moves", "accepted_rows", "heartbeat_at"])
     transaction.on_commit(lambda: _queue("run_import_job", job.pk))
     return job
 
 
 def run_import_job(job_id: int) -> ImportJob:
-    """导入 (background): re-check the file against today's registry, then write it (all or nothing)."""
+    """导入 (background): re-check the file against today's registry, then write it (all or nothing).
+
+    Safe to run again after its worker died, and twice at once: the run claims the job by a conditional
+    UPDATE of `attempts` (its fence), and writes the rows and the job's outcome in one transaction that
+    first checks the claim is still its own — on PostgreSQL that UPDATE also holds the job's row until
+    the commit, so a recovery waits for a live import instead of starting a second one. A worker killed
+    before that commit leaves no row written and the job running; recover_stuck_imports queues it again
+    and the rerun writes every row once (codes already present are updated, never duplicated). A job
+    found DONE is never written again.
+    """
     job = ImportJob.objects.select_related("uploaded_by__jurisdiction").get(pk=job_id)
     if job.status != ImportJob.Status.RUNNING:
         return job
+    attempt = job.attempts + 1
+    if not ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, attempts=job.attempts).update(
+            attempts=attempt, heartbeat_at=clock.now()):
+        return ImportJob.objects.get(pk=job.pk)  # another run claimed it first
+    job.attempts = attempt
+    mine = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, attempts=attempt)
     importer = None
     try:
         importer = Importer(job.uploaded_by, job.file.path, partial=job.partial, progress=_job_progress(job.pk),
                             source=job.original_name)
         importer.check()
-        report = import_enterprises(job.uploaded_by, job.file.path, partial=job.partial, importer=importer,
-                                    accept_moves=job.accept_all_moves, accepted_rows=job.accepted_rows)
+        with transaction.atomic():
+            if not mine.update(heartbeat_at=clock.now()):
+                return ImportJob.objects.get(pk=job.pk)  # a later run took over: write nothing
+            report = import_enterprises(job.uploaded_by, job.file.path, partial=job.partial, importer=importer,
+                                        accept_moves=job.accept_all_moves, accepted_rows=job.accepted_rows)
+            job.status = ImportJob.Status.DONE
+            job.created_count, job.updated_count = report.created, report.updated
+            job.skipped_count = report.skipped
+            job.message = " ".join([report.summary(), *report.warnings])
+            job.finished_at = clock.now()
+            job.done_rows = report.valid_rows
+            job.save()  # with the rows: a kill after this commit leaves the job DONE, never run again
+        return job
     except DomainError as exc:
         job.status, job.message = ImportJob.Status.INVALID, exc.message
         if importer is not None and importer.report.total_rows:
@@ -441,14 +471,42 @@ def run_import_job(job_id: int) -> ImportJob:
     except Exception:
         logger.exception("import job %s failed", job.pk)
         job.status, job.message = ImportJob.Status.FAILED, "导入时发生系统错误，未导入任何数据，请联系管理员。"
-    else:
-        job.status = ImportJob.Status.DONE
-        job.created_count, job.updated_count = report.created, report.updated
-        job.skipped_count = report.skipped
-        job.message = " ".join([report.summary(), *report.warnings])
     job.finished_at = clock.now()
-    job.save()
+    with transaction.atomic():
+        if mine.select_for_update().exists():  # still this run's: a later run's outcome is not overwritten
+            job.save()
     return job
+
+
+STALE_IMPORT_AFTER = dt.timedelta(minutes=10)  # a live job beats every batch of 2,000 rows, in seconds
+IMPORT_ATTEMPTS = 3  # a file that kills its worker every time is not run for ever
+
+
+def recover_stuck_imports() -> list[int]:
+    """Import jobs a dead worker left behind: waiting, checking or running with no sign of life (heartbeat)
+    for STALE_IMPORT_AFTER. Each is taken by a conditional UPDATE of the heartbeat it was found with (two
+    recoveries at once queue it once) and queued again: a check from the start (it writes nothing but the
+    job), an import as a new claim (run_import_job). An import claimed IMPORT_ATTEMPTS times already is
+    marked failed instead. The ids queued again."""
+    now = clock.now()
+    stale = now - STALE_IMPORT_AFTER
+    Status = ImportJob.Status
+    ImportJob.objects.filter(status=Status.RUNNING, attempts__gte=IMPORT_ATTEMPTS, heartbeat_at__lt=stale).update(
+        status=Status.FAILED, finished_at=now,
+        message="导入多次中断，未导入任何数据。请联系管理员，或重新上传后再试。")
+    lost = (ImportJob.objects.filter(status__in=[Status.PENDING, Status.CHECKING, Status.RUNNING])
+            .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
+            .values_list("pk", "status", "heartbeat_at"))
+    queued = []
+    for pk, status, beat in lost:
+        fields = {"heartbeat_at": now}
+        if status == Status.CHECKING:
+            fields.update(status=Status.PENDING, done_rows=0)
+        if not ImportJob.objects.filter(pk=pk, status=status, heartbeat_at=beat).update(**fields):
+            continue
+        _queue("run_import_job" if status == Status.RUNNING else "check_import_job", pk)
+        queued.append(pk)
+    return queued
 
 
 def visible_jobs(user):
