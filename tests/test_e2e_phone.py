@@ -129,3 +129,20 @@ def test_going_back_shows_the_bell_without_the_read_notification_and_ledger_popo
     page.locator("h1").click()
     assert page.locator("details.tool-pop[open]").count() == 0, "a click elsewhere closes it"
     context.close()
+
+
+def test_the_enterprise_page_fits_a_phone_and_the_dashboard_keeps_its_axis_labels_inside_the_charts(
+        browser, live_server, world, demand):
+    phone = Phone(browser, live_server.url, world.dispatcher)
+    phone.open(f"/enterprises/{world.enterprise.credit_code}/")
+    phone.check_fits("enterprise-360")
+    assert phone.cards() >= 1, "the enterprise's demands read as one card per row"
+    leader = Phone(browser, live_server.url, world.leader)
+    leader.open("/reports/dashboard/")
+    leader.page.wait_for_selector(".dash-panel.has-chart canvas")
+    # Bar charts leave room for their labels (containLabel) instead of a fixed margin that cut them off.
+    grids = leader.page.evaluate("""Array.from(document.querySelectorAll('.dash-panel.has-chart .dash-chart'))
+        .map(function (box) { var grid = window.echarts.getInstanceByDom(box).getOption().grid;
+                              return grid && grid.length ? grid[0].containLabel : 'no grid'; })""")
+    assert True in grids and set(grids) <= {True, "no grid"}, grids
+    leader.page.screenshot(path=str(SHOTS / "phone-dashboard.png"), full_page=True)

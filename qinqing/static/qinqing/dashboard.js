@@ -7,12 +7,16 @@ window.addEventListener("load", function () {
   var urls = {};
   function names(rows) { return rows.map(function (r) { return r.name; }); }
   function values(rows) { return rows.map(function (r) { return r.value; }); }
+  // Every label is drawn inside the canvas (containLabel: the grid leaves room for the labels it has, rather
+  // than a fixed margin that cut 联系企业按时率 and long unit names off); a label longer than its width ends
+  // in "…" and the bar's tooltip names it in full.
   function bar(rows, horizontal) {
-    var cat = {type: "category", data: names(rows), axisLabel: {interval: 0, width: 90, overflow: "truncate"}};
+    var label = horizontal ? {interval: 0, width: 120, overflow: "truncate"}
+                           : {interval: 0, rotate: 45, width: 90, overflow: "truncate"};
+    var cat = {type: "category", data: names(rows), axisLabel: label, inverse: horizontal};
     var val = {type: "value", minInterval: 1};
-    return {grid: {left: horizontal ? 110 : 40, right: 20, top: 15, bottom: horizontal ? 20 : 45},
-            tooltip: {}, xAxis: horizontal ? val : Object.assign(cat, {axisLabel: {rotate: 30, interval: 0}}),
-            yAxis: horizontal ? Object.assign(cat, {inverse: true}) : val,
+    return {grid: {left: 8, right: 24, top: 24, bottom: 8, containLabel: true},
+            tooltip: {}, xAxis: horizontal ? val : cat, yAxis: horizontal ? cat : val,
             series: [{type: "bar", data: values(rows), itemStyle: {color: "#1f5fbf"}}]};
   }
   var options = {
