@@ -31,6 +31,14 @@ def _receive(world, count: int) -> list[int]:
     return list(DemandEvent.objects.order_by("id").values_list("id", flat=True))
 
 
+def _after_gap(demand, pk: int) -> None:
+    """An entry with id `pk`, leaving a gap below it as a rolled-back insert does on PostgreSQL; the id
+    sequence moves past it as it would have (the sealer seals up to the sequence's value)."""
+    DemandEvent.objects.create(id=pk, demand=demand, verb="note", note="正常记录")
+    if connection.vendor == "postgresql":
+        _sql("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [EVENTS, pk])
+
+
 def _sql(statement: str, params=()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -120,8 +128,7 @@ def test_deleting_the_newest_sealed_entries_is_reported_against_the_head(world):
 
 def test_an_entry_inserted_with_raw_sql_in_the_middle_of_the_chain_is_reported_as_inserted(world, demand):
     first = DemandEvent.objects.get().pk
-    # Leave a gap in the ids (a rolled-back insert does so on PostgreSQL), then seal past it.
-    DemandEvent.objects.create(id=first + 10, demand=demand, verb="note", note="正常记录")
+    _after_gap(demand, first + 10)
     seal(EVENTS)
     _sql(f"INSERT INTO {EVENTS} (id, demand_id, verb, from_state, to_state, note, data, internal, created_at, "  # noqa: S608
          "awaiting_delivery) VALUES (%s, %s, 'reply', '', '', '补录的答复', '{}', %s, %s, %s)",
@@ -135,7 +142,7 @@ def test_an_entry_inserted_with_raw_sql_in_the_middle_of_the_chain_is_reported_a
 
 def test_an_inserted_entry_given_forged_chain_values_is_still_reported_as_inserted(world, demand):
     first = DemandEvent.objects.get().pk
-    DemandEvent.objects.create(id=first + 10, demand=demand, verb="note", note="正常记录")
+    _after_gap(demand, first + 10)
     seal(EVENTS)
     prev = DemandEvent.objects.get(pk=first).chain_hash
     content = (first + 5, demand.pk, None, "reply", "", "", "补录的答复", {}, False, at("2026-10-01 09:00"))
