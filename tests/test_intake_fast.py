@@ -255,8 +255,8 @@ def test_a_call_with_the_session_cookie_goes_through_the_session_middleware(worl
     ("融资难", "科技公司贷款难，担保公司要求反担保。", "科技公司"),
 ])
 def test_the_stored_search_words_are_what_lib_text_makes_of_title_content_and_enterprise(title, content, name):
-    from qinqing.demands.services import _search_text
+    from qinqing.demands.services import search_words
     from qinqing.lib.text import search_text
 
-    assert _search_text(title, content, name) == search_text(title, content, name)
-    assert _search_text(title, content, name) == search_text(title, content, name)  # the name's words cached
+    assert search_words(title, content, name) == search_text(title, content, name)
+    assert search_words(title, content, name) == search_text(title, content, name)  # the name's words cached

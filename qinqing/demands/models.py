@@ -286,6 +286,9 @@ class Demand(models.Model):
             models.Index(fields=["-received_at", "-id"], name="demand_received_desc"),
             models.Index(fields=["due_order", "-id"], name="demand_due_order"),
             models.Index(fields=["enterprise", "-received_at"], name="demand_ent_received"),
+            # Demands received with their search words left to the worker (search.PENDING): a few seconds'
+            # intake at most, which the keyword search matches by substring meanwhile.
+            models.Index(fields=["id"], name="demand_search_pending", condition=Q(search_text="")),
         ]
 
     def __str__(self):

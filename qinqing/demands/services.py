@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import signals
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
 from qinqing.accounts.models import Jurisdiction, Role, Unit
 from qinqing.enterprises.models import Enterprise
@@ -43,6 +44,7 @@ from .models import (
     State,
     Tier,
 )
+from .search import PENDING
 from .taxonomy import aspect_label, get_taxonomy
 from .verbs import VERB_LABELS, is_admin, refusal
 
@@ -73,6 +75,12 @@ def notifications_suppressed():
 def awaits_delivery() -> bool:
     """Whether a timeline entry written now is to be told to anyone (its `awaiting_delivery` mark)."""
     return not _quiet.get()
+
+
+def _words_left_to_the_worker() -> bool:
+    """Whether an intake leaves its search words to the worker that delivers its notifications
+    (search.index_received): when one does, not in a quiet history load, nor with Huey immediate (tests)."""
+    return awaits_delivery() and not HUEY.immediate
 
 
 def _queue_notifications(event_id: int) -> None:
@@ -522,7 +530,7 @@ def _name_words(name: str) -> tuple[str, ...]:
     return tuple(tokens(name))
 
 
-def _search_text(title: str, content: str, enterprise_name: str) -> str:
+def search_words(title: str, content: str, enterprise_name: str) -> str:
     """`lib.text.search_text(title, content, enterprise_name)`, with the enterprise name's words segmented
     once per process: the same enterprises file again and again, and segmenting is most of an intake's CPU."""
     words = dict.fromkeys(tokens(title, content))
@@ -575,7 +583,9 @@ def _prepared_demand(user, intake: Intake, now: dt.datetime, outside: Collection
         title=title, content=content, category=category, received_at=received_at, first_receiver=user,
         aspect_id=get_taxonomy().suggested_aspect_id(category.pk),  # suggested; confirmed at dispatch
         nature=nature,
-        state=State.RECEIVED, search_text=_search_text(title, content, enterprise.name if enterprise else ""),
+        state=State.RECEIVED,
+        search_text=(PENDING if _words_left_to_the_worker()
+                     else search_words(title, content, enterprise.name if enterprise else "")),
         created_at=now, updated_at=now,
     )
     refresh_deadlines(demand, get_calendar(), rule_for(category))

@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from qinqing.accounts.models import Jurisdiction, Role, User
 from qinqing.demands.models import DemandEvent
 from qinqing.demands.public import public_view_of
+from qinqing.demands.search import index_received
 from qinqing.lib import clock
 
 from .models import Notification, Preference
@@ -176,8 +177,11 @@ def notify_for_event(event_id: int) -> int:
 
 
 def _new_notifications(event_id: int) -> list[Notification]:
-    event = DemandEvent.objects.select_related("demand__lead_unit", "demand__jurisdiction").get(pk=event_id)
+    event = DemandEvent.objects.select_related("demand__lead_unit", "demand__jurisdiction",
+                                               "demand__enterprise").get(pk=event_id)
     demand = event.demand
+    if event.verb == "receive":  # the intake left its search words to this delivery
+        index_received(demand)
     staff, owners = recipients(event)
     fields = {"number": demand.number, "title": demand.title, "note": event.note,
               "unit": demand.lead_unit.name if demand.lead_unit else "承办单位",
