@@ -78,6 +78,10 @@ def test_the_demands_section_counts_by_state_and_links_to_the_ledger_filtered_to
     # The ledger opened from that link shows exactly the enterprise's demands in that state.
     ledger = login(world.dispatcher).get("/demands/", {"enterprise": pk, "state": "dispatched"})
     assert [d.number for d in ledger.context["page"].rows] == [first.number]
+    # ...and says whose demands they are, with the way back to every enterprise's.
+    note = ledger.content.decode()
+    assert f"只显示 <a href=\"/enterprises/{world.enterprise.credit_code}/\">{world.enterprise.name}</a> 的诉求" in note
+    assert 'href="?state=dispatched">看全部企业的诉求' in note
 
 
 def test_a_handler_sees_only_the_demands_of_the_enterprise_their_unit_works_on(world):

@@ -8,6 +8,7 @@ from qinqing.demands.filters import LEDGER_ORDER, filter_demands
 from qinqing.demands.models import State
 from qinqing.demands.taxonomy import environment_choices
 from qinqing.demands.widgets import QuickSelect
+from qinqing.enterprises.models import Enterprise
 
 from .common import is_htmx, jurisdictions_in_scope, paginate, staff_required, units_in_scope, visible_demands
 from .tools import ledger_tools
@@ -39,13 +40,22 @@ def _decorate(form, user):
     return form
 
 
+def _enterprise_named(form, user):
+    """The enterprise a link from its page filters by (a hidden field), to say so above the rows; None if
+    the user may not see it (the filter then matches nothing they may see)."""
+    pk = form.cleaned_data.get("enterprise") if form.is_bound and form.is_valid() else None
+    if not pk:
+        return None
+    return Enterprise.objects.visible_to(user).filter(pk=pk).only("pk", "name", "credit_code").first()
+
+
 @staff_required
 def ledger(request):
     qs, form = filter_demands(visible_demands(request.user), _params(request))
     page = paginate(qs.order_by(*LEDGER_ORDER), request)
     filtered = any(v for k, vs in request.GET.lists() if k != "page" for v in vs)
     context = {"form": _decorate(form, request.user), "page": page, "filtered": filtered,
-               **ledger_tools(request)}
+               "for_enterprise": _enterprise_named(form, request.user), **ledger_tools(request)}
     template = "demands/_ledger_results.html" if is_htmx(request) else "demands/ledger.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
