@@ -439,3 +439,26 @@ def test_a_calendar_day_added_in_the_admin_is_recorded_once(world):
                            {"date": "2026-12-04", "kind": "holiday", "note": "临时调休"})
     assert response.status_code == 302
     assert [e.detail["operation"] for e in _entries("config_changed")] == ["新增"]
+
+
+def test_assigning_a_contact_duty_that_grants_the_specialist_role_is_recorded_as_a_role_change(world):
+    from qinqing.visits import services as duties
+    from qinqing.visits.models import Duty, Level
+
+    cadre = duties.register_cadre(world.dispatcher, world.handler, level=Level.SPECIALIST,
+                                  jurisdiction=world.district)
+    duties.assign_contact(world.dispatcher, world.enterprise, cadre, duty=Duty.SPECIALIST)
+    duties.assign_contact(world.dispatcher, world.neighbour, cadre, duty=Duty.SPECIALIST)  # holds it already
+
+    (entry,) = _entries("role_changed")
+    assert entry.actor == world.dispatcher
+    assert entry.detail == {"granted": "specialist", "users": [world.handler.pk], "reason": "分配包联"}
+
+
+def test_the_minute_ly_task_seals_what_was_written_since_its_last_run(world):
+    from qinqing.audit.tasks import seal_audit_chains
+
+    _receive(world, 2)
+    record("login", actor=world.admin)
+    assert seal_audit_chains.call_local() == {EVENTS: 2, AuditEntry._meta.db_table: 1}
+    assert seal_audit_chains.call_local() == {EVENTS: 0, AuditEntry._meta.db_table: 0}

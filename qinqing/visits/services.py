@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from qinqing.accounts.models import Jurisdiction, Role, RoleGrant
+from qinqing.audit.services import record
 from qinqing.demands import services as demand_services
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
 from qinqing.demands.models import Channel, Demand
@@ -154,11 +155,16 @@ def register_cadre(user, person, *, level: str, jurisdiction=None, unit=None, ca
     return cadre
 
 
-def _grant_service_role(user_ids) -> None:
-    """Whoever holds a duty serves the enterprise: they take in its problems and see it (专员角色)."""
+def _grant_service_role(user_ids, actor) -> None:
+    """Whoever holds a duty serves the enterprise: they take in its problems and see it (专员角色).
+    A grant widens what a person may see: the audit log records who caused it and for whom."""
     have = set(RoleGrant.objects.filter(user_id__in=user_ids, role=Role.SPECIALIST).values_list("user_id", flat=True))
-    RoleGrant.objects.bulk_create([RoleGrant(user_id=pk, role=Role.SPECIALIST) for pk in set(user_ids) - have],
+    granted = sorted(set(user_ids) - have)
+    RoleGrant.objects.bulk_create([RoleGrant(user_id=pk, role=Role.SPECIALIST) for pk in granted],
                                   ignore_conflicts=True)
+    if granted:
+        record("role_changed", actor=actor, target=f"授予{Role.SPECIALIST.label}角色（{len(granted)}人）",
+               detail={"granted": Role.SPECIALIST.value, "users": granted, "reason": "分配包联"})
 
 
 def assign_contact(user, enterprise, cadre, *, duty: str, on: dt.date | None = None, note: str = "") -> Assignment:
@@ -186,7 +192,7 @@ def assign_contact(user, enterprise, cadre, *, duty: str, on: dt.date | None = N
             rule="手工分配", last_contact_on=last_contact, last_visit_on=last_visit,
             next_contact_due=contact_due, next_visit_due=visit_due)
         set_helpers(enterprise.pk, **{POINTER[duty]: cadre.user_id})
-        _grant_service_role([cadre.user_id])
+        _grant_service_role([cadre.user_id], user)
         _event(DutyEvent.Verb.ASSIGN, user, enterprise=enterprise, note=note or f"{Duty(duty).label}：{cadre.user}",
                data={"duty": duty, "cadre": cadre.pk, "previous": current.cadre_id if current else None})
     return assignment
@@ -245,7 +251,7 @@ def follow_registry(user, moves, *, on: dt.date | None = None) -> int:
     # Ended before the new rows go in: one current row per duty is a constraint.
     Assignment.objects.filter(pk__in=ending).update(ended_on=on)
     Assignment.objects.bulk_create(starting)
-    _grant_service_role([a.cadre.user_id for a in starting])  # as assign_contact: the holder serves it
+    _grant_service_role([a.cadre.user_id for a in starting], user)  # as assign_contact: the holder serves it
     return len(starting)
 
 
@@ -556,7 +562,7 @@ def _write_plan(user, plan: Plan, batch: str) -> None:
         if pg:
             for name, value in saved.items():
                 cur.execute("SELECT set_config(%s, %s, true)", [name, value])
-    _grant_service_role(list(cadres.values()))
+    _grant_service_role(list(cadres.values()), user)
 
 
 # ---------------------------------------------------------------- visits
