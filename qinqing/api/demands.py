@@ -47,13 +47,16 @@ from .schemas import (
     EvaluateIn,
     ExtensionIn,
     LedgerFilters,
+    LongReasonIn,
     MergeIn,
     NoteIn,
     PlanIn,
     ReasonIn,
+    RejectIn,
     ReplyIn,
     SettleIn,
     ValidationErrorOut,
+    demand_ref,
     sees_internal_events,
 )
 from .sqlrows import Columns
@@ -344,7 +347,7 @@ def list_demands(request, filters: Query[LedgerFilters], limit: int = 50,
 
 
 @router.get("/demands/{ref}", response={200: DemandDetail, **ERRORS}, summary="诉求详情")
-def get_demand(request, ref: str):
+def get_demand(request, ref: demand_ref("get")):
     """One demand by id or number, with the caller's allowed actions and its timeline."""
     return present(request.auth, _demand_pk(request.auth, ref))
 
@@ -352,7 +355,7 @@ def get_demand(request, ref: str):
 # ---------------------------------------------------------------- transitions (one per verb)
 
 @router.post("/demands/{ref}/dispatch", response=VERB_RESPONSES, summary="交办")
-def dispatch(request, ref: str, payload: DispatchIn):
+def dispatch(request, ref: demand_ref("dispatch"), payload: DispatchIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.dispatch_demand(user, pk, lead_unit=payload.lead_unit, co_units=payload.co_units,
                                       category=_category(payload.category), aspect=payload.aspect,
@@ -362,21 +365,21 @@ def dispatch(request, ref: str, payload: DispatchIn):
 
 
 @router.post("/demands/{ref}/return", response=VERB_RESPONSES, summary="退回")
-def return_(request, ref: str, payload: ReasonIn):
+def return_(request, ref: demand_ref("return"), payload: ReasonIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.return_demand(user, pk, reason=payload.reason, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/accept", response=VERB_RESPONSES, summary="签收")
-def accept(request, ref: str, payload: NoteIn):
+def accept(request, ref: demand_ref("accept"), payload: NoteIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.accept_demand(user, pk, note=payload.note, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/contact", response=VERB_RESPONSES, summary="联系企业")
-def contact(request, ref: str, payload: ContactIn):
+def contact(request, ref: demand_ref("contact"), payload: ContactIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.contact_enterprise(user, pk, method=payload.method, contacted_at=payload.contacted_at,
                                          note=payload.note, version=payload.version)
@@ -384,56 +387,56 @@ def contact(request, ref: str, payload: ContactIn):
 
 
 @router.post("/demands/{ref}/plan", response=VERB_RESPONSES, summary="反馈解决路径")
-def plan(request, ref: str, payload: PlanIn):
+def plan(request, ref: demand_ref("plan"), payload: PlanIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.feed_back_path(user, pk, path=payload.path, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/request_extension", response=VERB_RESPONSES, summary="申请延期")
-def request_extension(request, ref: str, payload: ExtensionIn):
+def request_extension(request, ref: demand_ref("request_extension"), payload: ExtensionIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     services.request_extension(user, pk, days=payload.days, reason=payload.reason, version=payload.version)
     return present(user, pk)
 
 
 @router.post("/demands/{ref}/approve_extension", response=VERB_RESPONSES, summary="批准延期")
-def approve_extension(request, ref: str, payload: NoteIn):
+def approve_extension(request, ref: demand_ref("approve_extension"), payload: NoteIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.approve_extension(user, pk, note=payload.note, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/reject_extension", response=VERB_RESPONSES, summary="驳回延期")
-def reject_extension(request, ref: str, payload: NoteIn):
+def reject_extension(request, ref: demand_ref("reject_extension"), payload: RejectIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.reject_extension(user, pk, note=payload.note, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/escalate", response=VERB_RESPONSES, summary="提级办理")
-def escalate(request, ref: str, payload: ReasonIn):
+def escalate(request, ref: demand_ref("escalate"), payload: ReasonIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.escalate_demand(user, pk, reason=payload.reason, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/mark_long_term", response=VERB_RESPONSES, summary="转区级研究推进")
-def mark_long_term(request, ref: str, payload: ReasonIn):
+def mark_long_term(request, ref: demand_ref("mark_long_term"), payload: LongReasonIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.mark_long_term(user, pk, reason=payload.reason, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/transfer", response=VERB_RESPONSES, summary="移送市级")
-def transfer(request, ref: str, payload: ReasonIn):
+def transfer(request, ref: demand_ref("transfer"), payload: LongReasonIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.transfer_to_city(user, pk, reason=payload.reason, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/reply", response=VERB_RESPONSES, summary="正式答复")
-def reply(request, ref: str, payload: ReplyIn):
+def reply(request, ref: demand_ref("reply"), payload: ReplyIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.reply_demand(user, pk, reply=payload.reply, outcome=payload.outcome,
                                    version=payload.version)
@@ -441,7 +444,7 @@ def reply(request, ref: str, payload: ReplyIn):
 
 
 @router.post("/demands/{ref}/evaluate", response=VERB_RESPONSES, summary="评价")
-def evaluate(request, ref: str, payload: EvaluateIn):
+def evaluate(request, ref: demand_ref("evaluate"), payload: EvaluateIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.evaluate_demand(user, pk, evaluation=payload.evaluation, comment=payload.comment,
                                       version=payload.version)
@@ -449,21 +452,21 @@ def evaluate(request, ref: str, payload: EvaluateIn):
 
 
 @router.post("/demands/{ref}/reopen", response=VERB_RESPONSES, summary="重办")
-def reopen(request, ref: str, payload: ReasonIn):
+def reopen(request, ref: demand_ref("reopen"), payload: LongReasonIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.reopen_demand(user, pk, reason=payload.reason, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/close", response=VERB_RESPONSES, summary="销号")
-def close(request, ref: str, payload: NoteIn):
+def close(request, ref: demand_ref("close"), payload: NoteIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.close_demand(user, pk, note=payload.note, version=payload.version)
     return present(user, pk, demand)
 
 
 @router.post("/demands/{ref}/merge", response=VERB_RESPONSES, summary="并单")
-def merge(request, ref: str, payload: MergeIn):
+def merge(request, ref: demand_ref("merge"), payload: MergeIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     into = payload.into
     if isinstance(into, str):
@@ -477,7 +480,7 @@ def merge(request, ref: str, payload: MergeIn):
 
 
 @router.post("/demands/{ref}/settle", response=VERB_RESPONSES, summary="现场解决")
-def settle(request, ref: str, payload: SettleIn):
+def settle(request, ref: demand_ref("settle"), payload: SettleIn):
     user, pk = request.auth, _demand_pk(request.auth, ref)
     demand = services.close_on_the_spot(user, pk, solution=payload.solution, version=payload.version)
     return present(user, pk, demand)

@@ -8,18 +8,21 @@ Field problems come back as {"detail": "<中文说明>", "code": "invalid"} like
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
 from qinqing.demands.errors import NotFoundError
 from qinqing.enterprises import services
 from qinqing.enterprises.filters import filter_enterprises
-from qinqing.enterprises.models import HELPERS, Enterprise, IndustryCode
-from qinqing.lib import privacy
+from qinqing.enterprises.models import HELPERS, Enterprise, IndustryCode, Sector, Size
+from qinqing.lib import clock, privacy
 
 from .errors import ApiError
 from .idempotency import idempotent
+from .schemas import CREDIT_CODE, EXAMPLE_CREDIT_CODE, EXAMPLE_NEW_CREDIT_CODE, ValidationErrorOut, doc
 
 router = Router(tags=["企业库"])
 
@@ -33,7 +36,29 @@ class Error(Schema):
     code: str = Field(description="简短的错误代码，如 not_found、forbidden、invalid")
 
 
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error}
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: ValidationErrorOut}
+# The registry's text fields as its RowCleaner takes them: a formula ("=…") is refused, blanks are trimmed.
+NOT_A_FORMULA = "^[\\s\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*($|[^\\s=\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f])"
+FILLED = "^[\\s\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*[^\\s=\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]"  # and not blank
+# An id (up to 17 digits) or a credit code; surrounding blanks are ignored, letters may be lower case.
+ENTERPRISE_REF = "^\\s*([0-9]{1,17}|[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18})\\s*$"
+Ref_ = Annotated[str, WithJsonSchema({"type": "string", "pattern": ENTERPRISE_REF,
+                                     "description": "企业编号（id）或统一社会信用代码",
+                                     "examples": [EXAMPLE_CREDIT_CODE]})]
+
+
+def _text(max_length: int, *examples) -> dict:
+    return doc(maxLength=max_length, pattern=NOT_A_FORMULA, **({"examples": list(examples)} if examples else {}))
+
+
+def _money() -> dict:
+    # numeric(14, 2): what rounds to a cent above 999999999999.99 is refused
+    return doc(anyOf=[{"type": "number", "minimum": 0, "maximum": 999_999_999_999.99}, {"type": "null"}])
+
+
+def _year_range(schema: dict) -> None:
+    # RowCleaner's bounds: 1949 to next year, which moves with the clock.
+    schema.update(minimum=1949, maximum=clock.today().year + 1)
 
 
 class Ref(Schema):
@@ -141,13 +166,18 @@ class EnterprisePage(Schema):
 class EnterpriseFilters(Schema):
     """The registry list's filters (qinqing.enterprises.filters), documented here; parsed by its form."""
 
-    q: str | None = Field(None, description="企业名称、统一社会信用代码（或其开头）、联系人或电话")
-    match: str | None = Field(None, description="名称匹配方式：contains（包含，默认）或 prefix（开头）")
-    sector: str | None = Field(None, description="统计口径行业：industry、construction …")
-    section: str | None = Field(None, description="GB/T 4754 门类字母，如 C")
-    division: str | None = Field(None, description="GB/T 4754 大类，如 C33")
-    size: str | None = Field(None, description="large、medium、small、micro 或 unknown")
-    four_above: str | None = Field(None, description="yes 或 no")
+    q: str | None = Field(None, description="企业名称、统一社会信用代码（或其开头）、联系人或电话",
+                          **doc(maxLength=60, examples=["南头"]))
+    match: str | None = Field(None, description="名称匹配方式：contains（包含，默认）或 prefix（开头）",
+                              **doc(enum=["", "contains", "prefix", None]))
+    sector: str | None = Field(None, description="统计口径行业：industry、construction …",
+                               **doc(enum=["", *Sector.values, None]))
+    section: str | None = Field(None, description="GB/T 4754 门类字母，如 C",
+                                **doc(enum=["", *"ABCDEFGHIJKLMNOPQRST", None]))
+    division: str | None = Field(None, description="GB/T 4754 大类，如 C33", **doc(pattern="^$|^[A-T][0-9]{2}$"))
+    size: str | None = Field(None, description="large、medium、small、micro 或 unknown",
+                             **doc(enum=["", *Size.values, "unknown", None]))
+    four_above: str | None = Field(None, description="yes 或 no", **doc(enum=["", "yes", "no", None]))
     tag: str | None = Field(None, description="标签名称")
     jurisdiction: str | None = Field(None, description="镇街园区（或其上级）区划代码，含下级")
 
@@ -156,35 +186,69 @@ class EnterpriseIn(Schema):
     """Fields of an enterprise, validated like an Excel row. On update, only the fields sent change;
     a field sent as null or "" is emptied."""
 
-    name: str | None = None
-    credit_code: str | None = Field(None, description="18位统一社会信用代码；登记时必填，之后不能修改")
-    industry_code: str | None = Field(None, description="GB/T 4754-2017，如 C3311 或 3311")
-    sector: str | None = Field(None, description="未给行业代码时必填：industry 或“工业”等")
-    jurisdiction: str | None = Field(None, description="镇街园区的区划代码或名称")
-    division: str | None = Field(None, description="GB/T 2260 六位代码；不给则取信用代码第3-8位")
-    size: str | None = Field(None, description="无年度数据时手工填写的规模")
+    name: str | None = Field(None, description="企业名称，登记时必填；至多120字，不能清空",
+                             **doc(type="string", maxLength=120, pattern=FILLED, examples=["深圳市南山智造科技有限公司"]))
+    credit_code: str | None = Field(None, description="18位统一社会信用代码；登记时必填，之后不能修改",
+                                    **doc(type="string", pattern=CREDIT_CODE, examples=[EXAMPLE_NEW_CREDIT_CODE]))
+    industry_code: str | None = Field(None, description="GB/T 4754-2017，如 C3311 或 3311",
+                                      **doc(maxLength=1000, pattern=NOT_A_FORMULA, examples=["C3311"]))
+    sector: str | None = Field(None, description="未给行业代码时必填：industry 或“工业”等",
+                               **doc(enum=[*Sector.values, *Sector.labels, "", None]))
+    jurisdiction: str | None = Field(None, description="镇街园区的区划代码或名称",
+                                     **doc(maxLength=1000, pattern=NOT_A_FORMULA, examples=["440305001"]))
+    division: str | None = Field(None, description="GB/T 2260 六位代码；不给则取信用代码第3-8位",
+                                 **doc(pattern="^\\s*([0-9]{6})?\\s*$"))
+    size: str | None = Field(None, description="无年度数据时手工填写的规模",
+                             **doc(enum=[*Size.values, *Size.labels, "", None]))
     is_four_above: bool | None = Field(None, description="无年度数据时手工填写")
-    qualification: str | None = None
-    tags: list[str] | None = None
-    legal_representative: str | None = None
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    address: str | None = None
-    service_specialist: str | None = Field(None, description="用户名或姓名")
-    contact_leader: str | None = Field(None, description="用户名或姓名")
-    year: int | None = Field(None, description="以下年度数据的年份")
-    employees: int | None = None
-    revenue: Decimal | None = Field(None, description="营业收入（万元）")
-    assets: Decimal | None = Field(None, description="资产总额（万元）")
-    tax_paid: Decimal | None = Field(None, description="纳税额（万元）")
+    qualification: str | None = Field(None, **_text(60))
+    tags: list[str] | None = Field(None, description="标签库中的名称")
+    legal_representative: str | None = Field(None, **_text(40))
+    contact_name: str | None = Field(None, **_text(40, "林总"))
+    contact_phone: str | None = Field(None, description="5–30位数字、+、-、括号、空格、转、#",
+                                      **doc(pattern="^$|^[0-9+\\-()（）转#]([0-9+\\-()（）转# ]{3,28})[0-9+\\-()（）转#]$",
+                                            examples=["0755-26661234"]))
+    address: str | None = Field(None, **_text(200))
+    service_specialist: str | None = Field(None, description="用户名或姓名", **doc(maxLength=1000, pattern=NOT_A_FORMULA))
+    contact_leader: str | None = Field(None, description="用户名或姓名", **doc(maxLength=1000, pattern=NOT_A_FORMULA))
+    year: int | None = Field(None, description="以下年度数据的年份：1949至明年", json_schema_extra=_year_range)
+    employees: int | None = Field(None, description="从业人员（人）", **doc(minimum=0, maximum=10_000_000))
+    revenue: Decimal | None = Field(None, description="营业收入（万元）", **_money())
+    assets: Decimal | None = Field(None, description="资产总额（万元）", **_money())
+    tax_paid: Decimal | None = Field(None, description="纳税额（万元）", **_money())
+
+
+class EnterpriseNew(EnterpriseIn):
+    """登记: name, credit code and place are required, and an industry code or a sector."""
+
+    @staticmethod
+    def _registration(schema: dict) -> None:
+        schema["required"] = ["name", "credit_code", "jurisdiction"]
+        for key in schema["required"]:
+            schema["properties"][key]["type"] = "string"  # with the field's anyOf: not null
+        schema["properties"]["jurisdiction"]["pattern"] = FILLED
+        schema["anyOf"] = [
+            {"required": ["industry_code"], "properties": {"industry_code": {"type": "string", "pattern": FILLED}}},
+            {"required": ["sector"], "properties": {"sector": {"type": "string", "minLength": 1}}}]
+
+    model_config = {"json_schema_extra": _registration}
+
+
+class EnterpriseChange(EnterpriseIn):
+    """修改: the same fields; a credit code, if sent, must be the enterprise's own."""
+
+    credit_code: str | None = Field(None, description="不能修改：如给出，须与原代码相同",
+                                    **doc(type="string", pattern=CREDIT_CODE, examples=[EXAMPLE_CREDIT_CODE]))
 
 
 class FiguresIn(Schema):
-    year: int
-    employees: int | None = None
-    revenue: Decimal | None = Field(None, description="万元")
-    assets: Decimal | None = Field(None, description="万元")
-    tax_paid: Decimal | None = Field(None, description="万元")
+    """A year's figures: at least one of them."""
+
+    year: int = Field(description="1949至明年", json_schema_extra=_year_range, examples=[2025])
+    employees: int | None = Field(None, description="从业人员（人）", **doc(minimum=0, maximum=10_000_000, examples=[120]))
+    revenue: Decimal | None = Field(None, description="万元", **_money())
+    assets: Decimal | None = Field(None, description="万元", **_money())
+    tax_paid: Decimal | None = Field(None, description="万元", **_money())
 
 
 # ---------------------------------------------------------------- lookups
@@ -246,20 +310,20 @@ def list_enterprises(request, filters: Query[EnterpriseFilters], limit: int = 50
 
 @router.post("", response={201: EnterpriseDetail, **ERRORS}, summary="登记企业")
 @idempotent
-def create_enterprise(request, payload: EnterpriseIn):
+def create_enterprise(request, payload: EnterpriseNew):
     """Register an enterprise (administrators; dispatchers within their jurisdiction)."""
     enterprise = services.register_enterprise(request.auth, payload.model_dump(exclude_unset=True))
     return Status(201, _present(request.auth, enterprise.pk))
 
 
 @router.get("/{ref}", response={200: EnterpriseDetail, **ERRORS}, summary="企业详情")
-def get_enterprise(request, ref: str):
+def get_enterprise(request, ref: Ref_):
     """One enterprise by id or credit code, with its yearly figures."""
     return _present(request.auth, _pk(request.auth, ref))
 
 
 @router.patch("/{ref}", response={200: EnterpriseDetail, **ERRORS}, summary="修改企业")
-def update_enterprise(request, ref: str, payload: EnterpriseIn):
+def update_enterprise(request, ref: Ref_, payload: EnterpriseChange):
     """Change the fields sent; the credit code cannot change."""
     user = request.auth
     services.update_enterprise(user, _pk(user, ref), payload.model_dump(exclude_unset=True))
@@ -267,7 +331,7 @@ def update_enterprise(request, ref: str, payload: EnterpriseIn):
 
 
 @router.post("/{ref}/figures", response={200: EnterpriseDetail, **ERRORS}, summary="录入年度数据")
-def record_figures(request, ref: str, payload: FiguresIn):
+def record_figures(request, ref: Ref_, payload: FiguresIn):
     """A year's figures; size and 四上 are computed for that year (and carried over if it is the latest)."""
     user = request.auth
     services.record_yearly_figures(user, _pk(user, ref), **payload.model_dump())

@@ -133,7 +133,8 @@ def _document_header(operation) -> None:
     """The header as a parameter of the operation in the OpenAPI document."""
     extra = operation.openapi_extra = dict(operation.openapi_extra or {})
     extra["parameters"] = [*extra.get("parameters", []), {
-        "in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+        "in": "header", "name": HEADER, "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "\\S"},
         "description": "幂等键：同一请求重发时带同一个值，只登记一次并返回第一次的应答"}]
 
 

@@ -2,14 +2,24 @@
 
 Output schemas read model instances directly (ninja resolves attributes and `resolve_*`
 methods); dates come out as YYYY-MM-DD and times in Asia/Shanghai, as staff read them.
+
+Input schemas state in the OpenAPI document every constraint the code enforces: the choices of
+channels, natures, outcomes and evaluations, the lengths the services allow, the forms of references
+(ids, demand numbers, credit codes), dates and ranges. Most are checked by the services (one Chinese
+message, whatever the caller: page, API or import), so here they are documentation (`doc`), not a second
+validation with another wording; ids are bounded by pydantic too, as a database id cannot be larger.
+The `examples` name records of the contract test's fixture database (tests/test_api_contract.py): a
+reader can try them, and schemathesis reaches every operation with them.
 """
 
 import datetime as dt
+from typing import Annotated, Any
 
 from django.utils import timezone
 from ninja import Field, Schema
+from pydantic import WithJsonSchema
 
-from qinqing.demands.models import Outcome, Stage, State, Tier
+from qinqing.demands.models import Channel, Evaluation, Nature, Outcome, Stage, State, Tier
 from qinqing.demands.public import sees_whole_timeline
 from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.lib import clock, privacy
@@ -24,6 +34,56 @@ def sees_internal_events(user) -> bool:
     return sees_whole_timeline(user)
 
 
+# ---------------------------------------------------------------- constraints and examples
+
+# A character that stays after clean_text and strip: the services refuse text made only of blanks and
+# control characters ("请填写…"), so a text field needs one of these.
+VISIBLE = "[^\\s\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]"
+CREDIT_CODE = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"  # GB 32100-2015; the check character too
+DEMAND_NUMBER = "QQ[0-9]{4}-[0-9]{6}"
+MAX_ID = 2**63 - 1  # a database id (BigAutoField)
+# Surrounding blanks are ignored and the number's letters may be lower case; anything else is a 404.
+DEMAND_REF = "^\\s*([0-9]{1,18}|[Qq]{2}[0-9]{4}-[0-9]{6})\\s*$"
+
+
+def doc(**schema: Any) -> dict:
+    """JSON Schema keywords for the OpenAPI document only: the service enforces them, with its own message."""
+    return {"json_schema_extra": schema}
+
+
+def text(max_length: int, *examples: str) -> dict:
+    """A required text of at most `max_length` characters that is not blank (the services' `_required`)."""
+    return doc(minLength=1, maxLength=max_length, pattern=VISIBLE, **({"examples": list(examples)} if examples else {}))
+
+
+def choice(values, *, nullable: bool = False) -> dict:
+    return doc(enum=[*values, None] if nullable else list(values))
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def demand_ref(example: str):
+    """The `{ref}` path parameter of one demand: its id or number, with the fixture demand `example`
+    (a name of EXAMPLE_DEMANDS) as its example."""
+    return Annotated[str, WithJsonSchema({
+        "type": "string", "pattern": DEMAND_REF, "description": "诉求编号（id）或诉求号，如 QQ2026-000001",
+        "examples": [EXAMPLE_NUMBER[example]]})]
+
+
+# The contract test's fixture demands (tests/test_api_contract.py), received in this order, each in the state
+# its operation needs: "QQ2026-000001" is waiting to be dispatched, and so on.
+EXAMPLE_DEMANDS = (
+    "get", "dispatch", "return", "accept", "contact", "plan", "request_extension", "approve_extension",
+    "reject_extension", "escalate", "mark_long_term", "transfer", "reply", "evaluate", "reopen", "close",
+    "merge", "merge_target", "settle",
+)
+EXAMPLE_NUMBER = {name: f"QQ2026-{position:06d}" for position, name in enumerate(EXAMPLE_DEMANDS, start=1)}
+EXAMPLE_LEAD_UNIT = 801  # 南山区工业和信息化局 in the fixture
+EXAMPLE_CREDIT_CODE = "121200004013590816"  # a real code (python-stdnum's test data): 深圳市南头精密制造有限公司 in the fixture
+EXAMPLE_NEW_CREDIT_CODE = "91152201078394644D"  # a real code not yet registered in the fixture
+
+
 # ---------------------------------------------------------------- errors
 
 class Error(Schema):
@@ -32,7 +92,10 @@ class Error(Schema):
 
 
 class ValidationErrorOut(Error):
-    errors: list[dict] = Field(description="逐项的原始校验错误（loc、type、msg）")
+    """422: a request the schema refuses (`validation`), or an Idempotency-Key already used for another request
+    (`idempotency_key_reused`, without `errors`)."""
+
+    errors: list[dict] = Field(default_factory=list, description="逐项的原始校验错误（loc、type、msg）；仅 code 为 validation 时给出")
 
 
 # ---------------------------------------------------------------- references
@@ -226,40 +289,48 @@ class DemandPage(Schema):
 class LedgerFilters(Schema):
     """The ledger's filters (qinqing.demands.filters), documented here; parsed by the ledger form."""
 
-    q: str | None = Field(None, description="关键词")
-    state: list[str] | None = Field(None, description="状态，可重复")
-    group: str | None = Field(None, description="进度：open、done、long_term、transferred")
-    category: str | None = Field(None, description="类别编号（含其子类）")
-    channel: str | None = Field(None, description="来源渠道")
-    unit: str | None = Field(None, description="承办单位编号（主办或协办）")
-    jurisdiction: str | None = Field(None, description="属地区划代码（含下级）")
-    overdue: str | None = Field(None, description="超期：any 或环节 dispatch、contact、path、resolve")
-    received_from: str | None = Field(None, description="受理日期自，YYYY-MM-DD")
-    received_to: str | None = Field(None, description="受理日期至，YYYY-MM-DD")
-    enterprise: str | None = Field(None, description="企业编号")
-    nature: str | None = Field(None, description="性质：problem 困难问题、opinion 意见建议")
-    env_class: str | None = Field(None, description="营商环境大类编号")
-    aspect: str | None = Field(None, description="营商环境方面编号")
+    q: str | None = Field(None, description="关键词，或诉求号", **doc(maxLength=100, examples=["招聘"]))
+    state: list[str] | None = Field(None, description="状态，可重复",
+                                    **doc(items={"type": "string", "enum": State.values}))
+    group: str | None = Field(None, description="进度：open、done、long_term、transferred",
+                              **choice(["", "open", "done", "long_term", "transferred"], nullable=True))
+    category: str | None = Field(None, description="类别编号（含其子类）", **doc(pattern="^[0-9]+$"))
+    channel: str | None = Field(None, description="来源渠道", **choice(["", *Channel.values], nullable=True))
+    unit: str | None = Field(None, description="承办单位编号（主办或协办）", **doc(pattern="^[0-9]+$"))
+    jurisdiction: str | None = Field(None, description="属地区划代码（含下级）", **doc(examples=["440305"]))
+    overdue: str | None = Field(None, description="超期：any 或环节 dispatch、contact、path、resolve",
+                                **choice(["", "any", *Stage.values], nullable=True))
+    received_from: str | None = Field(None, description="受理日期自，YYYY-MM-DD", **doc(format="date"))
+    received_to: str | None = Field(None, description="受理日期至，YYYY-MM-DD（不早于受理日期自）", **doc(format="date"))
+    enterprise: str | None = Field(None, description="企业编号", **doc(pattern="^[0-9]{1,18}$"))
+    nature: str | None = Field(None, description="性质：problem 困难问题、opinion 意见建议",
+                               **choice(["", *Nature.values], nullable=True))
+    env_class: str | None = Field(None, description="营商环境大类编号", **doc(pattern="^[1-9][0-9]{0,17}$"))
+    aspect: str | None = Field(None, description="营商环境方面编号", **doc(pattern="^[1-9][0-9]{0,17}$"))
 
 
 class DemandIn(Schema):
     """受理: a new demand. Without a credit code, give the reporter's name (匿名 for anonymous)."""
 
-    credit_code: str | None = Field(None, description="统一社会信用代码；企业用户可省略（即本企业）")
-    channel: str = Field(description="来源渠道：visit、hotline、online、wechat、meeting、seminar、officer、other")
-    title: str
-    content: str
-    category: int | str | None = Field(None, description="类别编号或名称；省略时按内容推荐")
-    received_at: dt.datetime | None = Field(None, description="受理时间，ISO 8601；不带时区按北京时间")
-    reporter_name: str = ""
-    reporter_phone: str = ""
-    nature: str = Field("problem", description="性质：problem 困难问题（默认）、opinion 意见建议")
+    credit_code: str | None = Field(None, description="统一社会信用代码；企业用户可省略（即本企业）",
+                                    **doc(pattern=CREDIT_CODE, examples=[EXAMPLE_CREDIT_CODE]))
+    channel: str = Field(description="来源渠道：visit、hotline、online、wechat、meeting、seminar、officer、other"
+                                     "（企业用户提交的一律按 online，微信除外）", **choice(Channel.values))
+    title: str = Field(description="诉求标题，1–120字", **text(120, "技术工人招聘困难"))
+    content: str = Field(description="诉求内容，1–5000字",
+                         **text(5000, "企业扩产后缺少数控机床操作工约30人，希望人社部门协助对接职业院校。"))
+    category: int | str | None = Field(None, description="类别编号或名称；省略时按内容推荐", **doc(examples=["引才用工难"]))
+    received_at: dt.datetime | None = Field(None, description="受理时间，ISO 8601；不带时区按北京时间；"
+                                                              "不晚于当前时间，不早于2004年")
+    reporter_name: str = Field("", description="反映人姓名；无企业时必填（匿名可填“匿名”）；超过40字截断")
+    reporter_phone: str = Field("", description="反映人电话；超过30字截断")
+    nature: str = Field("problem", description="性质：problem 困难问题（默认）、opinion 意见建议", **choice(Nature.values))
 
 
 class DemandBatchIn(Schema):
     """批量受理: up to 200 demands, received all together or not at all."""
 
-    items: list[DemandIn] = Field(min_length=1, max_length=200, description="诉求列表，1–200件")
+    items: list[DemandIn] = Field(min_length=1, max_length=200, description="诉求列表，1–200件；同一批中的信用代码各自校验")
 
 
 class DemandBatchOut(Schema):
@@ -271,51 +342,65 @@ class VersionedIn(Schema):
 
 
 class DispatchIn(VersionedIn):
-    lead_unit: int = Field(description="主办单位编号")
-    co_units: list[int] = Field(default_factory=list, description="协办单位编号")
-    category: int | str | None = Field(None, description="确认或更正类别：编号或名称")
-    aspect: int | None = Field(None, description="确认或更正营商环境方面编号；省略时保持不变（更正类别时随类别建议）")
-    nature: str | None = Field(None, description="确认或更正性质：problem 或 opinion；省略时保持不变")
-    note: str = ""
+    lead_unit: Id = Field(description="主办单位编号：本区启用的承办单位（不含督查室）", examples=[EXAMPLE_LEAD_UNIT])
+    co_units: list[Id] = Field(default_factory=list, description="协办单位编号，不含主办单位")
+    category: int | str | None = Field(None, description="确认或更正类别：编号或名称", **doc(examples=["引才用工难"]))
+    aspect: Id | None = Field(None, description="确认或更正营商环境方面编号；省略时保持不变（更正类别时随类别建议）")
+    nature: str | None = Field(None, description="确认或更正性质：problem 或 opinion；省略时保持不变",
+                               **choice(Nature.values, nullable=True))
+    note: str = Field("", examples=["请人社局牵头对接职业院校"])
 
 
 class ReasonIn(VersionedIn):
-    reason: str
+    reason: str = Field(description="理由，1–1000字", **text(1000, "非本单位职责"))
+
+
+class LongReasonIn(VersionedIn):
+    reason: str = Field(description="理由或说明，1–2000字", **text(2000, "需区级统筹研究"))
 
 
 class NoteIn(VersionedIn):
-    note: str = ""
+    note: str = Field("", examples=["已签收"])
+
+
+class RejectIn(VersionedIn):
+    note: str = Field(description="驳回理由，必填", **doc(pattern=VISIBLE, examples=["延期理由不充分"]))
 
 
 class ContactIn(VersionedIn):
-    method: str = Field(description="联系方式，如 电话、上门")
-    contacted_at: dt.datetime | None = None
+    method: str = Field(description="联系方式，如 电话、上门；1–40字", **text(40, "电话"))
+    contacted_at: dt.datetime | None = Field(None, description="联系时间：受理之后、当前时间之前；省略为现在")
     note: str = ""
 
 
 class PlanIn(VersionedIn):
-    path: str = Field(description="解决路径")
+    path: str = Field(description="解决路径，1–3000字", **text(3000, "联系两所职业院校，12月中旬举办专场招聘会"))
 
 
 class ExtensionIn(VersionedIn):
-    days: int = Field(description="申请延期的工作日数")
-    reason: str
+    days: int = Field(description="申请延期的工作日数，1–60", **doc(minimum=1, maximum=60, examples=[5]))
+    reason: str = Field(description="延期理由，1–1000字", **text(1000, "院校排期"))
 
 
 class ReplyIn(VersionedIn):
-    reply: str
-    outcome: str = Field(description="solved、explained 或 unsolvable")
+    reply: str = Field(description="答复内容，1–5000字", **text(5000, "已对接两所院校，招聘会定于12月15日举办"))
+    outcome: str = Field(description="solved 已解决、explained 已解释说明 或 unsolvable 无法解决",
+                         **choice([Outcome.SOLVED, Outcome.EXPLAINED, Outcome.UNSOLVABLE]))
 
 
 class SettleIn(VersionedIn):
-    solution: str = Field(description="现场解决情况，作为答复")
+    solution: str = Field(description="现场解决情况，作为答复；1–5000字", **text(5000, "现场讲解了申报流程，企业已知悉"))
 
 
 class EvaluateIn(VersionedIn):
-    evaluation: str = Field(description="satisfied、basic 或 unsatisfied")
-    comment: str = ""
+    evaluation: str = Field(description="satisfied 满意、basic 基本满意 或 unsatisfied 不满意（须说明原因）",
+                            **choice(Evaluation.values))
+    comment: str = Field("", description="评价说明；不满意时必填；超过2000字截断", examples=["很及时"])
 
 
 class MergeIn(VersionedIn):
-    into: int | str = Field(description="并入的诉求：编号（id）或诉求号，如 QQ2026-000001")
+    into: int | str = Field(description="并入的诉求（未办结）：编号（id）或诉求号，如 QQ2026-000001",
+                            **doc(anyOf=[{"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                                         {"type": "string", "pattern": DEMAND_REF}],
+                                  examples=[EXAMPLE_NUMBER["merge_target"]]))
     note: str = ""

@@ -166,7 +166,10 @@ def _number(value: Any, *, integer: bool, factor: Decimal = Decimal(1)) -> Decim
         return int(number)
     if number >= Decimal("1e12"):
         raise Problem("数值过大（单位为万元）")
-    return number.quantize(Decimal("0.01"))
+    number = number.quantize(Decimal("0.01"))
+    if number >= Decimal("1e12"):  # 999999999999.995 rounds up past what numeric(14, 2) holds
+        raise Problem("数值过大（单位为万元）")
+    return number
 
 
 class RowCleaner:
