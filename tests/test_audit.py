@@ -462,3 +462,16 @@ def test_the_minute_ly_task_seals_what_was_written_since_its_last_run(world):
     record("login", actor=world.admin)
     assert seal_audit_chains.call_local() == {EVENTS: 2, AuditEntry._meta.db_table: 1}
     assert seal_audit_chains.call_local() == {EVENTS: 0, AuditEntry._meta.db_table: 0}
+
+
+def test_the_registry_and_the_contact_duties_exports_are_recorded_with_filters_and_rows(world):
+    from django.urls import reverse
+
+    client = login(world.dispatcher)
+    assert client.get(reverse("enterprises:export"), {"q": "深圳市"}).status_code == 200
+    assert client.get(reverse("visits:assignments"), {"format": "xlsx", "duty": "specialist"}).status_code == 200
+
+    registry, duties = _entries("export")
+    assert (registry.target, registry.actor, registry.detail["filters"]) == ("企业名单", world.dispatcher, {"q": "深圳市"})
+    assert registry.detail["rows"] == 2  # the district's two; 新安物流 is in another district
+    assert (duties.target, duties.detail) == ("包联关系表", {"filters": {"duty": "specialist"}, "rows": 0})

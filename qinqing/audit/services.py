@@ -35,12 +35,15 @@ def record(action: str, *, actor=None, request: HttpRequest | None = None, targe
         detail=detail or {}, ip=ip or None)
 
 
+NOT_FILTERS = {"format", "page"}  # how the rows were asked for, not which
+
+
 def filters_of(query: str) -> dict:
     """A filter query string as the entry shows it: each parameter with its value (or values)."""
     from django.http import QueryDict
 
     params = QueryDict(query or "")
-    return {k: v[0] if len(v) == 1 else v for k, v in params.lists() if any(v)}
+    return {k: v[0] if len(v) == 1 else v for k, v in params.lists() if any(v) and k not in NOT_FILTERS}
 
 
 def record_export(what: str, *, actor, rows: int, query: str = "", request: HttpRequest | None = None,

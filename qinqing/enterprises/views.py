@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Jurisdiction
+from qinqing.audit.services import record_export
 from qinqing.demands.errors import DomainError
 from qinqing.demands.views.common import is_htmx, jurisdictions_in_scope, paginate, staff_required
 from qinqing.lib import clock
@@ -82,7 +83,8 @@ def export(request):
         messages.error(request, f"符合条件的企业超过{EXPORT_LIMIT:,}家，请缩小筛选范围后再导出。")
         return redirect(f"{reverse('enterprises:list')}?{request.GET.urlencode()}")
     out = tempfile.TemporaryFile()
-    export_enterprises(qs, out, viewer=user)
+    count = export_enterprises(qs, out, viewer=user)
+    record_export("企业名单", actor=user, request=request, rows=count, query=request.GET.urlencode())
     return _xlsx_response(out, f"企业名单_{clock.today():%Y%m%d}.xlsx")
 
 

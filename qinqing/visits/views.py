@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Role, User
+from qinqing.audit.services import record_export
 from qinqing.demands.errors import DomainError
 from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
@@ -173,7 +174,9 @@ def assignments(request):
         qs = qs.filter(duty=duty)
     if request.GET.get("format") == "xlsx":
         stream = io.BytesIO()
-        excel.export(qs, stream)
+        count = excel.export(qs, stream)
+        record_export("包联关系表", actor=request.user, request=request, rows=count,
+                      query=request.GET.urlencode())
         response = HttpResponse(stream.getvalue(), content_type="application/vnd.openxmlformats-officedocument"
                                                                  ".spreadsheetml.sheet")
         stamp = clock.today().strftime("%Y%m%d")
