@@ -107,7 +107,7 @@ def visits(user, enterprise: Enterprise) -> dict:
     log_url = f"{reverse('visits:log')}?{urlencode({'enterprise': enterprise.pk})}"
     last = summary["last"]
     cards = [{"count": summary["total"], "label": "走访与联系", "url": log_url, "tone": "green",
-              "hint": f"最近 {last:%Y-%m-%d}" if last else "尚无记录"}]
+              "hint": f"最近 {last:%Y-%m-%d}" if last else "尚无您可查看的记录"}]
     return {**summary, "remote": summary["total"] - summary["on_site"], "latest": latest, "moments": moments, "cards": cards, "log_url": log_url,
             "new_url": f"{reverse('visits:new')}?{urlencode({'enterprise': enterprise.pk})}",
             "duties_url": reverse("visits:enterprise", args=[enterprise.pk])}
