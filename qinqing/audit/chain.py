@@ -91,11 +91,14 @@ def _plain(value):
     raise TypeError(f"cannot serialize {type(value).__name__} for the audit chain")
 
 
+# One encoder for every row (json.dumps with options builds a new one per call).
+_canonical = json.JSONEncoder(default=_plain, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
 def row_hash(prev: str, values) -> str:
-    """SHA-256 of the previous hash and the row's content values (as read from the database, in order)."""
-    canonical = json.dumps(list(values), default=_plain, ensure_ascii=False, sort_keys=True,
-                           separators=(",", ":"))
-    return hashlib.sha256((prev + canonical).encode()).hexdigest()
+    """SHA-256 of the previous hash and the canonical JSON of the row's content values (as the ORM reads
+    them, in the chain's column order: the same on SQLite and PostgreSQL)."""
+    return hashlib.sha256((prev + _canonical(list(values))).encode()).hexdigest()
 
 
 # --- sealing -------------------------------------------------------------------------------------------
