@@ -17,6 +17,7 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
@@ -64,6 +65,16 @@ def refused_only_for_what_no_schema_says(ctx, response, case):
         if stated:
             raise AssertionError(f"{case.operation.label}: the document does not state this filter rule: {stated}")
     return None
+
+
+@contextlib.contextmanager
+def hypothesis_files_in(directory):
+    """Hypothesis keeps caches (constants, unicode data) under ./.hypothesis; not in the checkout."""
+    set_hypothesis_home_dir(directory)
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(None)
 
 
 @contextlib.contextmanager
@@ -116,7 +127,7 @@ def fixture_demands(world):
 def test_every_operation_keeps_the_documented_contract(world, fixture_demands, tmp_path):
     tokens = {"dispatcher": bearer(world.dispatcher)["HTTP_AUTHORIZATION"],
               "handler": bearer(world.handler)["HTTP_AUTHORIZATION"]}
-    with connection_kept():
+    with connection_kept(), hypothesis_files_in(tmp_path / "hypothesis"):
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
         schema.config.generation.update(modes=[GenerationMode.POSITIVE], max_examples=FUZZ_EXAMPLES,
                                         deterministic=True, database="none")
