@@ -23,9 +23,15 @@ from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.pytest._test_builder import build_operation_test
 
 from qinqing.accounts.models import Unit
-from qinqing.api.schemas import EXAMPLE_CREDIT_CODE, EXAMPLE_DEMANDS, EXAMPLE_LEAD_UNIT, EXAMPLE_NUMBER
+from qinqing.api.schemas import (
+    EXAMPLE_CREDIT_CODE,
+    EXAMPLE_DEMANDS,
+    EXAMPLE_FIRST_NUMBER,
+    EXAMPLE_LEAD_UNIT,
+    EXAMPLE_NUMBER,
+)
 from qinqing.demands import services
-from qinqing.demands.models import Channel
+from qinqing.demands.models import Channel, DemandSequence
 from tests.conftest import at, bearer
 
 # The schemathesis checks that apply to this API (its default set without the ones below, plus our own):
@@ -96,6 +102,7 @@ def fixture_demands(world):
     Unit.objects.create(pk=EXAMPLE_LEAD_UNIT, name="南山区工业和信息化局", kind="department",
                         jurisdiction=world.district)
     d, h = world.dispatcher, world.handler
+    DemandSequence.objects.update_or_create(year=2026, defaults={"last": EXAMPLE_FIRST_NUMBER - 1})
     demands = {}
     for name in EXAMPLE_DEMANDS:
         demand = services.receive_demand(

@@ -101,7 +101,7 @@ class EnterpriseOut(Schema):
     tags: list[str]
     legal_representative: str
     contact_name: str
-    contact_phone: str
+    contact_phone: str = Field(description="联系电话；列表中及无需完整号码的调用者见到脱敏号码，如 138****5678")
     address: str
     service_specialist: PersonRef | None
     contact_leader: PersonRef | None

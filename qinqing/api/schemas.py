@@ -67,18 +67,22 @@ def demand_ref(example: str):
     """The `{ref}` path parameter of one demand: its id or number, with the fixture demand `example`
     (a name of EXAMPLE_DEMANDS) as its example."""
     return Annotated[str, WithJsonSchema({
-        "type": "string", "pattern": DEMAND_REF, "description": "诉求编号（id）或诉求号，如 QQ2026-000001",
+        "type": "string", "pattern": DEMAND_REF, "description": "诉求编号（id）或诉求号，如 QQ2026-900001",
         "examples": [EXAMPLE_NUMBER[example]]})]
 
 
 # The contract test's fixture demands (tests/test_api_contract.py), received in this order, each in the state
-# its operation needs: "QQ2026-000001" is waiting to be dispatched, and so on.
+# its operation needs: "QQ2026-900001" is waiting to be dispatched, and so on. The test starts the year's
+# numbers at EXAMPLE_FIRST_NUMBER, far from any fixture's first demands: the document is public, and the
+# access matrix would rightly report a number it shows that belongs to a demand of its own world.
 EXAMPLE_DEMANDS = (
     "get", "dispatch", "return", "accept", "contact", "plan", "request_extension", "approve_extension",
     "reject_extension", "escalate", "mark_long_term", "transfer", "reply", "evaluate", "reopen", "close",
     "merge", "merge_target", "settle",
 )
-EXAMPLE_NUMBER = {name: f"QQ2026-{position:06d}" for position, name in enumerate(EXAMPLE_DEMANDS, start=1)}
+EXAMPLE_FIRST_NUMBER = 900001
+EXAMPLE_NUMBER = {name: f"QQ2026-{number:06d}"
+                  for number, name in enumerate(EXAMPLE_DEMANDS, start=EXAMPLE_FIRST_NUMBER)}
 EXAMPLE_LEAD_UNIT = 801  # 南山区工业和信息化局 in the fixture
 EXAMPLE_CREDIT_CODE = "121200004013590816"  # a real code (python-stdnum's test data): 深圳市南头精密制造有限公司 in the fixture
 EXAMPLE_NEW_CREDIT_CODE = "91152201078394644D"  # a real code not yet registered in the fixture
@@ -144,7 +148,7 @@ class DemandOut(Schema):
     nature_label: str
     enterprise: EnterpriseRef | None
     reporter_name: str
-    reporter_phone: str
+    reporter_phone: str = Field(description="反映人电话；列表中及无需完整号码的调用者见到脱敏号码，如 139****5678")
     category: CategoryRef
     aspect: AspectRef | None = Field(description="营商环境方面（受理时按类别建议，交办时确认）")
     jurisdiction: JurisdictionRef
@@ -399,7 +403,7 @@ class EvaluateIn(VersionedIn):
 
 
 class MergeIn(VersionedIn):
-    into: int | str = Field(description="并入的诉求（未办结）：编号（id）或诉求号，如 QQ2026-000001",
+    into: int | str = Field(description="并入的诉求（未办结）：编号（id）或诉求号，如 QQ2026-900001",
                             **doc(anyOf=[{"type": "integer", "minimum": 1, "maximum": MAX_ID},
                                          {"type": "string", "pattern": DEMAND_REF}],
                                   examples=[EXAMPLE_NUMBER["merge_target"]]))
