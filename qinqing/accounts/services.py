@@ -10,6 +10,7 @@ from django.db import transaction
 from qinqing.audit.services import record
 from qinqing.demands.errors import DomainError, PermissionDeniedError
 from qinqing.lib import clock, privacy
+from qinqing.lib.text import clean_text
 
 from .models import ApiToken, Role, TokenScope
 
@@ -19,8 +20,9 @@ TOKEN_DAYS_MAX = 366 * 2  # a token outliving two years of staff changes is a to
 
 
 def clean_reason(reason: str | None, *, what: str) -> str:
-    """A required reason of at most REASON_MAX characters, stripped; `what` names it in the message."""
-    reason = (reason or "").strip()
+    """A required reason of at most REASON_MAX characters, stripped of blanks and control characters (PostgreSQL's
+    JSON refuses a NUL); `what` names it in the message."""
+    reason = clean_text(reason or "").strip()
     if not reason:
         raise DomainError(f"请填写{what}。")
     if len(reason) > REASON_MAX:
@@ -64,7 +66,7 @@ def issue_token(actor, user, *, name: str = "", scope: str = TokenScope.READ, da
         raise PermissionDeniedError("只有管理员可以签发API令牌。")
     if not user.is_active:
         raise DomainError(f"用户“{user.username}”已停用，不能签发令牌。")
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if len(name) > TOKEN_NAME_MAX:
         raise DomainError(f"令牌用途不能超过{TOKEN_NAME_MAX}个字。")
     if scope not in TokenScope.values:

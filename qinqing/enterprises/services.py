@@ -27,6 +27,7 @@ from qinqing.demands.errors import (
     PermissionDeniedError,
 )
 from qinqing.lib import clock, uploads, uscc
+from qinqing.lib.text import clean_text
 
 from .classify import Classifier
 from .errors import InvalidEnterpriseData, RefusedFile
@@ -63,7 +64,7 @@ def _plain(value: Any) -> Any:
 
 def _log(enterprise, user, verb, changes=None, note="") -> EnterpriseEvent:
     return EnterpriseEvent.objects.create(enterprise=enterprise, actor=_actor(user), verb=verb,
-                                          changes=changes or {}, note=note, created_at=clock.now())
+                                          changes=changes or {}, note=clean_text(note), created_at=clock.now())
 
 
 def _require_registry_rights(user, action: str) -> None:
@@ -247,7 +248,7 @@ def check_nonconforming_code(code: str, reason: str) -> str:
     """The normalised code if an administrator may accept it: only its check character fails GB 32100,
     and a reason is given. Raises DomainError otherwise (the admin form shows the same message)."""
     code = uscc.normalize(code)
-    if len((reason or "").strip()) < 4:
+    if len(clean_text(reason or "").strip()) < 4:
         raise DomainError("请写明接受该代码的理由（如核验来源：国家企业信用信息公示系统截图、营业执照等）。")
     if uscc.is_valid(code):
         raise DomainError(f"{code}符合国家标准（GB 32100-2015），无需特批。")
@@ -266,7 +267,7 @@ def accept_nonconforming_code(user, code: str, reason: str) -> CreditCodeOverrid
     if user is None or not is_registry_admin(user):
         raise PermissionDeniedError("只有管理员可以特批不符合校验规则的信用代码。")
     code = check_nonconforming_code(code, reason)
-    reason = reason.strip()
+    reason = clean_text(reason).strip()
     try:
         with transaction.atomic():
             override = CreditCodeOverride.objects.create(code=code, reason=reason, accepted_by=_actor(user),

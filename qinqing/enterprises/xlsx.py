@@ -152,6 +152,16 @@ def locate_parts(book: zipfile.ZipFile) -> tuple[str, str | None]:
     return sheet_part, strings_part
 
 
+# Excel writes a character XML cannot hold (a bell pasted into a cell) as _xHHHH_, and a literal "_x" that
+# looks like one as _x005F_x…_ (ECMA-376 ST_Xstring): decoded, so the importers' clean_text sees the
+# control character and removes it, and "公司_x0007_" is not stored as a name.
+_XSTRING = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _xstring(text: str) -> str:
+    return _XSTRING.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
 def _rich_text(element) -> str:
     """Text of an <si>/<is>: its <t>, or the <t> of each run; phonetic guides (<rPh>) are not content."""
     parts = []
@@ -161,7 +171,7 @@ def _rich_text(element) -> str:
         elif child.tag == _R:
             for t in child.iter(_T):
                 parts.append(t.text or "")
-    return "".join(parts)
+    return _xstring("".join(parts))
 
 
 def _column_index(letters: str) -> int:
@@ -295,7 +305,7 @@ class SheetReader:
                     formula = child.text or ""
                 elif tag == _IS:
                     first = child[0] if len(child) == 1 else None
-                    value = first.text if first is not None and first.tag == _T else _rich_text(child)
+                    value = _xstring(first.text or "") if first is not None and first.tag == _T else _rich_text(child)
             if formula is not None:
                 cell = ("f", "=" + formula)
             elif not value:

@@ -19,6 +19,7 @@ from qinqing.demands import services as demand_services
 from qinqing.demands.errors import DomainError, IllegalTransition, NotFoundError, PermissionDeniedError
 from qinqing.demands.models import OPEN_STATES, Demand, DemandEvent
 from qinqing.lib import clock
+from qinqing.lib.text import clean_text
 from qinqing.workdays import calendar as workcal
 
 from .models import Level, NoticeEvent, NoticeStatus, SupervisionNotice
@@ -34,7 +35,7 @@ def _actor(user):
 
 
 def _log(notice, user, verb, note="") -> NoticeEvent:
-    return NoticeEvent.objects.create(notice=notice, actor=_actor(user), verb=verb, note=note,
+    return NoticeEvent.objects.create(notice=notice, actor=_actor(user), verb=verb, note=clean_text(note),
                                       created_at=clock.now())
 
 
@@ -120,7 +121,7 @@ def issue_notice(user, demand, *, requirement: str, days: int = ANSWER_DAYS,
     """下发督办单 to the demand's lead unit about its current, overdue or nearly due, stage."""
     if not may_issue(user):
         raise PermissionDeniedError("只有督查室、领导或管理员可以下发督办单。")
-    requirement = (requirement or "").strip()
+    requirement = clean_text(requirement or "").strip()
     if not requirement:
         raise DomainError("请填写督办要求。")
     if len(requirement) > 2000:
@@ -153,7 +154,7 @@ def issue_notice(user, demand, *, requirement: str, days: int = ANSWER_DAYS,
 
 def answer_notice(user, notice, *, answer: str) -> SupervisionNotice:
     """书面反馈: the unit says what it has done and when the demand will move on."""
-    answer = (answer or "").strip()
+    answer = clean_text(answer or "").strip()
     if not answer:
         raise DomainError("请填写反馈内容。")
     if len(answer) > 5000:

@@ -18,7 +18,7 @@ from qinqing.demands.errors import DomainError
 from qinqing.enterprises.models import Enterprise
 from qinqing.enterprises.xlsx import Limits, SheetReader
 from qinqing.lib import uploads, uscc
-from qinqing.lib.text import xml_text
+from qinqing.lib.text import clean_text, xml_text
 
 from . import services
 from .models import Assignment, Cadre, Duty
@@ -72,6 +72,13 @@ class ImportRefused(DomainError):
         self.errors = errors
 
 
+def _cell(cell) -> str:
+    """A cell's text without control characters: they would reach error messages and names looked up."""
+    if not cell:
+        return ""
+    return clean_text(cell[1]) if isinstance(cell[1], str) else cell[1]
+
+
 def read_rows(upload, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
     """An uploaded .xlsx as (row number, cell texts), through the registry's hardened reader."""
     max_bytes = settings.QINQING_WORKBOOK_UPLOAD_MAX_BYTES
@@ -86,7 +93,7 @@ def read_rows(upload, max_rows: int = MAX_ROWS) -> list[tuple[int, list[str]]]:
                 fh.write(chunk)
         limits = Limits(max_upload_bytes=max_bytes, max_rows=max_rows + 1)
         with SheetReader(path, limits) as reader:
-            rows = [(number, [c[1] if c else "" for c in cells]) for number, cells in reader.rows()]
+            rows = [(number, [_cell(c) for c in cells]) for number, cells in reader.rows()]
     if not rows:
         raise DomainError("文件里没有数据。")
     return rows

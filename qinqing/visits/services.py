@@ -19,6 +19,7 @@ from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedE
 from qinqing.demands.models import Channel, Demand
 from qinqing.enterprises.models import Enterprise, Helpers, Sector, set_helpers
 from qinqing.lib import clock
+from qinqing.lib.text import clean_text
 
 from .models import (
     Assignment,
@@ -72,7 +73,7 @@ def _require_manager(user, jurisdiction: Jurisdiction) -> None:
 
 def _event(verb, actor, *, enterprise=None, visit=None, campaign=None, note="", data=None) -> DutyEvent:
     return DutyEvent.objects.create(verb=verb, actor=actor, enterprise=enterprise, visit=visit, campaign=campaign,
-                                    note=note, data=data or {}, created_at=clock.now())
+                                    note=clean_text(note), data=data or {}, created_at=clock.now())
 
 
 # ---------------------------------------------------------------- cadence
@@ -203,7 +204,7 @@ def end_assignment(user, assignment, *, on: dt.date | None = None, reason: str) 
     _require_manager(user, assignment.enterprise.jurisdiction)
     if not assignment.is_current:
         raise DomainError("该包联关系已经结束。")
-    reason = (reason or "").strip()
+    reason = clean_text(reason or "").strip()
     if not reason:
         raise DomainError("请填写解除原因。")
     on = on or _today()
@@ -575,6 +576,10 @@ class Problem:
     content: str
     solution: str = ""
 
+    def cleaned(self) -> "Problem":
+        """The problem as it is stored: without control characters, trimmed."""
+        return Problem(*(clean_text(v or "").strip() for v in (self.title, self.content, self.solution)))
+
 
 def _check_choice(value, choices, label):
     if value and value not in choices.values:
@@ -605,7 +610,7 @@ def record_visit(user, *, enterprise, visited_on: dt.date, form: str, visitors=(
     people = {v.pk: v for v in visitors} | {user.pk: user}
     if any(not p.is_staff_user for p in people.values()):
         raise DomainError("走访人只能是工作人员。")
-    problems = [p for p in problems if p.title.strip() or p.content.strip()]
+    problems = [p for p in map(Problem.cleaned, problems) if p.title or p.content]
     if len(problems) > MAX_PROBLEMS:
         raise DomainError(f"一次走访最多记录{MAX_PROBLEMS}个问题，请分次录入。")
     for i, p in enumerate(problems, 1):
@@ -616,7 +621,8 @@ def record_visit(user, *, enterprise, visited_on: dt.date, form: str, visitors=(
     with transaction.atomic():
         visit = Visit.objects.create(
             enterprise=enterprise, visited_on=visited_on, form=form, campaign=campaign,
-            discussed=discussed.strip(), policies=policies.strip(), production=production, orders=orders,
+            discussed=clean_text(discussed or "").strip(), policies=clean_text(policies or "").strip(),
+            production=production, orders=orders,
             employees=employees, hiring_need=hiring_need, financing_need=financing_need, recorded_by=user,
             recorded_at=clock.now())
         visit.visitors.set(people.values())
@@ -636,9 +642,10 @@ def raise_problem(user, visit: Visit, problem: Problem) -> Demand:
     collected) and closed at once by the visitor who received it: the solution is its reply, its
     outcome solved, and no 1231 clock runs on.
     """
-    content = problem.content.strip() or problem.title.strip()
-    solution = problem.solution.strip()
-    demand = demand_services.receive_demand(user, channel=Channel.VISIT, title=problem.title.strip(),
+    problem = problem.cleaned()
+    content = problem.content or problem.title
+    solution = problem.solution
+    demand = demand_services.receive_demand(user, channel=Channel.VISIT, title=problem.title,
                                             content=content, enterprise=visit.enterprise)
     if solution:
         demand = demand_services.close_on_the_spot(user, demand, solution=solution)
@@ -673,7 +680,7 @@ def respond_to_visit(user, visit: Visit, *, confirmed: bool, rating: int | None 
         raise NotFoundError("未找到该走访记录。")
     if visit.confirmation != Confirmation.PENDING:
         raise DomainError("该走访记录已经确认过，不能重复确认。")
-    comment = (comment or "").strip()
+    comment = clean_text(comment or "").strip()
     if confirmed:
         if rating is None or not 1 <= rating <= 5:
             raise DomainError("请为这次走访打分（1至5分）。")
@@ -701,14 +708,15 @@ def create_campaign(user, *, name: str, jurisdiction, starts_on: dt.date, ends_o
                     description: str = "") -> Campaign:
     """创建集中走访活动."""
     _require_manager(user, jurisdiction)
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if not name:
         raise DomainError("请填写活动名称。")
     if ends_on < starts_on:
         raise DomainError("结束日期不能早于开始日期。")
     with transaction.atomic():
         campaign = Campaign.objects.create(name=name[:80], jurisdiction=jurisdiction, starts_on=starts_on,
-                                           ends_on=ends_on, description=description, created_by=user)
+                                           ends_on=ends_on, description=clean_text(description or "").strip(),
+                                           created_by=user)
         _event(DutyEvent.Verb.CREATE_CAMPAIGN, user, campaign=campaign, note=campaign.name)
     return campaign
 
@@ -789,7 +797,7 @@ def _mark_visited(enterprise_id: int, visited_on: dt.date) -> int:
 def form_group(user, campaign: Campaign, *, name: str, leader=None, members=(), enterprise_ids=None):
     """组建走访组: a named group of visitors in a campaign; optionally the targets it covers."""
     _require_manager(user, campaign.jurisdiction)
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if not name:
         raise DomainError("请填写走访组名称。")
     people = list(members) + ([leader] if leader else [])
@@ -818,14 +826,15 @@ def record_seminar(user, *, kind: str, title: str, held_on: dt.date, jurisdictio
         raise PermissionDeniedError("只能记录本单位或本辖区举办的宣讲会、座谈会。")
     if kind not in Seminar.Kind.values:
         raise DomainError("类型应为座谈会或宣讲会。")
-    title = (title or "").strip()
+    title = clean_text(title or "").strip()
     if not title:
         raise DomainError("请填写主题。")
     if held_on > _today():
         raise DomainError("举办日期不能晚于今天。")
     with transaction.atomic():
         seminar = Seminar.objects.create(kind=kind, title=title[:120], held_on=held_on, jurisdiction=jurisdiction,
-                                         organiser=organiser, campaign=campaign, notes=notes, recorded_by=user)
+                                         organiser=organiser, campaign=campaign, notes=clean_text(notes or "").strip(),
+                                         recorded_by=user)
         seminar.enterprises.set(enterprises)
         _event(DutyEvent.Verb.RECORD_SEMINAR, user, campaign=campaign, note=seminar.title,
                data={"seminar": seminar.pk, "enterprises": len(enterprises)})

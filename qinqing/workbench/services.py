@@ -23,6 +23,7 @@ from qinqing.demands.errors import DomainError
 from qinqing.demands.export import clean_columns, write_xlsx
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
 from qinqing.lib import clock
+from qinqing.lib.text import clean_text
 
 from .models import ExportJob, LedgerColumns, SavedFilter
 
@@ -36,7 +37,8 @@ def _staff(user) -> None:
 
 
 def clean_query(query: str) -> str:
-    """The ledger's filter parameters, without paging, empty values or anything unknown to the form."""
+    """The ledger's filter parameters, without paging, empty values, control characters or anything unknown to
+    the form."""
     from qinqing.demands.filters import DemandFilterForm
 
     fields = set(DemandFilterForm.base_fields)
@@ -44,7 +46,7 @@ def clean_query(query: str) -> str:
     out = QueryDict(mutable=True)
     for key in params:
         if key in fields and key not in IGNORED_PARAMS:
-            values = [v for v in params.getlist(key) if v.strip()]
+            values = [v for v in map(clean_text, params.getlist(key)) if v.strip()]
             if values:
                 out.setlist(key, values)
     return out.urlencode()
@@ -78,7 +80,7 @@ def choose_columns(user, keys) -> list[str]:
 def save_filter(user, *, name: str, query: str) -> SavedFilter:
     """Keep the current ledger view under a name; the same name again replaces it."""
     _staff(user)
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if not name:
         raise DomainError("请给这个筛选起个名字，例如“本周超期”。")
     if len(name) > 40:

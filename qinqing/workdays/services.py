@@ -20,6 +20,7 @@ from django.db import transaction
 
 from qinqing.audit.services import record
 from qinqing.demands.errors import DomainError, PermissionDeniedError
+from qinqing.lib.text import clean_text
 from qinqing.lib.workdays import WorkCalendar
 
 from .calendar import invalidate, load_calendar
@@ -106,6 +107,7 @@ def save_override(user, override: WorkdayOverride, *, old_date: dt.date | None =
     """Save one holiday or make-up working day (the admin's form); `old_date` when its date was edited."""
     _check(user, "change" if override.pk else "add")
     operation = "修改" if override.pk else "新增"
+    override.note = clean_text(override.note or "").strip()
     with transaction.atomic():
         before = load_calendar()
         override.save()
@@ -153,7 +155,7 @@ def import_workdays(text: str, *, user=None) -> CalendarChange:
         if day in rows and rows[day][0] != _KINDS[raw_kind]:
             errors.append(f"第{line}行：{day} 重复且类型矛盾。")
             continue
-        rows[day] = (_KINDS[raw_kind], (row.get("note") or "").strip()[:100])
+        rows[day] = (_KINDS[raw_kind], clean_text(row.get("note") or "").strip()[:100])
     if errors:
         raise DomainError("日历文件有误，未导入任何日期：" + "；".join(errors[:20]))
     if not rows:
