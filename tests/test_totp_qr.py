@@ -1,7 +1,7 @@
 """Binding an authenticator by QR code: the enrolment page draws the otpauth:// address (issuer 亲清, the
 person's account name, the device's secret) as an SVG image on the server, allowed by the strict CSP (a
 data: image, no script, no style attribute); the secret stays on the page as text for phones without a
-camera; a correct code from the secret binds the device."""
+camera; the page is kept out of caches; a correct code from the secret binds the device."""
 
 import re
 from base64 import b32encode
@@ -62,6 +62,11 @@ def test_the_secret_stays_on_the_page_as_text_for_phones_without_a_camera(world)
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     assert f'<p class="otp-secret" id="otp-secret">{grouped}</p>' in page
     assert "手动输入密钥" in page and "扫描下面的二维码" in page
+
+
+def test_no_browser_or_proxy_keeps_a_copy_of_the_page_with_the_secret(world):
+    response = login(world.handler).get(reverse("otp_enrol"))
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
 
 
 def test_the_qr_code_and_the_secret_stay_the_same_when_the_page_is_opened_again(world):

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -133,6 +134,7 @@ def _pending_device(user) -> TOTPDevice:
     return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
 
 
+@never_cache  # the page carries the secret (as text and as QR code): no browser or proxy may keep a copy
 @login_required
 @require_http_methods(["GET", "POST"])
 def otp_enrol(request):
