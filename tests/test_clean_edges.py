@@ -301,12 +301,14 @@ def test_an_attachment_s_name_arrives_without_control_characters(world):
     assert Attachment.objects.get().name == "现场照片.png"
 
 
-def test_a_reveal_reason_and_a_token_name_reach_the_audit_log_without_control_characters(world):
+def test_reveal_reasons_token_names_and_revocation_reasons_reach_the_audit_log_without_control_characters(world):
     accounts.reveal_personal(world.dispatcher, world.enterprise, "contact_phone", dirty("回访企业核实"))
-    accounts.issue_token(world.admin, world.dispatcher, name=dirty("区政务热线对接"))
+    _, token = accounts.issue_token(world.admin, world.dispatcher, name=dirty("区政务热线对接"))
+    accounts.revoke_token(world.admin, token, dirty("对接结束"))
     assert AuditEntry.objects.get(action="reveal").detail["reason"] == "回访企业核实"
     assert ApiToken.objects.get(user=world.dispatcher).name == "区政务热线对接"
     assert AuditEntry.objects.get(action="token_issued").detail["name"] == "区政务热线对接"
+    assert AuditEntry.objects.get(action="token_revoked").detail["reason"] == "对接结束"
 
 
 def test_the_ledger_export_and_the_slip_open_with_a_visit_s_demands_and_with_older_stored_text(world, cadre):

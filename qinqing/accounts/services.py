@@ -87,7 +87,7 @@ def revoke_token(actor, token: ApiToken, reason: str = "", *, request=None) -> b
     False when it was already revoked (nothing written)."""
     if not may_manage_tokens(actor):
         raise PermissionDeniedError("只有管理员可以吊销API令牌。")
-    reason = (reason or "").strip()[:REASON_MAX]
+    reason = clean_text(reason or "").strip()[:REASON_MAX]
     with transaction.atomic():
         now = clock.now()
         changed = ApiToken.objects.filter(pk=token.pk, revoked=False).update(revoked=True, revoked_at=now)
