@@ -84,7 +84,9 @@ EXAMPLE_FIRST_NUMBER = 900001
 EXAMPLE_NUMBER = {name: f"QQ2026-{number:06d}"
                   for number, name in enumerate(EXAMPLE_DEMANDS, start=EXAMPLE_FIRST_NUMBER)}
 EXAMPLE_LEAD_UNIT = 801  # 南山区工业和信息化局 in the fixture
-EXAMPLE_CREDIT_CODE = "121200004013590816"  # a real code (python-stdnum's test data): 深圳市南头精密制造有限公司 in the fixture
+# A real code (python-stdnum's test data, the last of the list): the contract fixture's own enterprise, which no
+# other fixture registers (the access matrix reports any of its world's codes shown to an outsider).
+EXAMPLE_CREDIT_CODE = "92340621MA2UK3CE6L"
 EXAMPLE_NEW_CREDIT_CODE = "91152201078394644D"  # a real code not yet registered in the fixture
 
 
