@@ -194,3 +194,11 @@ def test_a_demand_s_chinese_fields_arrive_as_utf8_text(world, demand, client):
     assert "技术工人招聘困难".encode() in r.content and "待交办".encode() in r.content
     assert b"\\u" not in r.content
     assert r.json()["title"] == "技术工人招聘困难"
+
+
+def test_the_openapi_document_itself_arrives_as_utf8_text(client):
+    r = client.get("/api/v1/openapi.json")
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/json")
+    assert "诉求受理、台账与闭环办理".encode() in r.content
+    assert b"\\u" not in r.content
+    assert r.json()["info"]["title"] == "亲清 API"
