@@ -118,7 +118,7 @@ def small_pages(monkeypatch):
         return real(qs, request, size=2)
 
     for module in ("qinqing.notifications.views", "qinqing.portal.views", "qinqing.workbench.views",
-                   "qinqing.visits.views", "qinqing.visits.portal_views"):
+                   "qinqing.visits.views", "qinqing.visits.portal_views", "qinqing.reports.views"):
         monkeypatch.setattr(f"{module}.paginate", two_a_page)
 
 
@@ -166,3 +166,25 @@ def test_my_exports_and_the_visit_log_show_their_totals(world, small_pages):
         visit_services.record_visit(world.dispatcher, enterprise=world.enterprise,
                                     visited_on=at(f"2026-11-0{i + 2} 10:00").date(), form=Form.PHONE)
     assert "共3条" in pager(client.get(reverse("visits:log")))
+
+
+def test_the_circulars_and_the_visit_campaigns_are_paged_with_their_totals(world, small_pages):
+    import datetime as dt
+
+    from qinqing.reports.models import Circular
+    from qinqing.visits.models import Campaign
+
+    week = dt.timedelta(days=7)
+    first = dt.date(2026, 9, 7)
+    Circular.objects.bulk_create(
+        Circular(kind="weekly", jurisdiction=world.district, period_start=first + i * week,
+                 period_end=first + i * week + dt.timedelta(days=6), year=2026, serial=i + 1,
+                 title=f"第{i + 1}期周通报", issuer="南山区政企服务联席办", snapshot={}, word="w.docx", excel="e.xlsx")
+        for i in range(5))
+    Campaign.objects.bulk_create(
+        Campaign(name=f"第{i + 1}批集中走访", jurisdiction=world.district, starts_on=first + i * week,
+                 ends_on=first + i * week + dt.timedelta(days=6)) for i in range(3))
+    client = login(world.dispatcher)
+    text = pager(client.get(reverse("reports:circulars"), {"page": 3}))
+    assert "第3页" in text and "共5条" in text
+    assert "共3条" in pager(client.get(reverse("visits:campaigns"), {"page": 2}))

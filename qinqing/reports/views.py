@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.errors import DomainError
+from qinqing.demands.views.common import paginate
 from qinqing.lib import clock
 
 from . import briefing as briefings
@@ -195,12 +196,12 @@ def visible_circulars(user):
 def circular_list(request):
     """通报: what the worker issued on schedule, and a form to issue one now."""
     node = _jurisdiction(request)
-    rows = (visible_circulars(request.user).filter(jurisdiction__path__startswith=node.path)
-            .select_related("jurisdiction", "created_by").order_by("-period_end", "-id")[:100])
+    page = paginate(visible_circulars(request.user).filter(jurisdiction__path__startswith=node.path)
+                    .select_related("jurisdiction", "created_by").order_by("-period_end", "-id"), request)
     today = clock.today()
     week = period_for(CircularKind.WEEKLY, today)
     form = CircularForm(initial={"kind": CircularKind.WEEKLY, "start": week.start, "end": week.end})
-    return render(request, "reports/circulars.html", {"rows": rows, "node": node, "form": form,
+    return render(request, "reports/circulars.html", {"rows": page.rows, "page": page, "node": node, "form": form,
                                                        "jurisdictions": _choices(request, node)})
 
 

@@ -248,9 +248,10 @@ def assign_by_rule(request):
 
 @staff_required
 def campaigns(request):
-    rows = list(Campaign.objects.visible_to(request.user).select_related("jurisdiction")
-                .annotate(n=Count("target_rows")).order_by("-starts_on", "-pk")[:100])
-    return render(request, "visits/campaigns.html", {"campaigns": rows, "can_manage": _can_manage(request.user)})
+    page = paginate(Campaign.objects.visible_to(request.user).select_related("jurisdiction")
+                    .annotate(n=Count("target_rows")).order_by("-starts_on", "-pk"), request)
+    return render(request, "visits/campaigns.html", {"campaigns": page.rows, "page": page,
+                                                     "can_manage": _can_manage(request.user)})
 
 
 @staff_required
