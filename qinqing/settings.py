@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "qinqing.workbench",
     "qinqing.audit",
     "qinqing.ops",
+    "qinqing.policies",
 ]
 
 MIDDLEWARE = [

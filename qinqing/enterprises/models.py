@@ -317,6 +317,8 @@ class Enterprise(models.Model):
     contact_name = models.CharField("联系人", max_length=40, blank=True, db_index=True)
     contact_phone = models.CharField("联系电话", max_length=30, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
+    established_on = models.DateField("成立日期", null=True, blank=True,
+                                      help_text="营业执照上的成立日期；惠企政策按成立年限匹配时使用")
     credit_code_override = models.ForeignKey(CreditCodeOverride, models.PROTECT, null=True, blank=True,
                                              related_name="enterprises", verbose_name="特批代码记录")
     created_at = models.DateTimeField("登记时间", auto_now_add=True)

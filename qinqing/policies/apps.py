@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PoliciesConfig(AppConfig):
+    name = "qinqing.policies"
+    verbose_name = "惠企政策"

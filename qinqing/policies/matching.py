@@ -1,0 +1,142 @@
+"""Matching policies and enterprises, in SQL: who qualifies, why, for how much, and who misses by one condition.
+
+For a policy: the enterprises of its area (and of the caller's reach) that satisfy its rule, each with the
+group of conditions it satisfies and the estimated amount, in one query; the near misses (差一项条件) in one
+more, each condition of each group annotated as 0/1 and summed, the first missing one named.
+For an enterprise: every candidate policy's rule and amount as columns of one query on that enterprise's row.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Case, DecimalField, ExpressionWrapper, F, IntegerField, Q, Value, When
+from django.db.models.lookups import GreaterThanOrEqual, IsNull
+
+from qinqing.enterprises.models import Enterprise
+from qinqing.lib import clock
+
+from . import rules
+from .models import AmountKind, Policy
+
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+COLUMNS_PER_QUERY = 80  # policies per query when matching one enterprise (two columns each)
+
+
+def amount_expression(policy: Policy, outer: str = "pk"):
+    """The estimated benefit (万元) for the enterprise row, or NULL (按实际, or the figure not reported)."""
+    if policy.amount_kind == AmountKind.FIXED and policy.amount_fixed is not None:
+        return Value(policy.amount_fixed, output_field=MONEY)
+    if (policy.amount_kind == AmountKind.PERCENT and policy.amount_percent and policy.amount_metric
+            and policy.amount_year):
+        base = rules.figure_value(policy.amount_metric, policy.amount_year, outer)
+        share = ExpressionWrapper(base * Value(policy.amount_percent / 100), output_field=MONEY)
+        if policy.amount_cap is None:
+            return share
+        # The figure above which the cap applies, so that the comparison is on the reported figure itself.
+        ceiling = policy.amount_cap * 100 / policy.amount_percent
+        return Case(When(IsNull(base, True), then=Value(None, output_field=MONEY)),
+                    When(GreaterThanOrEqual(base, Value(ceiling)), then=Value(policy.amount_cap, output_field=MONEY)),
+                    default=share, output_field=MONEY)
+    return Value(None, output_field=MONEY)
+
+
+def _with_amount(qs, policy: Policy):
+    return qs.annotate(estimate=amount_expression(policy))
+
+
+def area(policy: Policy, enterprises=None):
+    """The enterprises a policy can reach: registered in its area, among `enterprises` (a caller's reach)."""
+    qs = enterprises if enterprises is not None else Enterprise.objects.all()
+    return qs.filter(jurisdiction__path__startswith=policy.jurisdiction.path)
+
+
+def eligible(policy: Policy, enterprises=None, today: dt.date | None = None):
+    """The eligible enterprises, annotated with `estimate` (万元 or None) and `matched_group` (1-based)."""
+    today = today or clock.today()
+    qs = area(policy, enterprises).filter(rules.compile_rule(policy.rule, today))
+    parts = rules.groups(policy.rule)
+    if len(parts) > 1:
+        whens = [When(rules.compile_rule(rules.build([rows]), today), then=Value(g))
+                 for g, rows in enumerate(parts, start=1)]
+        qs = qs.annotate(matched_group=Case(*whens, default=Value(0), output_field=IntegerField()))
+    else:
+        qs = qs.annotate(matched_group=Value(1, output_field=IntegerField()))
+    return _with_amount(qs, policy)
+
+
+def reason(policy: Policy, group: int) -> str:
+    """Why an enterprise qualifies: the conditions of the group it satisfies."""
+    parts = rules.groups(policy.rule)
+    if not parts:
+        return "所有企业均适用"
+    rows = parts[max(group, 1) - 1]
+    return "满足：" + "，".join(rules.describe_row(r["cond"], r["negate"]) for r in rows)
+
+
+def near_misses(policy: Policy, enterprises=None, today: dt.date | None = None):
+    """Enterprises of the area that do not qualify but satisfy all conditions but one of some group (of two
+    conditions or more), annotated with `missing` = "group:row" of the first such missing condition.
+    One query: each condition is a 0/1 column, each group's sum compared with its size."""
+    today = today or clock.today()
+    parts = rules.groups(policy.rule)
+    qs = area(policy, enterprises)
+    sums, misses, qualifies = {}, [], Q(pk__in=[])
+    for g, rows in enumerate(parts):
+        names = []
+        for i, row in enumerate(rows):
+            name = f"_c{g}_{i}"
+            qs = qs.alias(**{name: rules.met(row["cond"], row["negate"], today)})
+            names.append(name)
+        total = F(names[0])
+        for name in names[1:]:
+            total = total + F(name)
+        qs = qs.alias(**{f"_s{g}": ExpressionWrapper(total, output_field=IntegerField())})
+        sums[g] = len(rows)
+        qualifies |= Q(**{f"_s{g}": len(rows)})
+        if len(rows) >= 2:
+            misses += [When(Q(**{f"_s{g}": len(rows) - 1, name: 0}), then=Value(f"{g}:{i}"))
+                       for i, name in enumerate(names)]
+    if not misses:
+        return qs.none().annotate(missing=Value(""))
+    qs = qs.annotate(missing=Case(*misses, default=Value("")))
+    return _with_amount(qs.exclude(qualifies).exclude(missing=""), policy)
+
+
+def missing_text(policy: Policy, code: str) -> str:
+    """The Chinese text of the condition named by `near_misses`' code."""
+    g, i = (int(x) for x in code.split(":"))
+    row = rules.groups(policy.rule)[g][i]
+    return rules.describe_row(row["cond"], row["negate"])
+
+
+@dataclass
+class Match:
+    policy: Policy
+    estimate: Decimal | None
+    reason: str = ""
+
+
+def policies_for(enterprise: Enterprise, policies, today: dt.date | None = None) -> list[Match]:
+    """The policies among `policies` the enterprise qualifies for, with their estimates.
+
+    One query on the enterprise's row per COLUMNS_PER_QUERY policies (one in practice), each policy's rule
+    a 0/1 column and its amount another; the area is checked in the policies' own query (the caller passes
+    policies applying where the enterprise is)."""
+    today = today or clock.today()
+    candidates = list(policies)
+    found = []
+    for start in range(0, len(candidates), COLUMNS_PER_QUERY):
+        chunk = candidates[start:start + COLUMNS_PER_QUERY]
+        qs = Enterprise.objects.filter(pk=enterprise.pk)
+        columns = {}
+        for policy in chunk:
+            columns[f"m{policy.pk}"] = Case(When(rules.compile_rule(policy.rule, today), then=Value(1)),
+                                            default=Value(0), output_field=IntegerField())
+            columns[f"a{policy.pk}"] = amount_expression(policy)
+            qs = qs.annotate(**{f"m{policy.pk}": columns[f"m{policy.pk}"], f"a{policy.pk}": columns[f"a{policy.pk}"]})
+        row = qs.values(*columns).first()
+        if row is None:
+            return []
+        found += [Match(p, row[f"a{p.pk}"]) for p in chunk if row[f"m{p.pk}"]]
+    return found

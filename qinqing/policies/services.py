@@ -1,0 +1,282 @@
+"""Every change to a policy goes through one of these: register, update, set its rule, publish, expire, repeal,
+import a list. Each checks who may act, validates everything before writing anything, runs in one transaction,
+appends a PolicyEvent and raises DomainError with a Chinese message naming the field.
+"""
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from qinqing.accounts.models import Jurisdiction, Role
+from qinqing.demands.errors import DomainError, IllegalTransition, NotFoundError, PermissionDeniedError
+from qinqing.lib import clock
+from qinqing.lib.text import clean_text
+
+from . import rules
+from .models import AmountKind, BenefitType, Level, Metric, Policy, PolicyEvent, Status
+
+EDITOR_ROLES = (Role.DISPATCHER, Role.ADMIN)  # 营商办 keeps the district's policy library
+TEXT_LIMITS = {"title": 200, "issuer": 100, "doc_number": 60, "contact_unit": 100, "contact_phone": 30,
+               "original_text": 50000, "interpretation": 10000}
+REQUIRED = {"title": "政策名称", "issuer": "发文机关", "level": "层级", "benefit_type": "扶持类型",
+            "jurisdiction": "适用区域"}
+FIELD_LABELS = {f.name: str(f.verbose_name) for f in Policy._meta.get_fields() if hasattr(f, "verbose_name")}
+EDITABLE = ("title", "issuer", "doc_number", "level", "jurisdiction", "published_on", "valid_from", "valid_until",
+            "apply_opens", "apply_closes", "no_application", "benefit_type", "amount_kind", "amount_fixed",
+            "amount_percent", "amount_metric", "amount_year", "amount_cap", "original_text", "interpretation",
+            "contact_unit", "contact_phone")
+
+
+def may_edit(user, jurisdiction: Jurisdiction | None = None) -> bool:
+    """Administrators; dispatchers for policies filed in their own jurisdiction's subtree."""
+    if not (user and user.is_authenticated):
+        return False
+    if user.is_superuser or user.has_role(Role.ADMIN):
+        return True
+    if not (user.has_role(Role.DISPATCHER) and user.jurisdiction_id):
+        return False
+    return jurisdiction is None or jurisdiction.path.startswith(user.jurisdiction.path)
+
+
+def _actor(user):
+    return user if user is not None and getattr(user, "pk", None) else None
+
+
+def _log(policy, user, verb, note="", changes=None) -> PolicyEvent:
+    return PolicyEvent.objects.create(policy=policy, actor=_actor(user), verb=verb, note=clean_text(note),
+                                      changes=changes or {}, created_at=clock.now())
+
+
+def _date(value, label: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip().replace("/", "-").replace(".", "-")
+    for fmt in ("%Y-%m-%d", "%Y年%m月%d日"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date, no time
+        except ValueError:
+            continue
+    raise DomainError(f"“{label}”的日期“{value}”无效，请写成 2026-12-03。")
+
+
+def _money(value, label: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise DomainError(f"“{label}”的数值“{value}”不是数字。") from None
+    if not number.is_finite() or number < 0 or number >= Decimal("1e10"):
+        raise DomainError(f"“{label}”应为0到99亿之间的数。")
+    return number.quantize(Decimal("0.01"))
+
+
+def _choice(value, choices, label: str, *, required=True) -> str:
+    if value in (None, ""):
+        if required:
+            raise DomainError(f"请填写“{label}”。")
+        return ""
+    text = str(value).strip()
+    if text in choices.values:
+        return text
+    by_label = {lab: code for code, lab in choices.choices}
+    if text in by_label:
+        return by_label[text]
+    raise DomainError(f"“{label}”的取值“{text}”无效，应为：{'、'.join(choices.labels)}。")
+
+
+def clean_fields(data: dict) -> dict:
+    """The policy's fields checked and normalised, or DomainError naming the first wrong one."""
+    out = {}
+    for name, limit in TEXT_LIMITS.items():
+        text = clean_text(str(data.get(name) or "")).strip()
+        if len(text) > limit:
+            raise DomainError(f"“{FIELD_LABELS[name]}”不能超过{limit}个字。")
+        out[name] = text
+    for name, label in REQUIRED.items():
+        if name not in ("level", "benefit_type", "jurisdiction") and not out.get(name):
+            raise DomainError(f"请填写“{label}”。")
+    out["level"] = _choice(data.get("level"), Level, "层级")
+    out["benefit_type"] = _choice(data.get("benefit_type"), BenefitType, "扶持类型")
+    place = data.get("jurisdiction")
+    if not isinstance(place, Jurisdiction):
+        place = Jurisdiction.objects.filter(code=str(place or "").strip()).first() or \
+            Jurisdiction.objects.filter(name=str(place or "").strip()).order_by("path").first()
+    if place is None:
+        raise DomainError(f"“适用区域”的取值“{data.get('jurisdiction') or ''}”不是已登记的区划。")
+    out["jurisdiction"] = place
+    for name in ("published_on", "valid_from", "valid_until", "apply_opens", "apply_closes"):
+        out[name] = _date(data.get(name), FIELD_LABELS[name])
+    if out["valid_from"] and out["valid_until"] and out["valid_until"] < out["valid_from"]:
+        raise DomainError("“有效期至”早于“有效期起”，请检查有效期。")
+    if out["apply_opens"] and out["apply_closes"] and out["apply_closes"] < out["apply_opens"]:
+        raise DomainError("“申报截止”早于“申报开始”：申报窗口不能在开始之前关闭。")
+    out["no_application"] = str(data.get("no_application") or "").strip() in ("True", "true", "1", "是", "on", "免申即享")
+    kind = _choice(data.get("amount_kind") or AmountKind.ACTUAL, AmountKind, "金额规则")
+    out["amount_kind"] = kind
+    for name in ("amount_fixed", "amount_percent", "amount_cap"):
+        out[name] = _money(data.get(name), FIELD_LABELS[name])
+    out["amount_metric"] = _choice(data.get("amount_metric"), Metric, "比例基数", required=False)
+    year = data.get("amount_year")
+    try:
+        out["amount_year"] = int(year) if year not in (None, "") else None
+    except (TypeError, ValueError):
+        raise DomainError(f"“基数年度”的取值“{year}”不是年份。") from None
+    if kind == AmountKind.FIXED and out["amount_fixed"] is None:
+        raise DomainError("金额规则为“固定金额”时，请填写“固定金额（万元）”。")
+    if kind == AmountKind.PERCENT:
+        for name in ("amount_percent", "amount_metric", "amount_year", "amount_cap"):
+            if out[name] in (None, ""):
+                raise DomainError(f"金额规则为“按年度数据比例（封顶）”时，请填写“{FIELD_LABELS[name]}”。")
+        if not Decimal(0) < out["amount_percent"] <= 100:
+            raise DomainError("“比例（%）”应大于0且不超过100。")
+        if not 2000 <= out["amount_year"] <= 2100:
+            raise DomainError(f"“基数年度”的取值“{out['amount_year']}”不是有效年份。")
+    if kind != AmountKind.FIXED:
+        out["amount_fixed"] = None
+    if kind != AmountKind.PERCENT:
+        out.update(amount_percent=None, amount_metric="", amount_year=None, amount_cap=None)
+    return out
+
+
+def _check_scope(user, place):
+    if not may_edit(user):
+        raise PermissionDeniedError("只有营商办或管理员可以维护惠企政策。")
+    if not may_edit(user, place):
+        raise PermissionDeniedError(f"您只能维护本辖区的政策，不能登记到“{place.name}”。")
+
+
+def _load(user, policy) -> Policy:
+    pk = policy.pk if isinstance(policy, Policy) else policy
+    found = (Policy.objects.visible_to(user).select_for_update(of=("self",)).select_related("jurisdiction")
+             .filter(pk=pk).first())
+    if found is None:
+        raise NotFoundError("政策不存在或您无权查看。")
+    if not may_edit(user, found.jurisdiction):
+        raise PermissionDeniedError("只有本辖区营商办或管理员可以维护该政策。")
+    return found
+
+
+def register_policy(user, data: dict, *, rule_rows: list[dict] | None = None) -> Policy:
+    """登记 a policy as a draft (草稿), with its rule when given."""
+    fields = clean_fields(data)
+    _check_scope(user, fields["jurisdiction"])
+    rule = rules.validate(rule_rows) if rule_rows else {}
+    with transaction.atomic():
+        policy = Policy.objects.create(**fields, rule=rule, rule_text=rules.explain(rule), created_by=_actor(user),
+                                       created_at=clock.now(), updated_at=clock.now())
+        _log(policy, user, PolicyEvent.Verb.CREATE, policy.title)
+    return policy
+
+
+def _changes(policy, fields: dict) -> dict:
+    out = {}
+    for name, new in fields.items():
+        old = getattr(policy, name)
+        if old != new:
+            out[name] = [str(old) if old is not None else None, str(new) if new is not None else None]
+    return out
+
+
+def update_policy(user, policy, data: dict) -> Policy:
+    """修改 a policy's record (not its status: that is publish/expire/repeal)."""
+    fields = clean_fields(data)
+    with transaction.atomic():
+        policy = _load(user, policy)
+        _check_scope(user, fields["jurisdiction"])
+        if policy.status == Status.REPEALED:
+            raise IllegalTransition("已废止的政策不能再修改。")
+        changes = _changes(policy, fields)
+        if not changes:
+            return policy
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.updated_at = clock.now()
+        policy.save(update_fields=[*fields, "updated_at"])
+        _log(policy, user, PolicyEvent.Verb.UPDATE, changes=changes)
+    return policy
+
+
+def set_rule(user, policy, rows: list[dict]) -> Policy:
+    """修改适用条件: the rows from the form, validated into the stored tree and explained in Chinese."""
+    rule = rules.validate(rows)
+    with transaction.atomic():
+        policy = _load(user, policy)
+        if policy.status == Status.REPEALED:
+            raise IllegalTransition("已废止的政策不能再修改适用条件。")
+        text = rules.explain(rule)
+        if policy.rule == rule:
+            return policy
+        old = policy.rule_text
+        policy.rule, policy.rule_text, policy.updated_at = rule, text, clock.now()
+        policy.save(update_fields=["rule", "rule_text", "updated_at"])
+        _log(policy, user, PolicyEvent.Verb.RULE, text, changes={"rule_text": [old, text]})
+    return policy
+
+
+def publish_policy(user, policy) -> Policy:
+    """发布: the draft becomes visible to enterprises (while valid)."""
+    with transaction.atomic():
+        policy = _load(user, policy)
+        if policy.status != Status.DRAFT:
+            raise IllegalTransition(f"政策当前为“{policy.get_status_display()}”，只有草稿可以发布。")
+        if policy.valid_until and policy.valid_until < clock.today():
+            raise IllegalTransition(f"政策有效期已于{policy.valid_until:%Y-%m-%d}截止，不能发布。")
+        policy.status, policy.updated_at = Status.PUBLISHED, clock.now()
+        policy.save(update_fields=["status", "updated_at"])
+        _log(policy, user, PolicyEvent.Verb.PUBLISH)
+    return policy
+
+
+def end_policy(user, policy, *, repeal: bool, reason: str) -> Policy:
+    """宣布失效 (expire) or 废止 (repeal) a published policy; it leaves every public list and stays on record."""
+    reason = clean_text(reason or "").strip()
+    if not reason:
+        raise DomainError("请填写失效或废止的原因。")
+    if len(reason) > 500:
+        raise DomainError("原因不能超过500个字。")
+    with transaction.atomic():
+        policy = _load(user, policy)
+        if policy.status not in (Status.PUBLISHED, Status.EXPIRED) or (policy.status == Status.EXPIRED
+                                                                       and not repeal):
+            raise IllegalTransition(f"政策当前为“{policy.get_status_display()}”，不能{'废止' if repeal else '宣布失效'}。")
+        policy.status = Status.REPEALED if repeal else Status.EXPIRED
+        policy.updated_at = clock.now()
+        policy.save(update_fields=["status", "updated_at"])
+        _log(policy, user, PolicyEvent.Verb.REPEAL if repeal else PolicyEvent.Verb.EXPIRE, reason)
+    return policy
+
+
+def import_policies(user, rows: list[dict]) -> list[Policy]:
+    """导入 a list of policies (rows keyed by field name, from qinqing.policies.excel) as drafts.
+
+    All or nothing: every row is checked first; one wrong row refuses the whole file with its row number
+    and field, and nothing is written."""
+    if not may_edit(user):
+        raise PermissionDeniedError("只有营商办或管理员可以导入惠企政策。")
+    if not rows:
+        raise DomainError("文件中没有政策数据。")
+    cleaned = []
+    for row in rows:
+        number = row.pop("_row", None)
+        try:
+            fields = clean_fields(row)
+            _check_scope(user, fields["jurisdiction"])
+        except DomainError as exc:
+            raise DomainError(f"第{number}行：{exc.message}") from None
+        cleaned.append(fields)
+    with transaction.atomic():
+        now = clock.now()
+        policies = Policy.objects.bulk_create([
+            Policy(**fields, rule={}, rule_text=rules.explain({}), created_by=_actor(user), created_at=now,
+                   updated_at=now) for fields in cleaned])
+        if policies[0].pk is None:  # a backend that does not return ids: read them back
+            policies = list(Policy.objects.filter(created_at=now, created_by=_actor(user)).order_by("pk"))
+        PolicyEvent.objects.bulk_create([PolicyEvent(policy=p, actor=_actor(user), verb=PolicyEvent.Verb.IMPORT,
+                                                     created_at=now) for p in policies])
+    return policies
