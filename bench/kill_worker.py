@@ -218,10 +218,14 @@ STEPS = {"prepare": step_prepare, "enqueue-sweep": step_enqueue_sweep, "confirm"
          "recover": step_recover, "count": step_count}
 
 
+def _step_cmd(name: str, args, job: int = 0) -> list[str]:
+    return [PYTHON, str(BENCH / "kill_worker.py"), "--step", name, "--rows", str(args.rows), "--demands",
+            str(args.demands), "--overdue", str(args.overdue), "--seed", str(args.seed), "--job", str(job)]
+
+
 def step(env: dict, name: str, args, **extra) -> dict:
-    cmd = [PYTHON, str(BENCH / "kill_worker.py"), "--step", name, "--rows", str(args.rows),
-           "--demands", str(args.demands), "--overdue", str(args.overdue), "--seed", str(args.seed), "--job", str(extra.get("job", 0))]
-    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run(_step_cmd(name, args, extra.get("job", 0)), cwd=ROOT, env=env, capture_output=True,
+                         text=True)
     if out.returncode:
         raise SystemExit(f"step {name} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -324,18 +328,22 @@ def run(args, work: Path, pg_url: str) -> dict:
     awaiting = lambda: db.one("SELECT count(*) FROM demands_demandevent WHERE awaiting_delivery")[0]  # noqa: E731
     try:
         # 1. killed inside the sweep's transaction
+        # (the step that queues the sweep runs alongside: a sweep the scheduler starts meanwhile counts too)
         offset = consumer.start()
-        step(env, "enqueue-sweep", args)
+        queueing = subprocess.Popen(_step_cmd("enqueue-sweep", args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         offset = consumer.wait_for(r"Executing qinqing\.demands\.tasks\.sweep_overdue", offset, 120)
-        time.sleep(0.05)
         consumer.kill()
+        queueing.wait()
+        if urgings():
+            raise SystemExit("kill 1 came after the sweep committed: run again (or with more --overdue)")
         kills.append(f"kill 1, during the sweep: {urgings():,} urgings committed")
         print(f"    {kills[-1]}", flush=True)
         # 2. the next sweep commits; killed while its notices are written
         offset = consumer.start()
         restarted = time.monotonic()
-        step(env, "enqueue-sweep", args)
+        queueing = subprocess.Popen(_step_cmd("enqueue-sweep", args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         offset = consumer.wait_for(r"Executing qinqing\.demands\.tasks\.deliver_sweep", offset, 300)
+        queueing.wait()
         timings["sweep rerun, until its notices start"] = time.monotonic() - restarted
         time.sleep(0.3)
         consumer.kill()
@@ -386,6 +394,7 @@ def run(args, work: Path, pg_url: str) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the consumer and the cluster
     if args.step:
         print(json.dumps(STEPS[args.step](args), ensure_ascii=False, default=str))
         return 0
