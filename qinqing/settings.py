@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "qinqing.audit",
     "qinqing.ops",
     "qinqing.policies",
+    "qinqing.textmodel",
 ]
 
 MIDDLEWARE = [
