@@ -179,7 +179,10 @@ def test_issue_token_refuses_bad_input_in_chinese_and_issues_nothing(world, args
     assert not ApiToken.objects.exists() and not AuditEntry.objects.filter(action="token_issued").exists()
 
 
-def test_existing_tokens_get_an_expiry_when_the_migration_runs(transactional_db):
+# serialized_rollback: a transactional test's closing flush otherwise re-creates the content types, and the
+# next serialized test (the browser tests) then fails restoring its own copy of them.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_existing_tokens_get_an_expiry_when_the_migration_runs():
     from django.db.migrations.executor import MigrationExecutor
 
     executor = MigrationExecutor(connection)
