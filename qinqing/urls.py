@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("qinqing.api.urls")),
     path("portal/visits/", include("qinqing.visits.portal_urls")),
+    path("portal/policies/", include("qinqing.policies.portal_urls")),
     path("portal/", include("qinqing.portal.urls")),
     path("notifications/", include("qinqing.notifications.urls")),
     path("workbench/", include("qinqing.workbench.urls")),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("reports/", include("qinqing.reports.urls")),
     path("supervision/", include("qinqing.supervision.urls")),
     path("visits/", include("qinqing.visits.urls")),
+    path("policies/", include("qinqing.policies.urls")),
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),
 ]

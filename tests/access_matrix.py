@@ -22,6 +22,7 @@ from qinqing.demands.models import Attachment, Channel
 from qinqing.enterprises.models import Enterprise, ImportJob
 from qinqing.lib import clock
 from qinqing.notifications.models import Notification
+from qinqing.policies import services as policy_services
 from qinqing.reports.models import CircularKind
 from qinqing.reports.services import issue_circular
 from qinqing.supervision import services as notice_services
@@ -183,6 +184,16 @@ URLS = {
     "visits:campaign_seminar": Entry(kind="campaign", ok=every(STAFF, 405), get_allowed=False, post=True),
     "visits:campaign_group": Entry(kind="campaign", ok=every(STAFF, 405), get_allowed=False, post=True),
     "visits:neglect": Entry(ok=every(OVERSEERS)),
+    # 惠企政策: staff of the policy's jurisdiction and above read; its dispatchers and the admin edit
+    "policies:list": Entry(ok=STAFF_PAGE),
+    "policies:new": Entry(ok=every(REGISTRARS), post=True),
+    "policies:import": Entry(ok=every(REGISTRARS), post=True),
+    "policies:detail": Entry(kind="policy", ok=STAFF_PAGE),
+    "policies:edit": Entry(kind="policy", ok=every(REGISTRARS), post=True),
+    "policies:rule": Entry(kind="policy", ok=every(REGISTRARS), post=True),
+    "policies:status": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "policies_portal:home": Entry(ok=PORTAL_PAGE),
+    "policies_portal:detail": Entry(kind="policy", ok=PORTAL_PAGE),
     # workbench: a person's own exports and filters
     "workbench:export": Entry(ok=STAFF_PAGE, own=True),
     "workbench:exports": Entry(ok=STAFF_PAGE),
@@ -211,6 +222,7 @@ API = {
     "GET /api/v1/enterprises/{ref}": "enterprise",
     "PATCH /api/v1/enterprises/{ref}": "enterprise",
     "POST /api/v1/enterprises/{ref}/figures": "enterprise",
+    "GET /api/v1/policies": None,
 }
 # Resolver patterns under /api/v1/ that are not operations of the OpenAPI document.
 API_ROUTES_OUTSIDE_SCHEMA = {"api:openapi-json", "api:api-root", "api:unknown_verb", None}
@@ -226,6 +238,7 @@ class Objects:
         self.notices, self.visits, self.campaigns, self.circulars = {}, {}, {}, {}
         self.export_jobs, self.import_jobs, self.saved_filters, self.notifications = {}, {}, {}, {}
         self.users = {}
+        self.policies = {}
         self.internal_notes = []
 
 
@@ -300,6 +313,12 @@ def build(w) -> Objects:
         imp.error_file.save(f"errors-{key}.xlsx", ContentFile(b"PK"), save=True)
         o.import_jobs[key] = imp
         o.saved_filters[key] = SavedFilter.objects.create(user=user, name=f"常用{key}", query="state=received")
+    for key, user, place in (("A", w.dispatcher, w.district), ("X", w.other_dispatcher, w.other_district)):
+        policy = policy_services.register_policy(user, {
+            "title": f"稳岗扩岗补贴{key}", "issuer": f"{place.name}人力资源局", "level": "district",
+            "jurisdiction": place, "benefit_type": "grant", "amount_kind": "fixed", "amount_fixed": "5",
+            "valid_until": "2027-12-31", "apply_closes": "2026-12-31"})
+        o.policies[key] = policy_services.publish_policy(user, policy)
     o.notifications["A"] = Notification.objects.create(recipient=w.handler, demand=a, text="甲件交办给您")
     o.notifications["X"] = Notification.objects.create(recipient=w.other_handler, demand=x, text="丁件交办给您")
     return o
@@ -322,6 +341,9 @@ REACH = {
               "X": {"other_dispatcher", "admin", "other_owner"}},
     "campaign": {"A": {"dispatcher", "supervisor", "leader", "admin"}, "X": {"other_dispatcher", "admin"}},
     "circular": {"A": {"dispatcher", "supervisor", "leader", "admin"}, "X": {"other_dispatcher", "admin"}},
+    # A district's policies: its staff, the administrator, and (published, current) its enterprises.
+    "policy": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
+               "X": {*BAOAN_STAFF, "admin", "other_owner"}},
 }
 
 

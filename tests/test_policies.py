@@ -180,3 +180,12 @@ def test_only_the_districts_dispatcher_may_register_its_policies(world):
     with pytest.raises(PermissionDeniedError):
         services.register_policy(make_user("nobody"), _data(world))
     assert not Policy.objects.exists()
+
+
+def test_a_policy_without_conditions_applies_to_every_enterprise_of_its_area(world, factories):
+    policy = services.register_policy(world.dispatcher, _data(world))
+    assert policy.rule_text == "适用于：所有企业"
+    assert {e.pk for e in matching.eligible(policy)} == set(
+        Enterprise.objects.filter(jurisdiction__path__startswith=world.district.path).values_list("pk", flat=True))
+    assert [m.policy for m in matching.policies_for(world.enterprise, [policy])] == [policy]
+    assert not matching.near_misses(policy).exists()

@@ -9,6 +9,7 @@ from . import errors
 from .auth import SessionAuth, TokenAuth
 from .demands import router as demands_router
 from .enterprises import router as enterprises_router
+from .policies import router as policies_router
 from .renderer import RENDERER
 
 
@@ -42,3 +43,4 @@ api = NinjaAPI(
 errors.register(api)
 api.add_router("/", demands_router)
 api.add_router("/enterprises", enterprises_router)
+api.add_router("/policies", policies_router)

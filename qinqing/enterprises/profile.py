@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from qinqing.accounts.models import User
 from qinqing.demands.models import OPEN_STATES, Demand, State
 from qinqing.lib import clock
+from qinqing.policies.profile import policies as policy_matches
 from qinqing.visits.models import Assignment, Duty, Visit
 from qinqing.visits.models import Form as VisitForm
 
@@ -138,6 +139,7 @@ SECTIONS: list[Section] = [
     Section("demands", "enterprises/profile/_demands.html", demands),
     Section("visits", "enterprises/profile/_visits.html", visits),
     Section("helpers", "enterprises/profile/_helpers.html", helpers, column="side"),
+    Section("policies", "policies/_profile.html", policy_matches),
 ]
 
 

@@ -110,6 +110,11 @@ def missing_text(policy: Policy, code: str) -> str:
     return rules.describe_row(row["cond"], row["negate"])
 
 
+def money(value) -> Decimal | None:
+    """An estimate to the fen (SQLite returns what the arithmetic gave, PostgreSQL its own scale)."""
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
 @dataclass
 class Match:
     policy: Policy
@@ -138,5 +143,5 @@ def policies_for(enterprise: Enterprise, policies, today: dt.date | None = None)
         row = qs.values(*columns).first()
         if row is None:
             return []
-        found += [Match(p, row[f"a{p.pk}"]) for p in chunk if row[f"m{p.pk}"]]
+        found += [Match(p, money(row[f"a{p.pk}"])) for p in chunk if row[f"m{p.pk}"]]
     return found

@@ -387,7 +387,7 @@ def compile_rule(rule: dict, today: dt.date) -> Q:
     """The rule as one Q on Enterprise (an empty rule: every enterprise)."""
     parts = groups(rule)
     if not parts:
-        return Q()
+        return Q(pk__isnull=False)  # a condition, not Q(): it must also stand inside When()
     out = Q(pk__in=[])
     for rows in parts:
         group = Q()

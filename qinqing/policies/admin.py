@@ -1,0 +1,24 @@
+"""Admin: read-only views of the policy library and its trail. Policies change only through the staff pages
+(qinqing.policies.views), which go through the services: their permission checks, validation and trail."""
+
+from django.contrib import admin
+
+from qinqing.lib.admin import ReadOnlyAdmin
+
+from .models import Policy, PolicyEvent
+
+
+@admin.register(Policy)
+class PolicyAdmin(ReadOnlyAdmin):
+    list_display = ("title", "doc_number", "level", "jurisdiction", "benefit_type", "status", "valid_until",
+                    "apply_closes", "no_application")
+    list_filter = ("status", "level", "benefit_type", "no_application")
+    search_fields = ("title", "doc_number", "issuer")
+    list_select_related = ("jurisdiction",)
+
+
+@admin.register(PolicyEvent)
+class PolicyEventAdmin(ReadOnlyAdmin):
+    list_display = ("policy", "verb", "actor", "created_at")
+    list_filter = ("verb",)
+    list_select_related = ("policy", "actor")

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import portal_views
+
+app_name = "policies_portal"
+
+urlpatterns = [
+    path("", portal_views.my_policies, name="home"),
+    path("<int:pk>/", portal_views.policy_page, name="detail"),
+]
