@@ -187,6 +187,9 @@ QINQING_CALENDAR_SYNC_DEMANDS = env_int("QINQING_CALENDAR_SYNC_DEMANDS", 2000)
 QINQING_BRIEFING_MEETINGS_COUNT_AS_VISITS = env_bool("QINQING_BRIEFING_MEETINGS_COUNT_AS_VISITS", False)
 # The SMS gateway (a dotted path); the default only records messages in the database (no network).
 QINQING_SMS_BACKEND = env_str("QINQING_SMS_BACKEND", "qinqing.notifications.sms.DatabaseBackend")
+# The text model learns a category or a unit once this many dispatched demands carry it; until two do, the
+# keyword lexicon suggests (qinqing.textmodel.services).
+QINQING_TEXTMODEL_MIN_EXAMPLES = env_int("QINQING_TEXTMODEL_MIN_EXAMPLES", 30)
 QINQING_ATTACHMENT_EXTENSIONS = ["pdf", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "txt"]
 QINQING_ATTACHMENTS_PER_DEMAND = 10
 # Every upload is checked by its content, its extension and its size (qinqing.lib.uploads); each use has its

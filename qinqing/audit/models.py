@@ -30,6 +30,8 @@ class Action(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", "吊销API令牌"
     BACKUP = "backup", "备份"
     RESTORE = "restore", "恢复"
+    MODEL_TRAINED = "model_trained", "训练文本模型"
+    MODEL_ACTIVATED = "model_activated", "切换文本模型"
 
 
 ACTION_LABELS = dict(Action.choices)

@@ -1,0 +1,196 @@
+"""Training, activating and rolling back the text models, and the suggestion they give.
+
+The models learn from the deployment's own confirmed demands: a demand's category and lead unit count as
+confirmed once a dispatcher has dispatched it (the dispatch form shows the suggestion; the dispatcher keeps
+or corrects it). A kind of label becomes learnable once it has `QINQING_TEXTMODEL_MIN_EXAMPLES` confirmed
+demands; until two are, no model is trained and the suggestion comes from the administrators' keyword
+lexicon (each category's 识别关键词) and the category's 建议承办单位.
+
+Every trained version is kept: `train_model` adds one (active at once, its nested cross-validated scores
+stored with it), `activate_model` switches to any, `rollback_model` to the one before the active one.
+"""
+
+import logging
+import pickle  # noqa: S403 - the models are pickled here and only ever read back here (see TextModel.pipeline)
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from qinqing.audit.services import record
+from qinqing.demands.errors import DomainError, PermissionDeniedError
+from qinqing.demands.verbs import is_admin
+from qinqing.lib import clock
+
+from . import classifier
+from .models import Kind, TextModel
+
+log = logging.getLogger(__name__)
+
+_TTL_SECONDS = 60
+ADMIN_ONLY = "只有管理员可以训练或切换文本模型。"
+
+
+def min_examples() -> int:
+    return settings.QINQING_TEXTMODEL_MIN_EXAMPLES
+
+
+def _check_admin(user) -> None:
+    if user is not None and not is_admin(user):
+        raise PermissionDeniedError(ADMIN_ONLY)
+
+
+# ---------------------------------------------------------------- training data
+
+def training_examples(kind: str) -> tuple[list, list, dict]:
+    """(rows of (title, content), labels as ids, {id: name}) for the learnable labels of `kind`.
+
+    Confirmed demands only (dispatched at least once), labels that are still in use (active categories,
+    active units), and of those only the labels with at least `min_examples()` demands."""
+    from django.db.models import Count
+
+    from qinqing.accounts.models import Unit
+    from qinqing.demands.models import Category, Demand
+
+    if kind == Kind.CATEGORY:
+        column, names = "category_id", dict(Category.objects.filter(active=True).values_list("pk", "name"))
+    else:
+        column, names = "lead_unit_id", dict(Unit.objects.filter(active=True).values_list("pk", "name"))
+    confirmed = Demand.objects.filter(dispatched_at__isnull=False, **{f"{column}__in": list(names)})
+    counts = dict(confirmed.values_list(column).annotate(n=Count("pk")).values_list(column, "n"))
+    learnable = sorted(pk for pk, n in counts.items() if n >= min_examples())
+    rows = list(confirmed.filter(**{f"{column}__in": learnable}).order_by("pk")
+                .values_list("title", "content", column))
+    return [(t, c) for t, c, _ in rows], [str(label) for _, _, label in rows], {str(pk): names[pk] for pk in learnable}
+
+
+# ---------------------------------------------------------------- train, activate, roll back
+
+def train_model(user, kind: str, *, folds: int = 5) -> TextModel:
+    """Train a new version of the `kind` model on the confirmed demands, score it by nested stratified
+    cross-validation, store it and make it the active one (the previous stays for rollback).
+
+    `user` None is the scheduled worker. Refuses, changing nothing, when fewer than two labels have
+    enough examples. Takes seconds to minutes: the admin queues it for the worker."""
+    _check_admin(user)
+    if kind not in Kind.values:
+        raise DomainError(f"模型用途“{kind}”无效。")
+    texts, labels, names = training_examples(kind)
+    if len(names) < 2:
+        raise DomainError(f"{Kind(kind).label}模型需要至少两个类别各有{min_examples()}条已交办诉求，"
+                          f"目前{len(names)}个类别达到；在此之前由关键词给出建议。")
+    started = time.perf_counter()
+    docs = [classifier.make_doc(t, c) for t, c in texts]
+    k = min(folds, min(labels.count(label) for label in names))
+    scores = classifier.cross_validate(docs, labels, k=k)
+    model = classifier.Classifier().fit(docs, labels)
+    took = time.perf_counter() - started
+    scores.update(
+        labels=[names[label] for label in scores["labels"]],
+        per_class={names[label]: f for label, f in scores["per_class"].items()},
+        support={names[label]: n for label, n in scores["support"].items()},
+        ids=scores["labels"], params=model.params, temperature=round(model.temperature, 3),
+        seconds=round(took, 1), protocol=f"嵌套分层{k}折交叉验证（每个训练折内部{model.folds}折选参数）",
+    )
+    with transaction.atomic():
+        version = (TextModel.objects.filter(kind=kind).aggregate(v=Max("version"))["v"] or 0) + 1
+        TextModel.objects.filter(kind=kind, active=True).update(active=False)
+        trained = TextModel.objects.create(
+            kind=kind, version=version, trained_at=clock.now(), trained_by=user, n_examples=len(docs),
+            scores=scores, active=True, pipeline=pickle.dumps({"model": model, "names": names}))
+        record("model_trained", actor=user, target=str(trained),
+               detail={"macro_f1": scores["macro_f1"], "n_examples": len(docs), "labels": len(names)})
+        transaction.on_commit(_models.invalidate)
+    return trained
+
+
+def activate_model(user, model: TextModel) -> TextModel:
+    """Make `model` the active version of its kind (any stored version, older or newer)."""
+    _check_admin(user)
+    with transaction.atomic():
+        model = TextModel.objects.select_for_update().get(pk=model.pk)
+        if model.active:
+            raise DomainError(f"{model}已在使用中。")
+        previous = TextModel.objects.filter(kind=model.kind, active=True).first()
+        TextModel.objects.filter(kind=model.kind, active=True).update(active=False)
+        model.active = True
+        model.save(update_fields=["active"])
+        record("model_activated", actor=user, target=str(model),
+               detail={"previous": previous.version if previous else None, "version": model.version})
+        transaction.on_commit(_models.invalidate)
+    return model
+
+
+def rollback_model(user, kind: str) -> TextModel:
+    """Go back to the version trained before the active one."""
+    _check_admin(user)
+    active = TextModel.objects.filter(kind=kind, active=True).first()
+    if active is None:
+        raise DomainError(f"{Kind(kind).label}模型尚未启用，无可回退的版本。")
+    previous = TextModel.objects.filter(kind=kind, version__lt=active.version).order_by("-version").first()
+    if previous is None:
+        raise DomainError(f"{active}之前没有其他版本，无法回退。")
+    return activate_model(user, previous)
+
+
+def retrain_due(kind: str) -> bool:
+    """Whether a demand was dispatched since the active model was trained (the schedule skips otherwise)."""
+    from qinqing.demands.models import Demand
+
+    active = TextModel.objects.filter(kind=kind, active=True).values_list("trained_at", flat=True).first()
+    return active is None or Demand.objects.filter(dispatched_at__gt=active).exists()
+
+
+# ---------------------------------------------------------------- the active models, per process
+
+@dataclass
+class Loaded:
+    model: TextModel | None = None  # without the pipeline bytes
+    clf: classifier.Classifier | None = None
+    names: dict = field(default_factory=dict)
+
+
+class _Models:
+    """The active model of each kind, unpickled once per process; reloaded a minute after loading, or at
+    once after this process trained or switched one."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.loaded: dict[str, Loaded] = {}
+        self.loaded_at = 0.0
+        self.stale = True
+
+    def invalidate(self) -> None:
+        self.stale = True
+
+    def get(self, kind: str) -> Loaded:
+        if self.stale or time.monotonic() - self.loaded_at > _TTL_SECONDS:
+            with self.lock:
+                if self.stale or time.monotonic() - self.loaded_at > _TTL_SECONDS:
+                    self.stale = False
+                    self.loaded = self._load(self.loaded)
+                    self.loaded_at = time.monotonic()
+        return self.loaded.get(kind) or Loaded()
+
+    @staticmethod
+    def _load(previous: dict) -> dict:
+        loaded = {}
+        active = {m.kind: m for m in TextModel.objects.filter(active=True).defer("pipeline")}
+        for kind, model in active.items():
+            if kind in previous and previous[kind].model is not None and previous[kind].model.pk == model.pk:
+                loaded[kind] = previous[kind]  # same version: keep what is unpickled
+                continue
+            blob = TextModel.objects.filter(pk=model.pk).values_list("pipeline", flat=True).first()
+            try:
+                stored = pickle.loads(bytes(blob))  # noqa: S301 - written by train_model in this deployment
+            except Exception:  # a model pickled by another scikit-learn version: suggest by keywords instead
+                log.exception("文本模型 %s 无法载入，改用关键词建议", model)
+                continue
+            loaded[kind] = Loaded(model, stored["model"], stored["names"])
+        return loaded
+
+
+_models = _Models()
