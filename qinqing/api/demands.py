@@ -31,6 +31,7 @@ from qinqing.demands.taxonomy import get_taxonomy
 from qinqing.demands.verbs import RULES, allowed_verbs, refusal
 from qinqing.enterprises.models import Enterprise, visible_sql
 from qinqing.lib import clock, privacy, uscc
+from qinqing.textmodel.suggest import api_body as textmodel_suggestion
 
 from .errors import ApiError
 from .idempotency import idempotent
@@ -111,6 +112,7 @@ def present(user, pk: int, fallback: Demand | None = None) -> Demand:
             raise NotFoundError(NOT_VISIBLE)
         return fallback
     demand.api_allowed_verbs = allowed_verbs(user, demand)
+    demand.api_suggestion = textmodel_suggestion(demand) if "dispatch" in demand.api_allowed_verbs else None
     privacy.mark_for_api(user, demand, "reporter_phone")
     if not sees_internal_events(user):  # the portal's reading of the timeline (qinqing.demands.public)
         demand.api_events = timeline_for(user, demand.api_events)
@@ -147,6 +149,8 @@ def received_body(user, demand: Demand) -> dict:
     events = [demand.receipt_event]
     if not sees_internal_events(user):  # as `present`: the portal's reading of the timeline
         events = timeline_for(user, events)
+    # The state test first: a refusal for the state builds a message with the state's label.
+    verbs = [verb for verb, rule in RULES.items() if demand.state in rule.states and refusal(verb, user, demand) is None]
     enterprise, category, jurisdiction = demand.enterprise, demand.category, demand.jurisdiction
     aspect = get_taxonomy().aspect_names.get(demand.aspect_id)
     return {  # DemandDetail's fields, in its order
@@ -171,9 +175,7 @@ def received_body(user, demand: Demand) -> dict:
         "current_stage": demand.current_stage, "current_stage_label": _label("current_stage", demand.current_stage),
         "next_due": demand.next_due, "overdue": demand.next_due is not None and demand.next_due < clock.today(),
         "version": demand.version, "updated_at": _local_time(demand.updated_at),
-        # The state test first: a refusal for the state builds a message with the state's label.
-        "allowed_verbs": [verb for verb, rule in RULES.items()
-                          if demand.state in rule.states and refusal(verb, user, demand) is None],
+        "allowed_verbs": verbs,
         "events": [{
             "verb": event.verb, "verb_label": event.verb_label,
             "actor": event.actor.display_name if event.actor_id else None,
@@ -181,6 +183,7 @@ def received_body(user, demand: Demand) -> dict:
             "to_state": event.to_state, "to_state_label": _label("state", event.to_state),
             "note": event.note, "data": event.data, "created_at": _local_time(event.created_at),
         } for event in events],
+        "suggestion": textmodel_suggestion(demand) if "dispatch" in verbs else None,
     }
 
 

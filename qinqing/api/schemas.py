@@ -268,11 +268,27 @@ class EventOut(Schema):
         return _local(obj.created_at)
 
 
+class SuggestionOut(Schema):
+    """What the text suggests for a demand awaiting dispatch (qinqing.textmodel.suggest)."""
+
+    category: CategoryRef | None = Field(description="建议的类别")
+    category_confidence: float | None = Field(description="类别建议的置信度（0–1）", **doc(minimum=0, maximum=1))
+    category_source: str = Field(description="model 文本模型，lexicon 管理员维护的关键词",
+                                 **doc(enum=["model", "lexicon"]))
+    lead_unit: UnitRef | None = Field(description="建议的主办单位")
+    lead_unit_confidence: float | None = Field(description="主办单位建议的置信度（0–1）", **doc(minimum=0, maximum=1))
+    lead_unit_source: str = Field(description="model 文本模型，lexicon 类别的建议承办单位",
+                                  **doc(enum=["model", "lexicon"]))
+    words: list[str] = Field(description="促成建议的词语")
+
+
 class DemandDetail(DemandOut):
     """A demand with what the caller may do next and its timeline."""
 
     allowed_verbs: list[str] = Field(description="调用者现在可以进行的操作，对应 POST /demands/{id}/{verb}")
     events: list[EventOut]
+    suggestion: SuggestionOut | None = Field(
+        None, description="待交办且调用者可以交办时：按诉求内容建议的类别和主办单位；其他情况为 null")
 
     # Both are attached by the router (qinqing.api.demands.present), which knows the caller.
     @staticmethod
@@ -282,6 +298,10 @@ class DemandDetail(DemandOut):
     @staticmethod
     def resolve_events(obj) -> list:
         return getattr(obj, "api_events", [])
+
+    @staticmethod
+    def resolve_suggestion(obj) -> dict | None:
+        return getattr(obj, "api_suggestion", None)
 
 
 class DemandPage(Schema):

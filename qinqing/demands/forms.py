@@ -73,7 +73,18 @@ class DispatchForm(VerbForm):
         units = dispatchable_units(self.demand)  # the same units dispatch_demand accepts
         self.fields["lead_unit"].queryset = units
         self.fields["co_units"].queryset = units
-        if suggested := self.demand.category.default_unit_id:
+        # The one suggestion path (qinqing.textmodel.suggest): the model's category and lead unit with their
+        # confidence and the words behind them, or the keywords' category and its suggested unit.
+        from qinqing.textmodel.suggest import MODEL, suggest
+
+        self.suggestion = suggestion = suggest(self.demand.title, self.demand.content)
+        if suggestion.category is not None:
+            self.fields["category"].help_text = f"建议：{suggestion.as_text()}"
+        if suggestion.unit_source == MODEL and suggestion.unit_id:
+            self.fields["lead_unit"].initial = suggestion.unit_id
+            self.fields["lead_unit"].help_text = (f"建议：{suggestion.unit_name}"
+                                                  f"（{suggestion.unit_confidence:.0%}，模型）")
+        elif suggested := self.demand.category.default_unit_id:
             self.fields["lead_unit"].initial = suggested
 
     def service_kwargs(self):

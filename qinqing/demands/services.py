@@ -282,28 +282,12 @@ def _reserve_numbers(year: int, count: int) -> int:
     return row[0]
 
 
-# Keywords that say who or what a demand touches rather than what is hard for the enterprise: "员工" is in
-# complaints about street lights, parking or commuting as much as in hiring ones, "注册" in trademark
-# disputes, "落实" in any request. Each counts half and once however often it is repeated, so alone it
-# makes no suggestion (the demand falls back to 其它 and the dispatcher decides).
-CONTEXT_KEYWORDS = frozenset({"员工", "注册", "落实"})
-MIN_SUGGESTION_SCORE = 1.0
-
-
 def suggest_category(title: str, content: str) -> Category | None:
-    """The active category whose keywords weigh most in the text (staff confirm at dispatch).
+    """The category the text suggests at intake (staff confirm at dispatch): the active text model's, or
+    else the administrators' keywords' (qinqing.textmodel.suggest, the one suggestion path)."""
+    from qinqing.textmodel.suggest import suggest
 
-    A keyword scores 1 per occurrence, a context keyword 0.5 once; below MIN_SUGGESTION_SCORE, none.
-    Ties go to the category listed first.
-    """
-    text = f"{title} {content}"
-    best, best_score = None, 0.0
-    for category in get_taxonomy().active_categories:
-        score = sum((0.5 if word in text else 0.0) if word in CONTEXT_KEYWORDS else float(text.count(word))
-                    for word in category.keywords.split())
-        if score > best_score:
-            best, best_score = category, score
-    return best if best_score >= MIN_SUGGESTION_SCORE else None
+    return suggest(title, content, units=False).category
 
 
 def _fallback_category() -> Category:
@@ -656,6 +640,10 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspe
             data["nature"] = demand.get_nature_display()
             notes.append(f"性质由“{Nature(old_nature).label}”改为“{data['nature']}”")
         _log(demand, user, "dispatch", from_state, "；".join(n for n in notes if n), data)
+        # Where the dispatcher chose otherwise than the suggestion, a training signal (qinqing.textmodel).
+        from qinqing.textmodel.services import record_corrections
+
+        record_corrections(user, demand)
     return demand
 
 

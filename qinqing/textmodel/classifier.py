@@ -26,11 +26,12 @@ from .normalize import normalize, words
 
 SEED = 20200301  # every shuffle and solver is seeded: the same data gives the same model and figures
 
-# The inner search. Measured on the Teddy Cup sample (see README): the title weight and word/character
-# balance matter most; min_df 2 drops the long tail of one-off words that only memorise a training row.
+# The inner search. Chosen after trying wider grids on the Teddy Cup sample (so the grid itself was shaped
+# on that data; see the README): the title weight matters most, character 1-2-grams beside the words always
+# helped there, and min_df 2 drops the one-off words that only memorise a training row.
 GRID = {
-    "title_weight": (5, 8, 12),
-    "char_max": (1, 2),
+    "title_weight": (8, 12),
+    "char_max": (2,),
     "C": (0.5, 1.0),
 }
 

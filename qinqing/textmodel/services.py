@@ -103,6 +103,7 @@ def train_model(user, kind: str, *, folds: int = 5) -> TextModel:
             scores=scores, active=True, pipeline=pickle.dumps({"model": model, "names": names}))
         record("model_trained", actor=user, target=str(trained),
                detail={"macro_f1": scores["macro_f1"], "n_examples": len(docs), "labels": len(names)})
+        _models.invalidate()  # this process at once (its own transaction sees the change)
         transaction.on_commit(_models.invalidate)
     return trained
 
@@ -120,6 +121,7 @@ def activate_model(user, model: TextModel) -> TextModel:
         model.save(update_fields=["active"])
         record("model_activated", actor=user, target=str(model),
                detail={"previous": previous.version if previous else None, "version": model.version})
+        _models.invalidate()  # this process at once (its own transaction sees the change)
         transaction.on_commit(_models.invalidate)
     return model
 
@@ -160,27 +162,47 @@ class _Models:
     def __init__(self):
         self.lock = threading.Lock()
         self.loaded: dict[str, Loaded] = {}
+        self.units: dict[int, str] = {}  # active units' names: the lexicon's suggested unit without a query
+        self.taxonomy = None
         self.loaded_at = 0.0
         self.stale = True
 
     def invalidate(self) -> None:
         self.stale = True
 
-    def get(self, kind: str) -> Loaded:
-        if self.stale or time.monotonic() - self.loaded_at > _TTL_SECONDS:
+    def _due(self, taxonomy) -> bool:
+        return self.stale or self.taxonomy is not taxonomy or time.monotonic() - self.loaded_at > _TTL_SECONDS
+
+    def _refresh(self) -> None:
+        # Reloaded with the taxonomy too (a category changed, or a test began): labels and units stay in step.
+        from qinqing.demands.taxonomy import get_taxonomy
+
+        taxonomy = get_taxonomy()
+        if self._due(taxonomy):
             with self.lock:
-                if self.stale or time.monotonic() - self.loaded_at > _TTL_SECONDS:
+                if self._due(taxonomy):
+                    from qinqing.accounts.models import Unit
+
                     self.stale = False
                     self.loaded = self._load(self.loaded)
+                    self.units = dict(Unit.objects.filter(active=True).values_list("pk", "name"))
+                    self.taxonomy = taxonomy
                     self.loaded_at = time.monotonic()
+
+    def get(self, kind: str) -> Loaded:
+        self._refresh()
         return self.loaded.get(kind) or Loaded()
+
+    def unit_names(self) -> dict[int, str]:
+        self._refresh()
+        return self.units
 
     @staticmethod
     def _load(previous: dict) -> dict:
         loaded = {}
         active = {m.kind: m for m in TextModel.objects.filter(active=True).defer("pipeline")}
         for kind, model in active.items():
-            if kind in previous and previous[kind].model is not None and previous[kind].model.pk == model.pk:
+            if kind in previous and _same(previous[kind].model, model):
                 loaded[kind] = previous[kind]  # same version: keep what is unpickled
                 continue
             blob = TextModel.objects.filter(pk=model.pk).values_list("pipeline", flat=True).first()
@@ -193,4 +215,36 @@ class _Models:
         return loaded
 
 
+def _same(a: TextModel | None, b: TextModel) -> bool:
+    return a is not None and (a.pk, a.version, a.trained_at, a.n_examples) == (b.pk, b.version, b.trained_at,
+                                                                                b.n_examples)
+
+
 _models = _Models()
+
+
+# ---------------------------------------------------------------- corrections
+
+def record_corrections(user, demand) -> list:
+    """At dispatch (inside dispatch_demand's transaction): where the dispatcher's category or lead unit is
+    not the one suggested for the demand's text, a Correction says what was suggested, by which model, and
+    what was chosen. One INSERT when there is something to record, none otherwise."""
+    from .models import Correction
+    from .suggest import suggest
+
+    suggestion = suggest(demand.title, demand.content)
+    rows = []
+    if suggestion.category is not None and suggestion.category_id != demand.category_id:
+        rows.append(Correction(
+            demand=demand, kind=Kind.CATEGORY, model_id=suggestion.category_model_id,
+            suggested=suggestion.category.name, suggested_id=suggestion.category_id,
+            confidence=suggestion.category_confidence, chosen=demand.category.name, chosen_id=demand.category_id,
+            actor=user, created_at=clock.now()))
+    if suggestion.unit_id is not None and demand.lead_unit_id and suggestion.unit_id != demand.lead_unit_id:
+        rows.append(Correction(
+            demand=demand, kind=Kind.UNIT, model_id=suggestion.unit_model_id, suggested=suggestion.unit_name,
+            suggested_id=suggestion.unit_id, confidence=suggestion.unit_confidence,
+            chosen=demand.lead_unit.name, chosen_id=demand.lead_unit_id, actor=user, created_at=clock.now()))
+    if rows:
+        Correction.objects.bulk_create(rows)
+    return rows
