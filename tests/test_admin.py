@@ -80,6 +80,14 @@ def busy_world(world, demand):
     duties.record_seminar(w.dispatcher, kind="seminar", title="南山区民营企业座谈会", held_on=dt.date(2026, 3, 10),
                           jurisdiction=w.district)
     duties.urge_overdue_contacts(today=dt.date(2027, 6, 1))
+    # The text model (issue 17): a dictionary term, a stored (inactive) version, a dispatcher's correction.
+    from qinqing.textmodel.models import Correction, Term, TextModel
+
+    Term.objects.create(word="专精特新", note="南山区政策用语")
+    model = TextModel.objects.create(kind="category", version=1, n_examples=0, scores={"macro_f1": 0.5},
+                                     pipeline=b"")
+    Correction.objects.create(demand=demand, kind="category", model=model, suggested="融资难",
+                              chosen="引才用工难", actor=w.dispatcher)
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 

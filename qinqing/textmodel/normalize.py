@@ -62,20 +62,27 @@ class _Dictionary:
         self.tokenizer: jieba.Tokenizer | None = None
         self.loaded_at = 0.0
         self.stale = True
+        self.taxonomy = None
 
     def invalidate(self) -> None:
         self.stale = True
 
-    def _fresh(self) -> bool:
-        return not self.stale and time.monotonic() - self.loaded_at <= _TTL_SECONDS
+    def _fresh(self, taxonomy) -> bool:
+        return (not self.stale and self.taxonomy is taxonomy
+                and time.monotonic() - self.loaded_at <= _TTL_SECONDS)
 
     def get(self) -> jieba.Tokenizer:
-        if self._fresh():
+        # Rebuilt with the taxonomy snapshot too (reloaded every minute, and at the start of every test).
+        from qinqing.demands.taxonomy import get_taxonomy
+
+        taxonomy = get_taxonomy()
+        if self._fresh(taxonomy):
             return self.tokenizer
         with self.lock:
-            if not self._fresh():
+            if not self._fresh(taxonomy):
                 self.stale = False  # before the build: a change made while it reads marks it stale again
                 self.tokenizer = self._build()
+                self.taxonomy = taxonomy
                 self.loaded_at = time.monotonic()
             return self.tokenizer
 
