@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from qinqing.accounts.models import Role
 from qinqing.demands import services as demand_services
@@ -194,6 +195,9 @@ URLS = {
     "policies:status": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
     "policies_portal:home": Entry(ok=PORTAL_PAGE),
     "policies_portal:detail": Entry(kind="policy", ok=PORTAL_PAGE),
+    "policies:attach": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "policies:file": Entry(kind="policy_file", ok=STAFF_PAGE),
+    "policies_portal:file": Entry(kind="policy_file", ok=PORTAL_PAGE),
     # workbench: a person's own exports and filters
     "workbench:export": Entry(ok=STAFF_PAGE, own=True),
     "workbench:exports": Entry(ok=STAFF_PAGE),
@@ -238,7 +242,7 @@ class Objects:
         self.notices, self.visits, self.campaigns, self.circulars = {}, {}, {}, {}
         self.export_jobs, self.import_jobs, self.saved_filters, self.notifications = {}, {}, {}, {}
         self.users = {}
-        self.policies = {}
+        self.policies, self.policy_files = {}, {}
         self.internal_notes = []
 
 
@@ -319,6 +323,8 @@ def build(w) -> Objects:
             "jurisdiction": place, "benefit_type": "grant", "amount_kind": "fixed", "amount_fixed": "5",
             "valid_until": "2027-12-31", "apply_closes": "2026-12-31"})
         o.policies[key] = policy_services.publish_policy(user, policy)
+        o.policy_files[key] = policy_services.attach_file(
+            user, policy, SimpleUploadedFile(f"申报指南{key}.pdf", b"%PDF-1.4\n%%EOF\n"))
     o.notifications["A"] = Notification.objects.create(recipient=w.handler, demand=a, text="甲件交办给您")
     o.notifications["X"] = Notification.objects.create(recipient=w.other_handler, demand=x, text="丁件交办给您")
     return o
@@ -344,6 +350,8 @@ REACH = {
     # A district's policies: its staff, the administrator, and (published, current) its enterprises.
     "policy": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
                "X": {*BAOAN_STAFF, "admin", "other_owner"}},
+    "policy_file": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
+                    "X": {*BAOAN_STAFF, "admin", "other_owner"}},
 }
 
 

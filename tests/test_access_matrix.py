@@ -20,7 +20,7 @@ from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Attachment, Demand, DemandEvent, Extension, Urging
 from qinqing.enterprises.models import Enterprise, EnterpriseEvent, Helpers, ImportJob, YearlyFigures
 from qinqing.notifications.models import Notification
-from qinqing.policies.models import Policy
+from qinqing.policies.models import Policy, PolicyAttachment
 from qinqing.reports.models import Circular
 from qinqing.supervision.models import NoticeEvent, SupervisionNotice
 from qinqing.visits.models import Assignment, Cadre, Campaign, CampaignGroup, CampaignTarget, Seminar, Visit
@@ -97,6 +97,7 @@ def _obj(o, kind: str, key: str):
         "circular": o.circulars, "export_job": o.export_jobs, "import_job": o.import_jobs,
         "saved_filter": o.saved_filters, "notification": o.notifications,
         "enterprise_code": o.enterprises, "enterprise_pk": o.enterprises, "policy": o.policies,
+        "policy_file": o.policy_files,
     }[kind][key]
 
 
@@ -178,6 +179,7 @@ def fingerprint(o, caller: str) -> dict:
             **({"recipient": user} if user else {"pk__in": []})).values_list("pk", "read_at")),
         "jurisdictions": Jurisdiction.objects.count(),
         "policies": sorted(Policy.objects.values_list("pk", "status", "updated_at", "title")),
+        "policy_files": PolicyAttachment.objects.count(),
     }
 
 

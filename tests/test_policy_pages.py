@@ -147,3 +147,18 @@ def test_the_api_tells_an_enterprise_which_policies_it_qualifies_for(world, djan
     assert items[no.pk]["eligible"] is False
     staff = json.loads(client.get("/api/v1/policies?state=all", **bearer(world.dispatcher)).content)
     assert {i["id"] for i in staff["items"]} == {yes.pk, no.pk} and staff["items"][0]["eligible"] is None
+
+
+def test_an_attachment_is_served_to_who_sees_the_policy_and_a_disguised_file_is_refused(world):
+    policy = _policy(world)
+    client = login(world.dispatcher)
+    client.post(reverse("policies:attach", args=[policy.pk]),
+                {"file": SimpleUploadedFile("申报指南.pdf", b"%PDF-1.4\n%%EOF\n")})
+    item = policy.attachments.get()
+    assert login(world.owner).get(reverse("policies_portal:file", args=[item.pk])).status_code == 200
+    assert login(world.other_owner).get(reverse("policies_portal:file", args=[item.pk])).status_code == 404
+    assert login(world.other_dispatcher).get(reverse("policies:file", args=[item.pk])).status_code == 404
+    response = client.post(reverse("policies:attach", args=[policy.pk]),
+                           {"file": SimpleUploadedFile("表格.pdf", b"<html><script>x</script></html>")}, follow=True)
+    assert "文件内容与扩展名不符" in response.content.decode()
+    assert policy.attachments.count() == 1

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from qinqing.lib.admin import ReadOnlyAdmin
 
-from .models import Policy, PolicyEvent
+from .models import Policy, PolicyAttachment, PolicyEvent
 
 
 @admin.register(Policy)
@@ -22,3 +22,9 @@ class PolicyEventAdmin(ReadOnlyAdmin):
     list_display = ("policy", "verb", "actor", "created_at")
     list_filter = ("verb",)
     list_select_related = ("policy", "actor")
+
+
+@admin.register(PolicyAttachment)
+class PolicyAttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("name", "policy", "size", "uploaded_by", "uploaded_at")
+    list_select_related = ("policy", "uploaded_by")

@@ -183,6 +183,26 @@ class Policy(models.Model):
         return "按实际"
 
 
+class PolicyAttachment(models.Model):
+    """A file of a policy (the signed document, application forms), served only through views that check
+    who may see the policy; its type was read from its bytes when uploaded (qinqing.lib.uploads)."""
+
+    policy = models.ForeignKey(Policy, models.CASCADE, related_name="attachments", verbose_name="政策")
+    file = models.FileField("文件", upload_to="policies/%Y/%m/")
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name="上传人")
+    uploaded_at = models.DateTimeField("上传时间", default=clock.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策附件"
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class PolicyEvent(AppendOnlyModel):
     """One line of a policy's trail: registered, edited, rule changed, published, repealed, imported."""
 
@@ -194,6 +214,7 @@ class PolicyEvent(AppendOnlyModel):
         EXPIRE = "expire", "宣布失效"
         REPEAL = "repeal", "废止"
         IMPORT = "import", "导入"
+        ATTACH = "attach", "上传附件"
 
     policy = models.ForeignKey(Policy, models.CASCADE, related_name="events", verbose_name="政策")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",

@@ -7,4 +7,5 @@ app_name = "policies_portal"
 urlpatterns = [
     path("", portal_views.my_policies, name="home"),
     path("<int:pk>/", portal_views.policy_page, name="detail"),
+    path("files/<int:pk>/", portal_views.policy_file, name="file"),
 ]

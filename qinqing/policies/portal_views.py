@@ -1,13 +1,14 @@
 """The enterprise's side: 为您匹配的政策 (with the estimated benefit and the days left to apply), then every
 other current policy that applies where it is registered, and one policy's text and interpretation."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
-from qinqing.lib import clock
+from qinqing.lib import clock, uploads
 from qinqing.portal.views import portal_page
 
 from . import matching
-from .models import Policy
+from .models import Policy, PolicyAttachment
 
 
 def _current(user):
@@ -33,4 +34,15 @@ def policy_page(request, pk):
     policy = get_object_or_404(_current(request.user), pk=pk)
     found = matching.policies_for(request.user.enterprise, [policy])
     return render(request, "policies/portal_detail.html", {
-        "policy": policy, "match": found[0] if found else None, "days_left": policy.days_left()})
+        "policy": policy, "files": list(policy.attachments.order_by("uploaded_at", "pk")), "match": found[0] if found else None, "days_left": policy.days_left()})
+
+
+@portal_page
+def policy_file(request, pk):
+    """An attachment of a policy the enterprise may see (current, applying where it is); 404 otherwise."""
+    item = get_object_or_404(PolicyAttachment.objects.filter(policy__in=Policy.objects.visible_to(request.user)),
+                             pk=pk)
+    try:
+        return uploads.stored_file_response(item.file, item.name, inline=True)
+    except FileNotFoundError:
+        raise Http404("附件文件已丢失") from None

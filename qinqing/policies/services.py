@@ -6,15 +6,16 @@ appends a PolicyEvent and raises DomainError with a Chinese message naming the f
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
 
 from qinqing.accounts.models import Jurisdiction, Role
 from qinqing.demands.errors import DomainError, IllegalTransition, NotFoundError, PermissionDeniedError
-from qinqing.lib import clock
+from qinqing.lib import clock, uploads
 from qinqing.lib.text import clean_text
 
 from . import rules
-from .models import AmountKind, BenefitType, Level, Metric, Policy, PolicyEvent, Status
+from .models import AmountKind, BenefitType, Level, Metric, Policy, PolicyAttachment, PolicyEvent, Status
 
 EDITOR_ROLES = (Role.DISPATCHER, Role.ADMIN)  # 营商办 keeps the district's policy library
 TEXT_LIMITS = {"title": 200, "issuer": 100, "doc_number": 60, "contact_unit": 100, "contact_phone": 30,
@@ -280,3 +281,25 @@ def import_policies(user, rows: list[dict]) -> list[Policy]:
         PolicyEvent.objects.bulk_create([PolicyEvent(policy=p, actor=_actor(user), verb=PolicyEvent.Verb.IMPORT,
                                                      created_at=now) for p in policies])
     return policies
+
+
+ATTACHMENT_TYPES = ("pdf", "doc", "docx", "xls", "xlsx", "png", "jpg", "jpeg")
+MAX_ATTACHMENTS = 20
+
+
+def attach_file(user, policy, upload) -> PolicyAttachment:
+    """上传附件: the signed document or a form to fill in; its type is read from its bytes."""
+    try:
+        uploads.check_upload(upload, allowed=ATTACHMENT_TYPES, max_bytes=settings.QINQING_ATTACHMENT_MAX_BYTES)
+    except uploads.UploadRefused as exc:
+        raise DomainError(exc.message) from None
+    name = clean_text(upload.name or "").strip()[-200:]
+    with transaction.atomic():
+        policy = _load(user, policy)
+        if policy.attachments.count() >= MAX_ATTACHMENTS:
+            raise DomainError(f"每项政策最多{MAX_ATTACHMENTS}个附件。")
+        item = PolicyAttachment(policy=policy, name=name, size=upload.size, uploaded_by=_actor(user),
+                                uploaded_at=clock.now())
+        item.file.save(name, upload, save=True)
+        _log(policy, user, PolicyEvent.Verb.ATTACH, name)
+    return item

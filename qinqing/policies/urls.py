@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.policy_edit, name="edit"),
     path("<int:pk>/rule/", views.policy_rule, name="rule"),
     path("<int:pk>/status/", views.policy_status, name="status"),
+    path("<int:pk>/files/", views.policy_attach, name="attach"),
+    path("files/<int:pk>/", views.policy_file, name="file"),
 ]

@@ -6,7 +6,7 @@ Every write goes through qinqing.policies.services; every row comes through Poli
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
@@ -15,13 +15,13 @@ from django.views.decorators.http import require_POST
 from qinqing.demands.errors import DomainError
 from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
-from qinqing.lib import clock
+from qinqing.lib import clock, uploads
 from qinqing.reports.views import XLSX
 
 from . import excel, matching, rules, services
 from .filters import filter_policies
 from .forms import ConditionFormSet, PolicyForm, initial_rows
-from .models import Policy, PolicyEvent, Status
+from .models import Policy, PolicyAttachment, PolicyEvent, Status
 
 EXPORT_ROWS = 5000
 SHOWN_MATCHES = 50
@@ -64,9 +64,10 @@ def policy_detail(request, pk):
                   .order_by("name", "pk")[:SHOWN_MATCHES])
     for e in misses:
         e.missing_text = matching.missing_text(policy, e.missing)
+    files = list(policy.attachments.order_by("uploaded_at", "pk"))
     events = list(PolicyEvent.objects.filter(policy=policy).select_related("actor").order_by("-created_at", "-pk")[:20])
     return render(request, "policies/detail.html", {
-        "policy": policy, "page": page, "misses": misses, "shown": SHOWN_MATCHES, "events": events,
+        "policy": policy, "page": page, "misses": misses, "files": files, "shown": SHOWN_MATCHES, "events": events,
         "may_edit": services.may_edit(request.user, policy.jurisdiction), "today": clock.today()})
 
 
@@ -158,3 +159,31 @@ def policy_import(request):
                 return redirect(f"{reverse('policies:list')}?state=draft")
     return render(request, "policies/import.html", {"columns": [h for h, _ in excel.COLUMNS],
                                                     "statuses": Status.choices})
+
+
+@staff_required
+@require_POST
+def policy_attach(request, pk):
+    policy = _policy(request, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "请选择要上传的附件。")
+    else:
+        try:
+            services.attach_file(request.user, policy, upload)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "附件已上传。")
+    return redirect("policies:detail", policy.pk)
+
+
+@staff_required
+def policy_file(request, pk):
+    """A policy's attachment, to staff who may see the policy (404 otherwise)."""
+    item = get_object_or_404(PolicyAttachment.objects.filter(policy__in=Policy.objects.visible_to(request.user)),
+                             pk=pk)
+    try:
+        return uploads.stored_file_response(item.file, item.name, inline=True)
+    except FileNotFoundError:
+        raise Http404("附件文件已丢失") from None
