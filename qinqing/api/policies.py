@@ -60,9 +60,10 @@ class PolicyPage(Schema):
 
 
 class PolicyFilters(Schema):
-    q: str | None = Field(None, description="政策名称、文号或发文机关包含的文字", **doc(maxLength=60))
+    q: str | None = Field(None, description="政策名称、文号或发文机关包含的文字",
+                         **doc(maxLength=60, examples=["补贴"]))
     state: str | None = Field(None, description="current（现行有效，默认）、draft、expired、repealed、all",
-                              **doc(enum=["", *(v for v, _ in STATE_CHOICES), None]))
+                              **doc(enum=["", *(v for v, _ in STATE_CHOICES), None], examples=["current"]))
     level: str | None = Field(None, **doc(enum=["", *Level.values, None]))
     benefit_type: str | None = Field(None, **doc(enum=["", *BenefitType.values, None]))
     no_application: bool | None = Field(None, description="只看免申即享")
