@@ -119,7 +119,7 @@ def test_an_enterprise_sees_the_policies_it_qualifies_for_in_one_query(world, fa
       {"group": 1, "field": "figure", "metric": "revenue", "year": 2025, "op": "lt", "value": "1000"}],
      "永远不会匹配"),
     ([{"group": 1, "field": "four_above"}, {"group": 1, "field": "four_above", "negate": True}],
-     "同时要求“四上企业”和“不四上企业”"),
+     "同时要求“四上企业”和“非四上企业”"),
     ([{"group": 1, "field": "industry", "value": "C Z99"}], "“行业”中的代码“Z99”不是国民经济行业分类"),
     ([{"group": 1, "field": "figure", "metric": "revenue", "op": "gte", "value": "1"}], "“年度数据”未填写年度"),
 ])

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from qinqing.audit.models import AuditEntry
 from qinqing.enterprises.models import Enterprise, YearlyFigures
 from qinqing.policies import services
 from qinqing.policies.models import Policy, PolicyEvent, Status
@@ -107,6 +108,8 @@ def test_the_export_imports_back_and_a_bad_benefit_type_refuses_the_whole_file(w
     book = load_workbook(io.BytesIO(exported.content))
     rows = [[c.value for c in row] for row in book.active.iter_rows()]
     assert rows[1][0] == "政策名称" and rows[2][0] == "规上工业企业增产奖励"
+    entry = AuditEntry.objects.get(action="export")
+    assert entry.target == "惠企政策清单" and entry.detail["rows"] == 1
 
     upload = SimpleUploadedFile("政策.xlsx", exported.content)
     response = client.post(reverse("policies:import"), {"file": upload}, follow=True)

@@ -240,7 +240,7 @@ def contradiction(rows: list[dict]) -> str:
         text = describe(cond)
         key = repr(sorted((k, v) for k, v in cond.items() if k != "labels"))
         if key in seen and seen[key][1] != negate:
-            return f"同时要求“{text}”和“不{text}”"
+            return f"同时要求“{text}”和“{describe_row(cond, True)}”"
         seen[key] = (cond, negate)
         field = cond["field"]
         if negate and field in ("industry", "size", "jurisdiction", "tag"):
@@ -274,7 +274,7 @@ def contradiction(rows: list[dict]) -> str:
                 current[0], current[1] = low, low_in
             if high is not None and (current[2] is None or high < current[2] or (high == current[2] and not high_in)):
                 current[2], current[3] = high, high_in
-            current[4].append(("不" if row["negate"] else "") + text)
+            current[4].append(describe_row(cond, row["negate"]))
             lo, lo_in, hi, hi_in, texts = current
             if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_in and hi_in))):
                 return f"“{'”与“'.join(texts)}”不能同时满足"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from qinqing.audit.services import record_export
 from qinqing.demands.errors import DomainError
 from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
@@ -42,7 +43,10 @@ def policy_list(request):
     qs, form = filter_policies(Policy.objects.visible_to(request.user), request.GET)
     today = clock.today()
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(excel.export(qs[:EXPORT_ROWS], today), content_type=XLSX)
+        rows = list(qs[:EXPORT_ROWS])
+        record_export("惠企政策清单", actor=request.user, rows=len(rows), query=request.GET.urlencode(),
+                      request=request)
+        response = HttpResponse(excel.export(rows, today), content_type=XLSX)
         response["Content-Disposition"] = content_disposition_header(True, f"惠企政策-{today:%Y%m%d}.xlsx")
         return response
     page = paginate(qs, request)
