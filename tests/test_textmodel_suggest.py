@@ -140,3 +140,26 @@ def test_the_api_returns_the_suggestion_to_whoever_may_dispatch_and_null_to_othe
     read = client.get(f"/api/v1/demands/{created.json()['id']}", **bearer(world.dispatcher)).json()
     assert read["suggestion"] == suggestion
     assert client.get(f"/api/v1/demands/{created.json()['id']}", **bearer(world.leader)).json()["suggestion"] is None
+
+
+def test_the_nightly_retraining_runs_only_after_new_demands_were_dispatched(world, trained):
+    from qinqing.textmodel.tasks import retrain_text_models
+
+    assert retrain_text_models.call_local() == {}
+    confirmed(world, LOANS[:1], world.finance_kind, world.finance)
+    assert retrain_text_models.call_local() == {"category": 2, "unit": 2}
+    assert TextModel.objects.get(kind="unit", active=True).trained_by is None  # the schedule, not a person
+
+
+def test_an_administrator_trains_from_the_admin_and_sees_each_versions_scores(
+        world, trained, django_capture_on_commit_callbacks):
+    client = login(world.admin)
+    changelist = reverse("admin:textmodel_textmodel_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "train_categories", "_selected_action": [trained[0].pk]})
+    assert list(TextModel.objects.filter(kind="category").values_list("version", "active")) == [(2, True), (1, False)]
+    page = client.get(changelist).content.decode()
+    assert "交叉验证宏F1" in page and f"{trained[0].macro_f1:.4f}" in page
+    client.post(changelist, {"action": "roll_back", "_selected_action": [trained[0].pk]})
+    assert TextModel.objects.get(kind="category", active=True).version == 1
+    assert login(world.dispatcher).get(changelist).status_code == 302  # not staff: the admin's login
