@@ -402,6 +402,9 @@ def secrets_for(o: Objects, caller: str) -> list[str]:
     for key, visit in o.visits.items():
         if caller not in REACH["visit"][key]:
             out.append(visit.discussed)
+    for key, policy in o.policies.items():
+        if caller not in REACH["policy"][key]:
+            out += [policy.title, o.policy_files[key].name]
     if caller in ENTERPRISES or caller == "anonymous":
         out += o.internal_notes
     return [s for s in out if s]
