@@ -88,6 +88,19 @@ def busy_world(world, demand):
                                      pipeline=b"")
     Correction.objects.create(demand=demand, kind="category", model=model, suggested="融资难",
                               chosen="引才用工难", actor=w.dispatcher)
+    # Policies (issue 16): a registered and published policy (its trail) with a PDF attachment.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qinqing.policies import services as policies
+
+    policy = policies.register_policy(w.dispatcher, {
+        "title": "工业企业增产奖励", "issuer": "南山区工业和信息化局", "doc_number": "深南工信〔2026〕12号",
+        "level": "district", "jurisdiction": w.district, "benefit_type": "grant", "valid_from": "2026-01-01",
+        "valid_until": "2027-12-31", "apply_opens": "2026-11-01", "apply_closes": "2026-12-31",
+        "amount_kind": "fixed", "amount_fixed": "20"})
+    policies.publish_policy(w.dispatcher, policy)
+    policies.attach_file(w.dispatcher, policy, SimpleUploadedFile(
+        "申报指南.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf"))
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
