@@ -49,6 +49,12 @@ INSTALLED_APPS = [
     "qinqing.ops",
     "qinqing.policies",
     "qinqing.textmodel",
+    "qinqing.handling",
+    "qinqing.cooperation",
+    "qinqing.handoffs",
+    "qinqing.transparency",
+    "qinqing.fulfilment",
+    "qinqing.hotissues",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,12 @@ urlpatterns = [
     path("supervision/", include("qinqing.supervision.urls")),
     path("visits/", include("qinqing.visits.urls")),
     path("policies/", include("qinqing.policies.urls")),
+    path("handling/", include("qinqing.handling.urls")),
+    path("cooperation/", include("qinqing.cooperation.urls")),
+    path("handoffs/", include("qinqing.handoffs.urls")),
+    path("fulfilment/", include("qinqing.fulfilment.urls")),
+    path("hot/", include("qinqing.hotissues.urls")),
+    path("public/", include("qinqing.transparency.urls")),
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HotissuesConfig(AppConfig):
+    name = "qinqing.hotissues"
+    verbose_name = "热点问题"
