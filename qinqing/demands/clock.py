@@ -71,9 +71,22 @@ def refresh_deadlines(demand, cal: WorkCalendar, rule: SlaRule) -> None:
     else:
         resolve = base.resolve
     demand.resolve_due = cal.add_workdays(resolve, demand.extension_days)
+    _shift_for_pauses(demand, cal)
     demand.current_stage = current_stage(demand)
-    demand.next_due = demand.due_for(demand.current_stage) if demand.current_stage else None
+    demand.next_due = demand.due_for(demand.current_stage) if demand.current_stage and not demand.paused_since else None
     demand.due_order = demand.next_due or dt.date.max
+
+
+def _shift_for_pauses(demand, cal: WorkCalendar) -> None:
+    """Move the stages that were still to be met when a pause (挂起) began by the working days it lasted
+    (qinqing.handoffs). The resolution shift belongs to the handling round it was earned in: a reopening
+    starts a fresh resolution clock, as it drops approved extensions."""
+    shift = demand.pause_shift or {}
+    for stage in ("contact", "path"):
+        if shift.get(stage):
+            setattr(demand, f"{stage}_due", cal.add_workdays(getattr(demand, f"{stage}_due"), shift[stage]))
+    if shift.get("resolve") and shift.get("round", 0) == demand.reopen_count:
+        demand.resolve_due = cal.add_workdays(demand.resolve_due, shift["resolve"])
 
 
 DEADLINE_FIELDS = ["dispatch_due", "contact_due", "path_due", "resolve_due", "current_stage", "next_due",

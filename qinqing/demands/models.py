@@ -90,6 +90,9 @@ class Evaluation(models.TextChoices):
     SATISFIED = "satisfied", "满意"
     BASIC = "basic", "基本满意"
     UNSATISFIED = "unsatisfied", "不满意"
+    # Closed unrated after the configured working days (12345 rules); counted apart, never as 满意
+    # (qinqing.handoffs.services.close_unrated_replies).
+    DEFAULT = "default", "默认满意"
 
 
 class SlaRule(models.Model):
@@ -235,6 +238,16 @@ class Demand(models.Model):
     evaluation_by_callback = models.BooleanField("回访代评", default=False)
     duplicate_of = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="duplicates",
                                      verbose_name="并入诉求")
+    # A hand-off between levels (qinqing.handoffs) creates this demand in the receiving jurisdiction from
+    # the sender's; it is the receiving level's work, counted there under 移入, not as a new receipt.
+    # No index: the hand-off rows (handoffs.HandOff) answer every lookup by link.
+    handed_from = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="handed_to",
+                                    verbose_name="移交来源", db_index=False)
+    # 挂起 (qinqing.handoffs): while set the clock stands still (no next deadline, so no urging); on resume
+    # every remaining stage's deadline moves by the paused working days, kept in pause_shift per stage
+    # ({"contact": n, "path": n, "resolve": n, "round": reopen_count the resolve shift belongs to}).
+    paused_since = models.DateTimeField("挂起时间", null=True, blank=True)
+    pause_shift = models.JSONField("挂起顺延（工作日）", default=dict, blank=True)
 
     # The 1231 clock: stored, recomputed by the services at every transition.
     dispatch_due = models.DateField("交办期限")
@@ -301,6 +314,10 @@ class Demand(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_since is not None
 
     def due_for(self, stage: str) -> dt.date:
         return getattr(self, f"{stage}_due")

@@ -39,7 +39,7 @@ STAGE_LABELS = {stage.value: f"{stage.label}时限" for stage in STAGES}  # "联
 VERB = "edit"
 # What the refresh reads and writes; nothing else is loaded.
 _FIELDS = ["id", "state", "category", "category__sla_rule", "received_at", "reopened_at", "extension_days",
-           "contacted_at", "path_at", "version", *DEADLINE_FIELDS]
+           "contacted_at", "path_at", "version", "paused_since", "pause_shift", "reopen_count", *DEADLINE_FIELDS]
 
 
 def _remaining_on_or_after(since: dt.date) -> Q:
@@ -77,7 +77,8 @@ def _recompute(demand: Demand, cal: WorkCalendar) -> Moved | None:
     current = STAGES.index(Stage(demand.current_stage)) if demand.current_stage else len(STAGES)
     for stage in STAGES[:current]:
         setattr(demand, f"{stage.value}_due", before[f"{stage.value}_due"])
-    demand.next_due = demand.due_for(demand.current_stage) if demand.current_stage else None
+    # A paused demand (qinqing.handoffs) has no next deadline until it resumes.
+    demand.next_due = demand.due_for(demand.current_stage) if demand.current_stage and not demand.paused_since else None
     demand.due_order = demand.next_due or dt.date.max
     if all(getattr(demand, f) == before[f] for f in DEADLINE_FIELDS):
         return None
