@@ -183,7 +183,9 @@ def received_body(user, demand: Demand) -> dict:
             "to_state": event.to_state, "to_state_label": _label("state", event.to_state),
             "note": event.note, "data": event.data, "created_at": _local_time(event.created_at),
         } for event in events],
-        "suggestion": textmodel_suggestion(demand) if "dispatch" in verbs else None,
+        # Not computed here: the text model's suggestion cost more than the rest of the intake (bench/intake.py);
+        # whoever dispatches reads it with the demand (GET) or on the dispatch form.
+        "suggestion": None,
     }
 
 

@@ -288,7 +288,8 @@ class DemandDetail(DemandOut):
     allowed_verbs: list[str] = Field(description="调用者现在可以进行的操作，对应 POST /demands/{id}/{verb}")
     events: list[EventOut]
     suggestion: SuggestionOut | None = Field(
-        None, description="待交办且调用者可以交办时：按诉求内容建议的类别和主办单位；其他情况为 null")
+        None, description="待交办且调用者可以交办时：按诉求内容建议的类别和主办单位；其他情况为 null。"
+                    "受理（POST）的应答中总为 null，读取该诉求时给出")
 
     # Both are attached by the router (qinqing.api.demands.present), which knows the caller.
     @staticmethod

@@ -283,11 +283,11 @@ def _reserve_numbers(year: int, count: int) -> int:
 
 
 def suggest_category(title: str, content: str) -> Category | None:
-    """The category the text suggests at intake (staff confirm at dispatch): the active text model's, or
-    else the administrators' keywords' (qinqing.textmodel.suggest, the one suggestion path)."""
-    from qinqing.textmodel.suggest import suggest
+    """The category the text suggests at intake (staff confirm at dispatch): the administrators' keywords'
+    (qinqing.textmodel.suggest.intake_category; the model's suggestion waits for the dispatch form)."""
+    from qinqing.textmodel.suggest import intake_category
 
-    return suggest(title, content, units=False).category
+    return intake_category(title, content)
 
 
 def _fallback_category() -> Category:
