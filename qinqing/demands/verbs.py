@@ -17,8 +17,18 @@ VERB_LABELS = {
     "reject_extension": "驳回延期", "escalate": "提级办理", "mark_long_term": "转区级研究推进",
     "transfer": "移送市级", "reply": "正式答复", "evaluate": "评价", "reopen": "重办", "close": "销号",
     "merge": "并单", "settle": "现场解决", "urge": "催办", "edit": "修改",
+    "import_history": "导入历史办理结果", "follow_up": "补充材料",  # written by demands.importer, the portal
     # 督办单 steps, written to the timeline by qinqing.supervision.services (internal entries).
     "supervise": "下发督办单", "answer_notice": "反馈督办单", "escalate_notice": "升级督办",
+    # Hand-offs between levels, pauses and 默认满意 (qinqing.handoffs.services).
+    "handoff_out": "移交", "handoff_in": "接收移交", "handoff_reply": "移交答复回传", "request_pause": "申请挂起",
+    "approve_pause": "批准挂起", "refuse_pause": "驳回挂起", "resume": "恢复计时", "default_satisfied": "默认满意",
+    # 协办, 退单争议, 批示 and 研究推进 steps, written by qinqing.cooperation.services.
+    "co_accept": "接收协办", "co_opinion": "协办意见", "co_urge": "催办协办单位", "dispute": "提出退单争议",
+    "decide_dispute": "裁定退单争议", "instruct": "领导批示", "answer_instruction": "反馈批示落实情况",
+    "set_review": "调整评估日期", "progress": "研究推进进展",
+    # People on a demand (qinqing.handling, internal entries but for the hand urging).
+    "assign": "指派承办人", "reassign": "改派承办人", "note": "内部备注",
 }
 
 
