@@ -44,6 +44,15 @@ class DemandFilterForm(forms.Form):
     received_from = forms.DateField(label="受理日期自", required=False)
     received_to = forms.DateField(label="至", required=False)
     enterprise = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Demands picked one by one (the bulk page's 导出所选, qinqing.handling): numbers separated by commas.
+    numbers = forms.CharField(required=False, max_length=4200, widget=forms.HiddenInput)
+
+    def clean_numbers(self) -> list[str]:
+        raw = self.cleaned_data.get("numbers") or ""
+        numbers = [n.strip().upper() for n in raw.replace("，", ",").split(",") if n.strip()]
+        if any(not NUMBER.fullmatch(n) for n in numbers):
+            raise forms.ValidationError("诉求编号格式应为 QQ2026-000001，多个以逗号分隔。")
+        return numbers
 
     def clean(self):
         data = super().clean()
@@ -92,6 +101,8 @@ def apply_filters(qs, data: dict):
         qs = qs.filter(received_at__lt=_local_midnight(end + dt.timedelta(days=1)))
     if enterprise := data.get("enterprise"):
         qs = qs.filter(enterprise_id=enterprise)
+    if numbers := data.get("numbers"):
+        qs = qs.filter(number__in=numbers)
     if keyword := (data.get("q") or "").strip():
         if NUMBER.fullmatch(keyword.upper()):
             qs = qs.filter(number=keyword.upper())

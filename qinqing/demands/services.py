@@ -100,6 +100,18 @@ def _log(demand, user, verb, from_state, note="", data=None, internal=False) -> 
     return event
 
 
+def lock_visible(user, demand_or_id, version: int | None = None) -> Demand:
+    """For services of other apps (qinqing.handling…): the demand `user` may see, locked for this transaction,
+    at the version the user saw; NotFoundError or ConflictError otherwise. Call inside transaction.atomic()."""
+    return _lock(user, demand_or_id, version)
+
+
+def log_step(user, demand, verb: str, *, note: str = "", data=None, internal: bool = False) -> DemandEvent:
+    """For services of other apps: one timeline entry on `demand` (state unchanged), notified after commit as
+    every step is. The caller checks permission and holds the demand's lock (lock_visible) in its transaction."""
+    return _log(demand, user, verb, demand.state, note, data, internal)
+
+
 def _lock(user, demand_or_id, version: int | None) -> Demand:
     """Fetch a demand the user may see, locked, and check it is the version the user saw."""
     pk = demand_or_id.pk if isinstance(demand_or_id, Demand) else demand_or_id
@@ -644,6 +656,9 @@ def dispatch_demand(user, demand, *, lead_unit, co_units=(), category=None, aspe
         from qinqing.textmodel.services import record_corrections
 
         record_corrections(user, demand)
+        from qinqing.cooperation.services import sync_co_tasks
+
+        sync_co_tasks(demand)  # each co-unit's 协办 task, with its opinion's due date
     return demand
 
 
@@ -660,6 +675,9 @@ def return_demand(user, demand, *, reason: str, version: int | None = None) -> D
         _save(demand, ["state", "return_count", "lead_unit"])
         demand.co_units.clear()
         _log(demand, user, "return", from_state, reason, {"unit": unit_name})
+        from qinqing.cooperation.services import sync_co_tasks
+
+        sync_co_tasks(demand)  # the co-units' tasks are withdrawn with them
     return demand
 
 
@@ -792,6 +810,9 @@ def mark_long_term(user, demand, *, reason: str, version: int | None = None) -> 
         demand.state, demand.outcome = State.LONG_TERM, Outcome.LONG_TERM
         _save(demand, ["state", "outcome"])
         _log(demand, user, "mark_long_term", from_state, reason)
+        from qinqing.cooperation.services import start_review
+
+        start_review(user, demand)  # the review date by which the lead unit owes its first progress entry
     return demand
 
 
@@ -830,6 +851,9 @@ def reply_demand(user, demand, *, reply: str, outcome: str, version: int | None 
         _save(demand, ["reply", "outcome", "state", "replied_at", "path_at", "evaluation",
                        "evaluation_comment", "evaluated_at"])
         _log(demand, user, "reply", from_state, demand.reply, {"outcome": demand.get_outcome_display()})
+        from qinqing.handoffs.services import return_reply
+
+        return_reply(user, demand)  # a demand handed over from another level: the reply goes back there
     return demand
 
 

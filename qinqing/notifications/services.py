@@ -16,6 +16,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from qinqing.accounts.models import Jurisdiction, Role, User
+from qinqing.cooperation.notify import COOPERATION_TEXT
+from qinqing.cooperation.notify import recipients_q as cooperation_recipients
 from qinqing.demands.models import DemandEvent
 from qinqing.demands.public import public_view_of
 from qinqing.demands.search import index_received
@@ -42,6 +44,10 @@ ENTERPRISE_TEXT = {
     "settle": "您反映的问题“{title}”已现场解决，编号{number}。",
     "mark_long_term": "您的问题需要区里研究推进，我们会持续跟进并告知进展。",
     "transfer": "您的问题已移送市级部门研究，我们会跟进结果。",
+    # qinqing.handoffs
+    "handoff_out": "您的问题已移交上级或下级部门办理，我们会跟进结果。",
+    "handoff_reply": "您的问题已正式答复，请查看并评价。",
+    "default_satisfied": "您的问题答复后未评价，已按默认满意办结。",
 }
 STAFF_TEXT = {
     "receive": "新诉求待交办：{number} {title}",
@@ -60,7 +66,18 @@ STAFF_TEXT = {
     "escalate_notice": "【升级督办】{notice}：{parent}逾期未反馈，已报区领导。诉求{number} {title}，"
                        "请于{reply_due}前书面反馈。",
     "answer_notice": "督办单已反馈：{notice}（诉求{number} {title}）。反馈内容：{note}",
+    # The people on a demand (qinqing.handling): its named handler, and whom an internal note mentions.
+    "assign": "诉求已指派给您承办：{number} {title}",
+    "reassign": "诉求承办人已改派：{number} {title}，改派理由：{note}",
+    "note": "【内部备注】诉求{number}中有人提到了您：{note}",
+    # Hand-offs and pauses (qinqing.handoffs).
+    "handoff_in": "移交诉求待交办：{number} {title}",
+    "handoff_reply": "移交诉求已答复回传，待企业评价：{number} {title}",
+    "request_pause": "挂起申请待审批：{number} {title}",
+    "approve_pause": "挂起申请已批准，暂停计时：{number}",
+    "refuse_pause": "挂起申请未获批准：{number}",
 }
+STAFF_TEXT.update(COOPERATION_TEXT)  # 协办, 退单争议, 批示, 研究推进 (qinqing.cooperation.notify)
 NOTICE_VERBS = ("supervise", "escalate_notice", "answer_notice")
 # Free text is cut to these lengths in every notification, by Python here and by the sweep's SQL alike.
 FIELD_LIMITS = {"title": 60, "note": 80}
@@ -136,8 +153,16 @@ def recipients(event: DemandEvent):
         q |= _unit_members(units if verb == "dispatch" else [demand.lead_unit_id])
     if verb in ("receive", "return", "request_extension", "escalate", "reply", "evaluate") and not event.internal:
         q |= _dispatchers(demand)
+    if verb in ("handoff_in", "handoff_reply", "request_pause"):  # qinqing.handoffs
+        q |= _dispatchers(demand)
+    if verb in ("approve_pause", "refuse_pause"):
+        q |= _unit_members([demand.lead_unit_id])
     if verb in NOTICE_VERBS:
         q |= _notice_recipients(event)
+    q |= cooperation_recipients(event)  # co-units, disputes, 批示; the leaders reached by an escalation
+    from qinqing.handling.notify import handling_recipients
+
+    q |= handling_recipients(event)  # the named handler, the people an internal note mentions
     staff = list(User.objects.filter(q, is_active=True).exclude(pk=event.actor_id).distinct())
     owners = []
     # The enterprise hears only of steps its own timeline shows (the one rule of qinqing.demands.public).
@@ -182,6 +207,9 @@ def _new_notifications(event_id: int) -> list[Notification]:
     demand = event.demand
     if event.verb == "receive":  # the intake left its search words to this delivery
         index_received(demand)
+        from qinqing.textmodel.services import read_received
+
+        read_received(demand)  # the duplicate check's index, then auto-dispatch if switched on
     staff, owners = recipients(event)
     fields = {"number": demand.number, "title": demand.title, "note": event.note,
               "unit": demand.lead_unit.name if demand.lead_unit else "承办单位",
@@ -196,6 +224,9 @@ def _new_notifications(event_id: int) -> list[Notification]:
     if owners:
         text = render_text(ENTERPRISE_TEXT[event.verb], fields)
         rows += [Notification(recipient=u, demand=demand, event=event, text=text) for u in owners if u.pk not in already]
+    from qinqing.handling.notify import watcher_notifications
+
+    rows += watcher_notifications(event, already | {n.recipient.pk for n in rows})  # 关注: the demand's watchers
     return rows
 
 

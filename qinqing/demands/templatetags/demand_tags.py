@@ -65,9 +65,10 @@ DATA_LABELS = {
     "outcome": "办理结果", "evaluation": "评价", "callback": "回访代评", "into": "并入", "merged": "并入本件",
     "from": "原层级", "to": "新层级", "unit": "退回单位", "redispatch": "重新交办",
     "aspect": "营商环境方面", "old_aspect": "原营商环境方面", "nature": "性质", "reply_due": "督办反馈期限",
+    "assignee": "承办人", "previous_assignee": "原承办人", "mentioned": "提及",
 }
 # calendar: the moved dates, which the entry's note already states; notice: whom a 督办单 step notifies.
-_HIDDEN_KEYS = {"extension", "calendar", "notice"}
+_HIDDEN_KEYS = {"extension", "calendar", "notice", "people"}  # people: whom a handling step notifies (ids)
 
 
 def _value(key, value):
