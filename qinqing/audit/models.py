@@ -32,6 +32,7 @@ class Action(models.TextChoices):
     RESTORE = "restore", "恢复"
     MODEL_TRAINED = "model_trained", "训练文本模型"
     MODEL_ACTIVATED = "model_activated", "切换文本模型"
+    FULFILMENT_APPROVED = "fulfilment_approved", "审批免申即享兑现批次"
 
 
 ACTION_LABELS = dict(Action.choices)
