@@ -46,7 +46,9 @@ def open_notification(request, pk):
     if note is None:
         raise Http404("通知不存在")
     if note.demand_id is None:
-        return redirect("notifications:centre")
+        from qinqing.policies.reach import notification_target  # a policy push leads to its policy
+
+        return redirect(notification_target(request.user, note) or "notifications:centre")
     if frame == "portal":
         return redirect("portal:detail", number=note.demand.number)
     if not Demand.objects.visible_to(request.user).filter(pk=note.demand_id).exists():

@@ -230,3 +230,117 @@ class PolicyEvent(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.policy_id} {self.get_verb_display()}"
+
+
+class PushStage(models.TextChoices):
+    """When an enterprise is told of a policy: on publication, and N days before its window closes (the days
+    are a deployment setting, QINQING_POLICY_REMINDER_DAYS, default 15 and 3; each its own stage)."""
+
+    PUBLISHED = "published", "发布告知"
+
+    @staticmethod
+    def closing(days: int) -> str:
+        return f"close_{days}"
+
+    @staticmethod
+    def label_of(code: str) -> str:
+        if code.startswith("close_"):
+            return f"截止前{code.removeprefix('close_')}天提醒"
+        return dict(PushStage.choices).get(code, code)
+
+
+class PolicyPush(models.Model):
+    """One enterprise told of one policy at one stage: the ledger that makes every push happen once.
+
+    Rows are inserted set-based from the eligible query (qinqing.policies.pushes); the unique constraint is what
+    makes a rerun, a caught-up run after downtime or two workers at once insert nothing twice. `run` names the
+    insert that wrote the row, so that its notifications are written from the same rows in one more statement;
+    `sent_at` is set when the SMS to the registered mobile was handed to the gateway (claimed first: a crash
+    may lose one message, never send one twice)."""
+
+    policy = models.ForeignKey(Policy, models.CASCADE, related_name="pushes", verbose_name="政策")
+    enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="policy_pushes",
+                                   verbose_name="企业")
+    stage = models.CharField("推送阶段", max_length=12)
+    run = models.CharField("批次", max_length=40, db_index=True)
+    created_at = models.DateTimeField("告知时间", default=clock.now)
+    sms_due = models.BooleanField("待发短信", default=False)
+    sent_at = models.DateTimeField("短信交付时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策推送"
+        constraints = [models.UniqueConstraint(fields=["policy", "enterprise", "stage"], name="one_push_per_stage")]
+        indexes = [models.Index(fields=["enterprise", "policy"], name="policypush_enterprise"),
+                   models.Index(fields=["sms_due"], name="policypush_sms_due", condition=Q(sms_due=True))]
+
+    def __str__(self):
+        return f"{self.policy_id}/{self.enterprise_id} {PushStage.label_of(self.stage)}"
+
+    @property
+    def stage_label(self) -> str:
+        return PushStage.label_of(self.stage)
+
+
+class PushNotice(models.Model):
+    """Which in-app notification told of which push: opening it opens the policy and counts as 已打开."""
+
+    push = models.ForeignKey(PolicyPush, models.CASCADE, related_name="notices", verbose_name="推送")
+    notification = models.OneToOneField("notifications.Notification", models.CASCADE, related_name="policy_notice",
+                                        verbose_name="通知")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策推送通知"
+
+    def __str__(self):
+        return f"{self.push_id} → {self.notification_id}"
+
+
+class PolicyOpen(models.Model):
+    """The first time an enterprise opened a policy (its portal page or a push notification): 已打开 in reach."""
+
+    class Via(models.TextChoices):
+        PAGE = "page", "政策页面"
+        NOTICE = "notice", "推送通知"
+
+    policy = models.ForeignKey(Policy, models.CASCADE, related_name="opens", verbose_name="政策")
+    enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="+", verbose_name="企业")
+    via = models.CharField("打开方式", max_length=10, choices=Via.choices)
+    opened_at = models.DateTimeField("首次打开时间", default=clock.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策打开记录"
+        constraints = [models.UniqueConstraint(fields=["policy", "enterprise"], name="one_open_per_enterprise")]
+
+    def __str__(self):
+        return f"{self.policy_id}/{self.enterprise_id}"
+
+
+class PushOptOut(models.Model):
+    """An enterprise that asked not to be pushed policies (any channel); it still sees them on its portal."""
+
+    enterprise = models.OneToOneField("enterprises.Enterprise", models.CASCADE, related_name="policy_opt_out",
+                                      verbose_name="企业")
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                           verbose_name="操作人")
+    created_at = models.DateTimeField("退订时间", default=clock.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策推送退订"
+
+    def __str__(self):
+        return str(self.enterprise_id)
+
+
+class PolicyDemand(models.Model):
+    """A question an enterprise raised about a policy, received as a 政策落地难 demand under the 1231 clock."""
+
+    policy = models.ForeignKey(Policy, models.PROTECT, related_name="questions", verbose_name="政策")
+    demand = models.OneToOneField("demands.Demand", models.CASCADE, related_name="policy_link", verbose_name="诉求")
+    created_at = models.DateTimeField("提问时间", default=clock.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策问题"
+        indexes = [models.Index(fields=["policy", "created_at"], name="policydemand_policy")]
+
+    def __str__(self):
+        return f"{self.policy_id} ← {self.demand_id}"

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, render
 from qinqing.lib import clock, uploads
 from qinqing.portal.views import portal_page
 
-from . import matching
-from .models import Policy, PolicyAttachment
+from . import matching, reach
+from .models import Policy, PolicyAttachment, PolicyOpen
 
 
 def _current(user):
@@ -33,6 +33,7 @@ def my_policies(request):
 def policy_page(request, pk):
     policy = get_object_or_404(_current(request.user), pk=pk)
     found = matching.policies_for(request.user.enterprise, [policy])
+    reach.record_open(policy, request.user.enterprise_id, PolicyOpen.Via.PAGE)
     return render(request, "policies/portal_detail.html", {
         "policy": policy, "files": list(policy.attachments.order_by("uploaded_at", "pk")), "match": found[0] if found else None, "days_left": policy.days_left()})
 

@@ -231,7 +231,14 @@ def publish_policy(user, policy) -> Policy:
         policy.status, policy.updated_at = Status.PUBLISHED, clock.now()
         policy.save(update_fields=["status", "updated_at"])
         _log(policy, user, PolicyEvent.Verb.PUBLISH)
+        transaction.on_commit(lambda pk=policy.pk: _queue_push(pk))
     return policy
+
+
+def _queue_push(policy_id: int) -> None:
+    from .tasks import push_policy  # the tasks import the services' neighbours: import when used
+
+    push_policy(policy_id)
 
 
 def end_policy(user, policy, *, repeal: bool, reason: str) -> Policy:
@@ -303,3 +310,19 @@ def attach_file(user, policy, upload) -> PolicyAttachment:
         item.file.save(name, upload, save=True)
         _log(policy, user, PolicyEvent.Verb.ATTACH, name)
     return item
+
+
+def set_push_opt_out(user, *, opted_out: bool) -> bool:
+    """退订 / 恢复 policy pushes for the user's enterprise (any of its accounts may); it still sees every
+    policy on its portal. Returns the new state."""
+    from .models import PushOptOut
+
+    if not (user and user.is_authenticated and user.has_role(Role.ENTERPRISE) and user.enterprise_id):
+        raise PermissionDeniedError("只有企业账号可以设置政策推送。")
+    with transaction.atomic():
+        if opted_out:
+            PushOptOut.objects.get_or_create(enterprise_id=user.enterprise_id,
+                                             defaults={"by": user, "created_at": clock.now()})
+        else:
+            PushOptOut.objects.filter(enterprise_id=user.enterprise_id).delete()
+    return opted_out

@@ -14,12 +14,13 @@ from django.views.decorators.http import require_POST
 
 from qinqing.audit.services import record_export
 from qinqing.demands.errors import DomainError
+from qinqing.demands.models import Demand
 from qinqing.demands.views.common import paginate, staff_required
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock, uploads
 from qinqing.reports.views import XLSX
 
-from . import excel, matching, rules, services
+from . import excel, matching, reach, rules, services
 from .filters import filter_policies
 from .forms import ConditionFormSet, PolicyForm, initial_rows
 from .models import Policy, PolicyAttachment, PolicyEvent, Status
@@ -59,19 +60,23 @@ def policy_detail(request, pk):
     """One policy: its record, its rule in words, the eligible enterprises (reason, estimate) and the near
     misses with the condition each lacks, all among the enterprises the user may see."""
     policy = _policy(request, pk)
-    reach = Enterprise.objects.visible_to(request.user)
-    eligible = matching.eligible(policy, reach).select_related("jurisdiction").order_by("name", "pk")
+    reach_scope = Enterprise.objects.visible_to(request.user)
+    eligible = matching.eligible(policy, reach_scope).select_related("jurisdiction").order_by("name", "pk")
     page = paginate(eligible, request)
     for e in page.rows:
         e.reason = matching.reason(policy, e.matched_group)
-    misses = list(matching.near_misses(policy, reach).select_related("jurisdiction")
+    misses = list(matching.near_misses(policy, reach_scope).select_related("jurisdiction")
                   .order_by("name", "pk")[:SHOWN_MATCHES])
     for e in misses:
         e.missing_text = matching.missing_text(policy, e.missing)
     files = list(policy.attachments.order_by("uploaded_at", "pk"))
+    figures = reach.figures(policy, reach_scope)
+    questions = list(Demand.objects.visible_to(request.user).filter(policy_link__policy=policy)
+                     .select_related("lead_unit", "enterprise").order_by("-received_at", "-pk")[:SHOWN_MATCHES])
     events = list(PolicyEvent.objects.filter(policy=policy).select_related("actor").order_by("-created_at", "-pk")[:20])
     return render(request, "policies/detail.html", {
         "policy": policy, "page": page, "misses": misses, "files": files, "shown": SHOWN_MATCHES, "events": events,
+        "reach": figures, "definitions": reach.DEFINITIONS, "questions": questions,
         "may_edit": services.may_edit(request.user, policy.jurisdiction), "today": clock.today()})
 
 
