@@ -75,6 +75,17 @@ def public_view_of(event) -> PublicView | None:
         return PublicView("与相同问题合并办理")
     if verb == "urge":
         return PublicView("已督促承办单位抓紧办理")
+    if verb == "handoff_out":  # qinqing.handoffs
+        return PublicView(f"移交{data['to']}办理" if data.get("to") else "移交其他层级办理")
+    if verb == "handoff_reply":
+        outcome = data.get("outcome")
+        return PublicView(f"正式答复（{outcome}）" if outcome else "正式答复", True, "reply")
+    if verb == "approve_pause":
+        return PublicView(f"已挂起（{data['reason']}），暂停计时" if data.get("reason") else "已挂起，暂停计时")
+    if verb == "resume":
+        return PublicView("恢复办理计时")
+    if verb == "default_satisfied":
+        return PublicView("答复后未评价，按默认满意办结")
     # Staff-only bookkeeping (extension requests and refusals, edits, 督办单 steps) is not the owner's concern.
     return None
 

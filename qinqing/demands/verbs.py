@@ -27,6 +27,8 @@ VERB_LABELS = {
     "co_accept": "接收协办", "co_opinion": "协办意见", "co_urge": "催办协办单位", "dispute": "提出退单争议",
     "decide_dispute": "裁定退单争议", "instruct": "领导批示", "answer_instruction": "反馈批示落实情况",
     "set_review": "调整评估日期", "progress": "研究推进进展",
+    # A hot issue turned into a policy study (qinqing.hotissues.services.start_policy_study).
+    "policy_study": "纳入研究推进课题",
     # People on a demand (qinqing.handling, internal entries but for the hand urging).
     "assign": "指派承办人", "reassign": "改派承办人", "note": "内部备注",
 }

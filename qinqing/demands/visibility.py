@@ -18,7 +18,8 @@ def demand_visibility_q(user):
     if user.is_staff_user:
         q |= Q(first_receiver=user)  # 首接负责: whoever took a demand in follows it
     if user.has_role(Role.ENTERPRISE) and user.enterprise_id:
-        q |= Q(enterprise_id=user.enterprise_id)
+        # Not a level's linked copy of a handed-over demand (qinqing.handoffs): the enterprise follows the original.
+        q |= Q(enterprise_id=user.enterprise_id, handed_from__isnull=True)
     if user.has_role(Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER) and user.jurisdiction_id:
         q |= Q(jurisdiction__path__startswith=user.jurisdiction.path)
     if user.has_role(Role.SPECIALIST):

@@ -65,7 +65,7 @@ def _ontime(stage: Stage) -> Definition:
 
 SATISFACTION = Definition(
     "satisfaction", "满意率", "satisfied", "evaluated",
-    f"满意率 =（满意 + 基本满意）÷ 已评价的诉求；企业评价和回访代评都计入，尚未评价的不计入分母（不默认满意）；范围：{SCOPE}。")
+    f"满意率 =（满意 + 基本满意）÷ 已评价的诉求；企业评价和回访代评都计入，尚未评价的和超期未评价按默认满意办结的都不计入分母（默认满意单独统计）；范围：{SCOPE}。")
 ONTIME = {stage: _ontime(stage) for stage in STAGES}
 CLOSURE = Definition("closure", "办结率", "closed", "n", f"办结率 = 已办结（已销号）的诉求 ÷ 受理的诉求；范围：{SCOPE}。")
 REPLY = Definition("reply", "答复率", "reply_done", "n", f"答复率 = 已正式答复的诉求 ÷ 受理的诉求；范围：{SCOPE}。")

@@ -66,7 +66,7 @@ CONDITIONS = {
     "path_ontime": Q(path_at__date__lte=F("path_due")),
     "reply_done": Q(replied_at__isnull=False),
     "reply_ontime": Q(replied_at__date__lte=F("resolve_due")),
-    "evaluated": ~Q(evaluation=""),
+    "evaluated": ~Q(evaluation__in=["", Evaluation.DEFAULT]),  # 默认满意 is no rating: counted apart
     "satisfied": Q(evaluation__in=SATISFIED),
 }
 MEASURES = {"n": Count("pk"), **{name: Count("pk", filter=cond) for name, cond in CONDITIONS.items()}}
@@ -84,7 +84,8 @@ def local_midnight(day: dt.date) -> dt.datetime:
 
 
 def _counted(qs):
-    return qs.exclude(state=State.MERGED)
+    # Nor a level's copy of a handed-over demand (qinqing.handoffs): the original is the one received.
+    return qs.exclude(state=State.MERGED).filter(handed_from__isnull=True)
 
 
 NODE = Case(When(jurisdiction__level=Jurisdiction.Level.TOWN, then=F("jurisdiction__parent_id")),
@@ -161,7 +162,7 @@ def _entries(demands):
     """Each demand's entry, computed by the database with the same conditions as the GROUP BYs."""
     flags = sum((Case(When(cond, then=Value(BITS[name])), default=Value(0), output_field=IntegerField())
                  for name, cond in CONDITIONS.items()), Value(0, output_field=IntegerField()))
-    return demands.order_by().annotate(
+    return demands.filter(handed_from__isnull=True).order_by().annotate(  # as _counted: no hand-off copies
         e_node=NODE, e_week=TruncWeek("received_at", output_field=DateField()), e_category=TOP_CATEGORY,
         e_co=Coalesce(RawSQL(_co_units_sql(), [], output_field=CharField()), Value("")),  # noqa: S611 - our SQL
         e_due=Case(When(next_due__isnull=False, then=DUE_KEY), default=Value(""), output_field=CharField()),

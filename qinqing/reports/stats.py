@@ -87,7 +87,8 @@ def received(jurisdiction: Jurisdiction, period: Period):
     filter applied to the same parameters the figures link with."""
     data = {"jurisdiction": jurisdiction, "received_from": period.start, "received_to": period.end,
             "state": COUNTED_STATES}
-    return apply_filters(Demand.objects.all(), data)
+    # A level's copy of a demand handed to it (qinqing.handoffs) is counted there under 移入, not received again.
+    return apply_filters(Demand.objects.all(), data).filter(handed_from__isnull=True)
 
 
 # ---------------------------------------------------------------- the dashboard (from the rollup)
@@ -425,5 +426,6 @@ def evaluations(jurisdiction: Jurisdiction, period: Period) -> dict:
         total=Count("pk"), callback=Count("pk", filter=Q(evaluation_by_callback=True)),
         satisfied=Count("pk", filter=Q(evaluation=Evaluation.SATISFIED)),
         basic=Count("pk", filter=Q(evaluation=Evaluation.BASIC)),
-        unsatisfied=Count("pk", filter=Q(evaluation=Evaluation.UNSATISFIED)))
+        unsatisfied=Count("pk", filter=Q(evaluation=Evaluation.UNSATISFIED)),
+        default=Count("pk", filter=Q(evaluation=Evaluation.DEFAULT)))  # 默认满意, counted apart
     return row  # counts only: the 满意率 is rates.SATISFACTION, of the period's received demands
