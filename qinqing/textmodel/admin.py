@@ -6,10 +6,10 @@ from django.db import transaction
 
 from qinqing.demands.errors import DomainError
 from qinqing.lib import clock
-from qinqing.lib.admin import ReadOnlyAdmin
+from qinqing.lib.admin import ReadOnlyAdmin, ServiceAdmin, ServiceForm
 
 from . import services
-from .models import Correction, Kind, Term, TextModel
+from .models import Correction, Kind, ReplyCheck, Settings, Term, TextModel
 
 
 @admin.register(Term)
@@ -101,3 +101,42 @@ class CorrectionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("model__pipeline")
+
+
+class SettingsForm(ServiceForm):
+    class Meta:
+        model = Settings
+        fields = list(services.SETTING_FIELDS)
+
+    def write(self):
+        return services.configure(self.user, **{f: self.cleaned_data[f] for f in services.SETTING_FIELDS})
+
+
+@admin.register(Settings)
+class SettingsAdmin(ServiceAdmin):
+    """The one row of switches; saving goes through services.configure (administrators only, audited)."""
+
+    form = SettingsForm
+    list_display = ["__str__", "auto_dispatch", "auto_dispatch_threshold", "duplicate_threshold", "duplicate_days",
+                    "updated_at", "updated_by"]
+    list_select_related = ["updated_by"]
+
+    def has_module_permission(self, request):
+        return services.is_admin(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return services.is_admin(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return services.is_admin(request.user)
+
+    def has_add_permission(self, request):
+        return services.is_admin(request.user) and not Settings.objects.exists()
+
+
+@admin.register(ReplyCheck)
+class ReplyCheckAdmin(ReadOnlyAdmin):
+    list_display = ["checked_at", "demand", "unit", "relevance", "flags", "reused", "sent", "actor"]
+    list_filter = ["flagged", "sent"]
+    list_select_related = ["demand", "unit", "actor"]
+    raw_id_fields = ["demand"]

@@ -233,18 +233,122 @@ def record_corrections(user, demand) -> list:
     from .suggest import suggest
 
     suggestion = suggest(demand.title, demand.content)
+    actor = user if getattr(user, "pk", None) else None  # the system (auto-dispatch) has no account
     rows = []
     if suggestion.category is not None and suggestion.category_id != demand.category_id:
         rows.append(Correction(
             demand=demand, kind=Kind.CATEGORY, model_id=suggestion.category_model_id,
             suggested=suggestion.category.name, suggested_id=suggestion.category_id,
             confidence=suggestion.category_confidence, chosen=demand.category.name, chosen_id=demand.category_id,
-            actor=user, created_at=clock.now()))
+            actor=actor, created_at=clock.now()))
     if suggestion.unit_id is not None and demand.lead_unit_id and suggestion.unit_id != demand.lead_unit_id:
         rows.append(Correction(
             demand=demand, kind=Kind.UNIT, model_id=suggestion.unit_model_id, suggested=suggestion.unit_name,
             suggested_id=suggestion.unit_id, confidence=suggestion.unit_confidence,
-            chosen=demand.lead_unit.name, chosen_id=demand.lead_unit_id, actor=user, created_at=clock.now()))
+            chosen=demand.lead_unit.name, chosen_id=demand.lead_unit_id, actor=actor, created_at=clock.now()))
     if rows:
         Correction.objects.bulk_create(rows)
     return rows
+
+
+# ---------------------------------------------------------------- the administrators' switches
+
+SETTING_FIELDS = ("auto_dispatch", "auto_dispatch_threshold", "duplicate_threshold", "duplicate_days")
+
+
+def text_settings():
+    """The one Settings row (created with its defaults the first time it is asked for)."""
+    from .models import Settings
+
+    return Settings.objects.get_or_create(pk=1)[0]
+
+
+def configure(user, **changes):
+    """An administrator changes the switches (auto-dispatch on or off, its threshold, the duplicates'
+    threshold and period): checked, saved, and written to the audit log with the old and new values."""
+    if user is None or not is_admin(user):
+        raise PermissionDeniedError("只有管理员可以修改文本智能设置。")
+    unknown = set(changes) - set(SETTING_FIELDS)
+    if unknown:
+        raise DomainError(f"未知的设置项：{'、'.join(sorted(unknown))}")
+    with transaction.atomic():
+        from .models import Settings
+
+        config = Settings.objects.select_for_update().get_or_create(pk=1)[0]
+        threshold = float(changes.get("auto_dispatch_threshold", config.auto_dispatch_threshold))
+        if not 0.5 <= threshold <= 1:
+            raise DomainError("自动派单置信度阈值应在 0.5 至 1 之间。")
+        duplicate = float(changes.get("duplicate_threshold", config.duplicate_threshold))
+        if not 0.2 <= duplicate <= 1:
+            raise DomainError("重复诉求相似度阈值应在 0.2 至 1 之间。")
+        days = int(changes.get("duplicate_days", config.duplicate_days))
+        if not 1 <= days <= 366:
+            raise DomainError("疑似重复的比对范围应在 1 至 366 天之间。")
+        before = {f: getattr(config, f) for f in SETTING_FIELDS}
+        config.auto_dispatch = bool(changes.get("auto_dispatch", config.auto_dispatch))
+        config.auto_dispatch_threshold, config.duplicate_threshold, config.duplicate_days = threshold, duplicate, days
+        after = {f: getattr(config, f) for f in SETTING_FIELDS}
+        changed = {f: [before[f], after[f]] for f in SETTING_FIELDS if before[f] != after[f]}
+        if changed:
+            config.updated_at, config.updated_by = clock.now(), user
+            config.save()
+            record("config_changed", actor=user, target=str(config), detail=changed)
+    return config
+
+
+# ---------------------------------------------------------------- reading a new demand (the worker)
+
+class _System:
+    """The system acting without a person (as the overdue sweep does): an administrator's reach, no account,
+    so the timeline entry it writes has no actor and reads 系统."""
+
+    pk = None
+    is_authenticated = is_active = is_superuser = True
+    enterprise_id = unit_id = jurisdiction_id = None
+
+    def has_role(self, *roles) -> bool:
+        return True
+
+
+SYSTEM = _System()
+
+
+def auto_dispatch(demand):
+    """自动派单: if an administrator switched it on and the text model's lead-unit suggestion for `demand`
+    is above the threshold (strictly: a threshold of 1 switches it off in effect), the system dispatches it through dispatch_demand; the timeline says 自动派单 and
+    the confidence. The dispatched demand, or None (switched off, no unit model, below the threshold, or the
+    demand no longer awaiting dispatch)."""
+    from qinqing.demands.models import State
+    from qinqing.demands.services import dispatch_demand
+
+    from .suggest import suggest
+
+    config = text_settings()
+    if not config.auto_dispatch or demand.state != State.RECEIVED:
+        return None
+    s = suggest(demand.title, demand.content)
+    if s.unit_source != "model" or s.unit_id is None or s.unit_confidence <= config.auto_dispatch_threshold:
+        return None
+    category = s.category if s.category_source == "model" else None
+    try:
+        with transaction.atomic():
+            return dispatch_demand(
+                SYSTEM, demand, lead_unit=s.unit_id, category=category, version=demand.version,
+                note=f"自动派单：文本模型建议主办单位{s.unit_name}，置信度{s.unit_confidence:.0%}"
+                     f"（阈值{config.auto_dispatch_threshold:.0%}）")
+    except DomainError as exc:  # taken by a dispatcher meanwhile, or the unit is no longer dispatchable
+        log.info("自动派单未进行（%s）：%s", demand.pk, exc.message)
+        return None
+
+
+def read_received(demand) -> None:
+    """What the system does with a new demand's text once it is received, in the worker that delivers the
+    intake: index its signature for the duplicate check, then auto-dispatch it if switched on."""
+    from . import duplicates
+
+    try:
+        with transaction.atomic():  # a savepoint: a failure here never costs the intake its notifications
+            duplicates.index_demand(demand)
+            auto_dispatch(demand)
+    except Exception:
+        log.exception("读取新诉求 %s 的文本失败（查重索引、自动派单）", demand.pk)
