@@ -21,6 +21,7 @@ from qinqing.accounts.models import Role
 from qinqing.demands import services as demand_services
 from qinqing.demands.models import Attachment, Channel
 from qinqing.enterprises.models import Enterprise, ImportJob
+from qinqing.handling import services as handling_services
 from qinqing.lib import clock
 from qinqing.notifications.models import Notification
 from qinqing.policies import services as policy_services
@@ -208,6 +209,19 @@ URLS = {
                                      get_allowed=False, post=True),
     "workbench:columns": Entry(ok=every(STAFF, 405), get_allowed=False, post=True, own=True),
     "workbench:slip": Entry(kind="dispatched_demand", ok=STAFF_PAGE),
+    # 办理协同 (qinqing.handling): my demands, bulk actions, 常用语, and the demand page's people forms
+    "handling:mine": Entry(ok=STAFF_PAGE),
+    "handling:bulk": Entry(ok=STAFF_PAGE, post=True),
+    "handling:canned": Entry(ok=every(("head", "dispatcher", "other_dispatcher", "admin")), post=True,
+                             scope_only=True),
+    "handling:canned_edit": Entry(kind="canned_reply", ok=every(("dispatcher", "other_dispatcher", "admin")),
+                                  post=True),
+    "handling:canned_delete": Entry(kind="canned_reply", ok=every(("dispatcher", "other_dispatcher", "admin"), 405),
+                                    get_allowed=False, post=True),
+    "handling:assign": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "handling:watch": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "handling:note": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "handling:urge": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
 }
 
 # API operations: "METHOD /path" → the kind of object in the path (None for collections), and whether it
@@ -227,6 +241,9 @@ API = {
     "PATCH /api/v1/enterprises/{ref}": "enterprise",
     "POST /api/v1/enterprises/{ref}/figures": "enterprise",
     "GET /api/v1/policies": None,
+    "GET /api/v1/handling/mine": None,
+    "POST /api/v1/demands/{ref}/assign": "demand",
+    "POST /api/v1/demands/{ref}/notes": "demand",
 }
 # Resolver patterns under /api/v1/ that are not operations of the OpenAPI document.
 API_ROUTES_OUTSIDE_SCHEMA = {"api:openapi-json", "api:api-root", "api:unknown_verb", None}
@@ -244,6 +261,7 @@ class Objects:
         self.users = {}
         self.policies, self.policy_files = {}, {}
         self.internal_notes = []
+        self.canned_replies = {}
 
 
 def _attach(demand, user, name: str) -> Attachment:
@@ -327,6 +345,13 @@ def build(w) -> Objects:
             user, policy, SimpleUploadedFile(f"申报指南{key}.pdf", b"%PDF-1.4\n%%EOF\n"))
     o.notifications["A"] = Notification.objects.create(recipient=w.handler, demand=a, text="甲件交办给您")
     o.notifications["X"] = Notification.objects.create(recipient=w.other_handler, demand=x, text="丁件交办给您")
+    # 办理协同: a named handler and an internal note with a mention (never shown to an enterprise), 常用语 by side.
+    handling_services.assign_demand(w.head, a, assignee=w.handler)
+    handling_services.add_note(w.dispatcher, a, text="内部备注甲：@钱承办 请核实用工缺口")
+    o.internal_notes.append("内部备注甲")
+    for key, user in (("A", w.dispatcher), ("X", w.other_dispatcher)):
+        o.canned_replies[key] = handling_services.create_canned_reply(
+            user, scope="jurisdiction", title=f"常用语{key}", text="{企业名称}：您的诉求{诉求编号}已办理。")
     return o
 
 
@@ -352,6 +377,8 @@ REACH = {
                "X": {*BAOAN_STAFF, "admin", "other_owner"}},
     "policy_file": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
                     "X": {*BAOAN_STAFF, "admin", "other_owner"}},
+    # 常用语 shared by a district: kept by its dispatchers and the administrator.
+    "canned_reply": {"A": {"dispatcher", "admin"}, "X": {"other_dispatcher", "admin"}},
 }
 
 

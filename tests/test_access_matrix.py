@@ -19,6 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Attachment, Demand, DemandEvent, Extension, Urging
 from qinqing.enterprises.models import Enterprise, EnterpriseEvent, Helpers, ImportJob, YearlyFigures
+from qinqing.handling.models import Assignment as HandlingAssignment
+from qinqing.handling.models import CannedReply, Watch
 from qinqing.notifications.models import Notification
 from qinqing.policies.models import Policy, PolicyAttachment
 from qinqing.reports.models import Circular
@@ -97,7 +99,7 @@ def _obj(o, kind: str, key: str):
         "circular": o.circulars, "export_job": o.export_jobs, "import_job": o.import_jobs,
         "saved_filter": o.saved_filters, "notification": o.notifications,
         "enterprise_code": o.enterprises, "enterprise_pk": o.enterprises, "policy": o.policies,
-        "policy_file": o.policy_files,
+        "policy_file": o.policy_files, "canned_reply": o.canned_replies,
     }[kind][key]
 
 
@@ -180,6 +182,9 @@ def fingerprint(o, caller: str) -> dict:
         "jurisdictions": Jurisdiction.objects.count(),
         "policies": sorted(Policy.objects.values_list("pk", "status", "updated_at", "title")),
         "policy_files": PolicyAttachment.objects.count(),
+        "handling": (sorted(HandlingAssignment.objects.values_list("demand_id", "assignee_id")),
+                     sorted(CannedReply.objects.values_list("pk", "title", "text")),
+                     sorted(Watch.objects.exclude(**others).values_list("demand_id", "user_id"))),
     }
 
 
@@ -274,6 +279,10 @@ def _other(o, caller, kind):
 BODY = {
     "visits:new": lambda o, c: {"enterprise": _other(o, c, "enterprise").pk},
     "login": lambda o, c: {"username": o.world.dispatcher.username, "password": "wrong"},
+    # 批量操作: out-of-reach demands ticked, an out-of-reach unit chosen
+    "handling:bulk": lambda o, c: {"action": "dispatch", "pick": [o.demands["X" if am.side(c) == "A" else "A"].number,
+                                                                  o.demands["R"].number],
+                                   "unit": (o.world.other_unit if am.side(c) == "A" else o.world.bureau).pk},
 }
 
 
@@ -346,7 +355,8 @@ def _api_body(o, caller: str, op: str) -> dict:
     return {"lead_unit": (w.other_unit if other == "X" else w.bureau).pk, "reason": "不属于本单位职责，建议改派",
             "note": "说明", "method": "电话", "path": "协调解决", "days": 3, "reply": "已协调解决",
             "outcome": "solved", "evaluation": "satisfied", "solution": "现场已解决",
-            "into": o.demands[other].number, "name": "越界改名", "year": 2025, "employees": 10}
+            "into": o.demands[other].number, "name": "越界改名", "year": 2025, "employees": 10,
+            "assignee": "handler", "text": "越界备注"}
 
 
 @pytest.mark.parametrize("caller", am.CALLERS)

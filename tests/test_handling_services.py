@@ -53,7 +53,7 @@ def test_the_lead_units_head_assigns_a_handler_who_is_told_and_sees_it_on_the_ti
 
 def test_a_reassignment_needs_a_reason_and_tells_both_handlers(world, dispatched, second_handler, told):
     services.assign_demand(world.head, dispatched, assignee=world.handler)
-    with pytest.raises(DomainError, match="请填写改派理由"):
+    with pytest.raises(DomainError, match="改派承办人须说明理由"):
         services.assign_demand(world.head, dispatched, assignee=second_handler)
     assert Assignment.objects.get(demand=dispatched).assignee == world.handler
     told(services.assign_demand, world.head, dispatched, assignee=second_handler, reason="钱承办休假")

@@ -5,6 +5,8 @@ import json
 
 from ninja import NinjaAPI
 
+from qinqing.handling.api import router as handling_router
+
 from . import errors
 from .auth import SessionAuth, TokenAuth
 from .demands import router as demands_router
@@ -41,6 +43,7 @@ api = NinjaAPI(
     docs_decorator=utf8_document,
 )
 errors.register(api)
+api.add_router("/", handling_router)  # before demands: its /demands/{ref}/{verb} catch-all would answer /assign
 api.add_router("/", demands_router)
 api.add_router("/enterprises", enterprises_router)
 api.add_router("/policies", policies_router)

@@ -79,6 +79,7 @@ EXAMPLE_DEMANDS = (
     "get", "dispatch", "return", "accept", "contact", "plan", "request_extension", "approve_extension",
     "reject_extension", "escalate", "mark_long_term", "transfer", "reply", "evaluate", "reopen", "close",
     "merge", "merge_target", "settle",
+    "assign",  # qinqing.handling: dispatched to the bureau, for its head to assign
 )
 EXAMPLE_FIRST_NUMBER = 900001
 EXAMPLE_NUMBER = {name: f"QQ2026-{number:06d}"

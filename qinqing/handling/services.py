@@ -16,6 +16,7 @@ from django.utils import timezone
 from qinqing.accounts.models import Role, User
 from qinqing.demands import services as demand_services
 from qinqing.demands.errors import DomainError, NotFoundError, PermissionDeniedError
+from qinqing.demands.filters import NUMBER
 from qinqing.demands.models import UNIT_STATES, Demand, State
 from qinqing.demands.verbs import is_admin, is_dispatcher, is_lead_head
 from qinqing.lib import clock
@@ -98,7 +99,9 @@ def assign_demand(user, demand, *, assignee, reason: str = "", version: int | No
             return assignment
         if current.assignee_id == person.pk and current.unit_id == demand.lead_unit_id:
             raise DomainError(f"该诉求已指派给{person.display_name}。")
-        reason = _required(reason, "改派理由", 1000)
+        reason = clean_text(reason or "").strip()
+        if not reason or len(reason) > 1000:
+            raise DomainError("改派承办人须说明理由（至多1000字）。")
         previous = current.assignee
         current.assignee, current.unit_id, current.assigned_by, current.assigned_at = (
             person, demand.lead_unit_id, user, now)
@@ -397,6 +400,9 @@ def bulk_act(user, action: str, numbers, *, unit=None, assignee=None, note: str 
     results = []
     for number in wanted:
         pk = found.get(number)
+        if not NUMBER.fullmatch(number):
+            results.append(RowResult(number[:20], False, "诉求编号格式不正确。"))
+            continue
         if pk is None:
             results.append(RowResult(number, False, "诉求不存在或您无权查看。"))
             continue

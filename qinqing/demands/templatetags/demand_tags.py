@@ -114,6 +114,7 @@ def staff_nav(context) -> list[dict]:
     items = [("home", "工作台", True), ("demands:ledger", "诉求台账", True),
              ("demands:dispatch_inbox", "交办箱", admin or user.has_role(Role.DISPATCHER)),
              ("demands:unit_inbox", "本单位", bool(user.unit_id) and user.has_role(Role.HANDLER, Role.UNIT_HEAD)),
+             ("handling:mine", "我的诉求", bool(user.unit_id) and user.has_role(Role.HANDLER)),
              ("supervision:board", "超期督办",
               admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
              ("reports:dashboard", "统计通报",
