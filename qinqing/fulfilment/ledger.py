@@ -81,14 +81,19 @@ def filter_records(qs, params):
     return qs.order_by("-paid_on", "-granted_on", "-pk"), form
 
 
-def _median(qs, field: str) -> float | None:
-    """The median of a non-null integer column, by two ordered single-row reads (no rows loaded)."""
-    qs = qs.filter(**{f"{field}__isnull": False}).order_by(field)
+def _medians(qs, fields: tuple[str, ...]) -> dict:
+    """The median of each non-null integer column (all null together: both are written with the payment),
+    by one count and one ordered two-row read per column (no rows loaded)."""
+    qs = qs.filter(**{f"{fields[0]}__isnull": False})
     n = qs.count()
-    if n == 0:
-        return None
-    values = list(qs.values_list(field, flat=True)[(n - 1) // 2:n // 2 + 1])
-    return sum(values) / len(values)
+    out = {}
+    for field in fields:
+        if n == 0:
+            out[field] = None
+            continue
+        values = list(qs.order_by(field).values_list(field, flat=True)[(n - 1) // 2:n // 2 + 1])
+        out[field] = sum(values) / len(values)
+    return out
 
 
 def summary(qs) -> dict:
@@ -98,8 +103,8 @@ def summary(qs) -> dict:
                            enterprises=Count("enterprise", distinct=True), days=Avg("days_to_pay"),
                            workdays=Avg("workdays_to_pay"))
     overall["amount"] = overall["amount"] or Decimal(0)
-    overall["median_days"] = _median(qs, "days_to_pay")
-    overall["median_workdays"] = _median(qs, "workdays_to_pay")
+    medians = _medians(qs, ("days_to_pay", "workdays_to_pay"))
+    overall["median_days"], overall["median_workdays"] = medians["days_to_pay"], medians["workdays_to_pay"]
     groups = {"records": Count("pk"), "amount": Sum("amount"), "enterprises": Count("enterprise", distinct=True)}
     by_type = list(qs.values("benefit_type").annotate(**groups).order_by("-amount"))
     labels = dict(BenefitType.choices)
@@ -143,7 +148,18 @@ def sentence_figures(records, start: dt.date | None = None, end: dt.date | None 
 def sentence(records, start: dt.date | None = None, end: dt.date | None = None) -> str:
     """Seed 002's sentence written from the ledger: "已落实N项惠企政策，涉及减税降费和资金奖补金额共X万元，
     惠及企业Y户", naming only the benefit types actually paid in the period."""
-    f = sentence_figures(records, start, end)
+    return sentence_text(sentence_figures(records, start, end))
+
+
+def sentence_of_summary(totals: dict) -> str:
+    """The sentence from `summary()` of records already limited to paid ones in the period (no query)."""
+    o = totals["overall"]
+    present = {r["benefit_type"] for r in totals["by_type"]}
+    return sentence_text({"policies": o["policies"], "amount": o["amount"], "enterprises": o["enterprises"],
+                          "types": [t for t in BENEFIT_WORDS if t in present]})
+
+
+def sentence_text(f: dict) -> str:
     if not f["policies"]:
         return "本期未登记惠企政策兑现。"
     words = _join([BENEFIT_WORDS[t] for t in f["types"]])

@@ -122,6 +122,7 @@ def staff_nav(context) -> list[dict]:
              ("enterprises:list", "企业库", True),
              ("visits:my_week", "包联走访", True),
              ("policies:list", "惠企政策", True),
+             ("fulfilment:ledger", "政策兑现", True),
              ("demands:receive", "新增诉求", admin or user.has_role(*RECEIVER_ROLES))]
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     if current == "demands:detail" or current == "demands:act":
@@ -132,6 +133,8 @@ def staff_nav(context) -> list[dict]:
         current = "visits:my_week"
     elif current.startswith("policies:"):
         current = "policies:list"
+    elif current.startswith("fulfilment:"):
+        current = "fulfilment:ledger"
     elif current.startswith(("supervision:", "reports:")):
         current = current.split(":")[0] + (":board" if current.startswith("supervision:") else ":dashboard")
     return [{"url": reverse(name), "label": label, "active": name == current}
