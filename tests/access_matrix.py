@@ -21,6 +21,8 @@ from qinqing.accounts.models import Role
 from qinqing.demands import services as demand_services
 from qinqing.demands.models import Attachment, Channel
 from qinqing.enterprises.models import Enterprise, ImportJob
+from qinqing.fulfilment import services as fulfilment_services
+from qinqing.fulfilment.models import Batch
 from qinqing.handling import services as handling_services
 from qinqing.lib import clock
 from qinqing.notifications.models import Notification
@@ -209,6 +211,20 @@ URLS = {
                                      get_allowed=False, post=True),
     "workbench:columns": Entry(ok=every(STAFF, 405), get_allowed=False, post=True, own=True),
     "workbench:slip": Entry(kind="dispatched_demand", ok=STAFF_PAGE),
+    # 政策兑现 (qinqing.fulfilment): the ledger, applications, 免申即享 batches; an enterprise's own page and apply
+    "fulfilment:ledger": Entry(ok=STAFF_PAGE),
+    "fulfilment:applications": Entry(ok=STAFF_PAGE),
+    "fulfilment:application": Entry(kind="application", ok=STAFF_PAGE),
+    "fulfilment:application_act": Entry(kind="application", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "fulfilment:policy": Entry(kind="policy", ok=STAFF_PAGE),
+    "fulfilment:record": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "fulfilment:build": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "fulfilment:batches": Entry(ok=STAFF_PAGE),
+    "fulfilment:batch": Entry(kind="batch", ok=STAFF_PAGE),
+    "fulfilment:batch_act": Entry(kind="batch", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "fulfilment:mine": Entry(ok=PORTAL_PAGE),
+    "fulfilment:apply": Entry(kind="policy", ok={**every(ENTERPRISES, 405), **every(STAFF, 302)}, get_allowed=False,
+                              post=True),
     # 办理协同 (qinqing.handling): my demands, bulk actions, 常用语, and the demand page's people forms
     "handling:mine": Entry(ok=STAFF_PAGE),
     "handling:bulk": Entry(ok=STAFF_PAGE, post=True),
@@ -260,6 +276,7 @@ class Objects:
         self.export_jobs, self.import_jobs, self.saved_filters, self.notifications = {}, {}, {}, {}
         self.users = {}
         self.policies, self.policy_files = {}, {}
+        self.applications, self.batches = {}, {}
         self.internal_notes = []
         self.canned_replies = {}
 
@@ -343,6 +360,10 @@ def build(w) -> Objects:
         o.policies[key] = policy_services.publish_policy(user, policy)
         o.policy_files[key] = policy_services.attach_file(
             user, policy, SimpleUploadedFile(f"申报指南{key}.pdf", b"%PDF-1.4\n%%EOF\n"))
+    # 政策兑现: each side's enterprise applied for its district's policy; a batch of each policy awaits work.
+    for key, owner, user in (("A", w.owner, w.dispatcher), ("X", w.other_owner, w.other_dispatcher)):
+        o.applications[key] = fulfilment_services.apply_for_policy(owner, o.policies[key])
+        o.batches[key] = Batch.objects.create(policy=o.policies[key], title=f"免申即享批次{key}", prepared_by=user)
     o.notifications["A"] = Notification.objects.create(recipient=w.handler, demand=a, text="甲件交办给您")
     o.notifications["X"] = Notification.objects.create(recipient=w.other_handler, demand=x, text="丁件交办给您")
     # 办理协同: a named handler and an internal note with a mention (never shown to an enterprise), 常用语 by side.
@@ -377,6 +398,9 @@ REACH = {
                "X": {*BAOAN_STAFF, "admin", "other_owner"}},
     "policy_file": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
                     "X": {*BAOAN_STAFF, "admin", "other_owner"}},
+    # 政策兑现: an application (by its enterprise's place) and a batch (by its policy's) on each side, for staff.
+    "application": {"A": {*NANSHAN_STAFF, "admin"}, "X": {*BAOAN_STAFF, "admin"}},
+    "batch": {"A": {*NANSHAN_STAFF, "admin"}, "X": {*BAOAN_STAFF, "admin"}},
     # 常用语 shared by a district: kept by its dispatchers and the administrator.
     "canned_reply": {"A": {"dispatcher", "admin"}, "X": {"other_dispatcher", "admin"}},
 }

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from qinqing.accounts.models import Jurisdiction
 from qinqing.demands.models import Attachment, Demand, DemandEvent, Extension, Urging
 from qinqing.enterprises.models import Enterprise, EnterpriseEvent, Helpers, ImportJob, YearlyFigures
+from qinqing.fulfilment.models import Application, Batch, FulfilmentRecord
 from qinqing.handling.models import Assignment as HandlingAssignment
 from qinqing.handling.models import CannedReply, Watch
 from qinqing.notifications.models import Notification
@@ -99,6 +100,7 @@ def _obj(o, kind: str, key: str):
         "circular": o.circulars, "export_job": o.export_jobs, "import_job": o.import_jobs,
         "saved_filter": o.saved_filters, "notification": o.notifications,
         "enterprise_code": o.enterprises, "enterprise_pk": o.enterprises, "policy": o.policies,
+        "application": o.applications, "batch": o.batches,
         "policy_file": o.policy_files, "canned_reply": o.canned_replies,
     }[kind][key]
 
@@ -182,6 +184,8 @@ def fingerprint(o, caller: str) -> dict:
         "jurisdictions": Jurisdiction.objects.count(),
         "policies": sorted(Policy.objects.values_list("pk", "status", "updated_at", "title")),
         "policy_files": PolicyAttachment.objects.count(),
+        "fulfilment": (sorted(Application.objects.values_list("pk", "status")),
+                       sorted(Batch.objects.values_list("pk", "status")), FulfilmentRecord.objects.count()),
         "handling": (sorted(HandlingAssignment.objects.values_list("demand_id", "assignee_id")),
                      sorted(CannedReply.objects.values_list("pk", "title", "text")),
                      sorted(Watch.objects.exclude(**others).values_list("demand_id", "user_id"))),
