@@ -211,6 +211,17 @@ URLS = {
                                      get_allowed=False, post=True),
     "workbench:columns": Entry(ok=every(STAFF, 405), get_allowed=False, post=True, own=True),
     "workbench:slip": Entry(kind="dispatched_demand", ok=STAFF_PAGE),
+    # cooperation (issue 15): the escalation queues, the dispatchers' 退单争议 queue, steps from the demand page
+    "cooperation:queue": Entry(ok=every(OVERSEERS)),
+    "cooperation:disputes": Entry(ok=every(("dispatcher", "other_dispatcher", "supervisor", "admin"))),
+    "cooperation:accept": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:opinion": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:dispute": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:decide": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:instruct": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:answer": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:progress": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "cooperation:review": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     # 政策兑现 (qinqing.fulfilment): the ledger, applications, 免申即享 batches; an enterprise's own page and apply
     "fulfilment:ledger": Entry(ok=STAFF_PAGE),
     "fulfilment:applications": Entry(ok=STAFF_PAGE),

@@ -107,6 +107,18 @@ def busy_world(world, demand):
     policies.publish_policy(w.dispatcher, policy)
     policies.attach_file(w.dispatcher, policy, SimpleUploadedFile(
         "申报指南.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf"))
+    # Cooperation (issue 15): a 派单目录 entry cited by a dispute, a co-unit task, a 批示 with the answer it is
+    # owed, a 区级研究推进 review with a progress entry.
+    from qinqing.cooperation import services as cooperation
+    from qinqing.cooperation.models import CatalogueEntry, CoTask
+
+    entry = CatalogueEntry.objects.create(jurisdiction=w.district, matter="南山企业融资对接", unit=w.finance)
+    cooperation.dispute_dispatch(w.handler, demand, entry=entry, reason="融资对接属金融工作局职责")
+    CoTask.objects.create(demand=demand, unit=w.finance, due=dt.date(2026, 12, 7))
+    services.escalate_demand(w.dispatcher, demand, reason="提请联席办协调")
+    cooperation.write_instruction(w.leader, demand, text="南山两部门合力解决")
+    services.mark_long_term(w.dispatcher, demand, reason="需区里研究推进")
+    cooperation.record_progress(w.handler, demand, text="南山规划论证中")
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
