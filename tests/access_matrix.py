@@ -249,6 +249,10 @@ URLS = {
     "handling:watch": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     "handling:note": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     "handling:urge": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    # 一公开 (qinqing.transparency): open to anyone without login; an administrator refreshes the figures
+    "transparency:home": Entry(ok=every(CALLERS)),
+    "transparency:jurisdiction": Entry(ok=every(CALLERS), extra={"code": "440305"}),
+    "transparency:rebuild": Entry(ok={"admin": 405}, get_allowed=False, post=True),
 }
 
 # API operations: "METHOD /path" → the kind of object in the path (None for collections), and whether it

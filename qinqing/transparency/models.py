@@ -6,8 +6,8 @@ page sums a jurisdiction's subtree from it and never reads the demand table, so 
 milliseconds however many demands there are.
 
 `ServiceSpecialist` is the published directory of service specialists (seed 002: 首席专员 1人、具办专员不少于
-2人 per unit, "在区政府网站首页专题中公开为企服务专员单位、职务及联系方式"): entered for publication, with the
-office phone only — never an account's mobile number.
+2人 per unit, "在区政府网站首页专题中公开为企服务专员单位、职务及联系方式"): unit, post, title and office
+phone, entered for publication — never a name, an account's mobile number or other personal data.
 
 `DemandSource` remembers the source number (工单编号) each imported demand came from, so importing the same
 sheet twice writes nothing new; `DemandImportJob` is an uploaded sheet on its way in (checked, previewed,
@@ -52,7 +52,7 @@ class PublicFigure(models.Model):
 
 
 def office_phone_only(value: str) -> None:
-    if MOBILE.search(value or ""):
+    if MOBILE.search(re.sub(r"[\s\-()（）]", "", value or "")):  # "138 0013 8000" is a mobile too
         raise ValidationError("公开名录只登记办公电话，不得填写手机号。")
 
 
@@ -65,9 +65,10 @@ class ServiceSpecialist(models.Model):
 
     unit = models.ForeignKey("accounts.Unit", models.CASCADE, related_name="published_specialists",
                              verbose_name="单位")
+    # The post is published, not the person: no name, no account data (qinqing.lib.privacy). The account
+    # is kept for the administrators to see who holds the post.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
                              verbose_name="对应账号", help_text="仅用于内部对应，不公开账号的任何信息")
-    name = models.CharField("姓名", max_length=40)
     post = models.CharField("专员类别", max_length=10, choices=Post.choices)
     title = models.CharField("职务", max_length=40, blank=True)
     office_phone = models.CharField("办公电话", max_length=30, validators=[office_phone_only])
@@ -79,7 +80,7 @@ class ServiceSpecialist(models.Model):
         ordering = ["unit__jurisdiction__path", "unit__name", "post", "position", "id"]
 
     def __str__(self):
-        return f"{self.unit} {self.get_post_display()} {self.name}"
+        return f"{self.unit} {self.get_post_display()} {self.title}"
 
     def clean(self):
         office_phone_only(self.office_phone)

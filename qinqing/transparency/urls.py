@@ -1,3 +1,11 @@
+from django.urls import path
+
+from . import views
+
 app_name = "transparency"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.public_home, name="home"),
+    path("rebuild/", views.rebuild, name="rebuild"),
+    path("<str:code>/", views.public_page, name="jurisdiction"),
+]
