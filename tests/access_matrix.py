@@ -201,6 +201,9 @@ URLS = {
     "policies:attach": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
     "policies:file": Entry(kind="policy_file", ok=STAFF_PAGE),
     "policies_portal:file": Entry(kind="policy_file", ok=PORTAL_PAGE),
+    "policies_portal:ask": Entry(kind="policy", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
+    "policies_portal:push_settings": Entry(ok=every(ENTERPRISES, 405), get_allowed=False, post=True,
+                                           scope_only=True),
     # workbench: a person's own exports and filters
     "workbench:export": Entry(ok=STAFF_PAGE, own=True),
     "workbench:exports": Entry(ok=STAFF_PAGE),
@@ -272,6 +275,8 @@ API = {
     "PATCH /api/v1/enterprises/{ref}": "enterprise",
     "POST /api/v1/enterprises/{ref}/figures": "enterprise",
     "GET /api/v1/policies": None,
+    "GET /api/v1/policies/{policy_id}/eligible": "policy",
+    "GET /api/v1/enterprises/{ref}/policies": "enterprise",
     "GET /api/v1/handling/mine": None,
     "POST /api/v1/demands/{ref}/assign": "demand",
     "POST /api/v1/demands/{ref}/notes": "demand",

@@ -334,6 +334,8 @@ def _api_path(o, op: str, key: str | None) -> tuple[str, str]:
         path = path.replace("{ref}", o.demands[key].number)
     elif kind == "enterprise":
         path = path.replace("{ref}", o.enterprises[key].credit_code)
+    elif kind == "policy":
+        path = path.replace("{policy_id}", str(o.policies[key].pk))
     return method, path
 
 
@@ -378,7 +380,7 @@ def test_api_reads_show_each_caller_only_what_is_within_reach(m, caller):
             if found := leaks(m, caller, response):
                 problems.append(f"{op} leaks {found}")
             continue
-        api_kind = "demand" if kind == "demand" else "enterprise_code"
+        api_kind = {"demand": "demand", "policy": "policy"}.get(kind, "enterprise_code")
         reach = am.in_reach(api_kind, caller)
         if reach:
             response = _api_call(client, *_api_path(m, op, reach), headers)

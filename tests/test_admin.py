@@ -119,6 +119,12 @@ def busy_world(world, demand):
     cooperation.write_instruction(w.leader, demand, text="南山两部门合力解决")
     services.mark_long_term(w.dispatcher, demand, reason="需区里研究推进")
     cooperation.record_progress(w.handler, demand, text="南山规划论证中")
+    # 办理协同 (issue 15): the named handler, a watcher, a unit's canned reply.
+    from qinqing.handling import services as handling
+
+    handling.assign_demand(w.head, demand, assignee=w.handler)
+    handling.watch_demand(w.supervisor, demand)
+    handling.create_canned_reply(w.head, scope="unit", title="南山招聘会答复", text="{企业名称}：已协调专场招聘会。")
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
