@@ -12,9 +12,10 @@ from decimal import Decimal
 from ninja import Field, Query, Router, Schema
 
 from qinqing.accounts.models import Role
+from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock
 from qinqing.policies import matching
-from qinqing.policies.filters import STATE_CHOICES, filter_policies
+from qinqing.policies.filters import STATE_CHOICES, filter_eligible, filter_policies
 from qinqing.policies.models import BenefitType, Level, Policy
 
 from .errors import ApiError
@@ -96,3 +97,82 @@ def list_policies(request, filters: Query[PolicyFilters], limit: int = Query(50,
     matches = {m.policy.pk: m for m in matching.policies_for(user.enterprise, page)} if enterprise and page else {}
     return {"items": [_out(p, today, matches.get(p.pk), enterprise) for p in page],
             "next": offset + limit if has_next else None}
+
+
+class EligibleOut(Schema):
+    credit_code: str
+    name: str
+    jurisdiction: str = Field(description="所在镇街园区")
+    reason: str = Field(description="符合的条件（中文）")
+    estimate: Decimal | None = Field(description="预计金额（万元）；按实际或缺少年度数据时为 null")
+
+
+class EligiblePage(Schema):
+    policy: int
+    count: int = Field(description="符合条件的企业总数（调用者可查看的范围内，含筛选）")
+    items: list[EligibleOut]
+    next: int | None = Field(description="下一页的 offset；没有更多时为 null")
+
+
+class EligibleFilters(Schema):
+    q: str | None = Field(None, description="企业名称包含的文字，或完整的统一社会信用代码",
+                          **doc(maxLength=60, examples=["精密"]))
+    place: str | None = Field(None, description="区划代码（含下辖）", **doc(maxLength=12, examples=["440305001"]))
+
+
+def _filter_error(form):
+    return ApiError(400, "筛选条件有误：" + "；".join(f"{form.fields[k].label}：{' '.join(v)}"
+                                                for k, v in form.errors.items()), "invalid_filter")
+
+
+@router.get("/{int:policy_id}/eligible", response={200: EligiblePage, 400: Error, 401: Error, 404: Error},
+            summary="政策的符合条件企业")
+def eligible_enterprises(request, policy_id: int, filters: Query[EligibleFilters],
+                         limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
+    """The enterprises (among those the caller may see) that satisfy the policy's rule, by name, with the
+    condition group each satisfies and the estimated amount, and their count: three queries whatever the size
+    (the policy, the count, the page). The same filters as the policy page and its Excel export."""
+    user = request.auth
+    policy = Policy.objects.visible_to(user).select_related("jurisdiction").filter(pk=policy_id).first()
+    if policy is None:
+        raise ApiError(404, "政策不存在或您无权查看。", "not_found")
+    qs, form = filter_eligible(matching.eligible(policy, Enterprise.objects.visible_to(user)), request.GET)
+    if form.is_bound and form.errors:
+        raise _filter_error(form)
+    count = qs.order_by().count()
+    rows = list(qs.select_related("jurisdiction").order_by("name", "pk")[offset:offset + limit])
+    items = [{"credit_code": e.credit_code, "name": e.name, "jurisdiction": e.jurisdiction.name,
+              "reason": matching.reason(policy, e.matched_group), "estimate": matching.money(e.estimate)}
+             for e in rows]
+    return {"policy": policy.pk, "count": count, "items": items,
+            "next": offset + limit if offset + limit < count else None}
+
+
+class MatchPage(Schema):
+    enterprise: str = Field(description="统一社会信用代码")
+    count: int = Field(description="符合条件的现行政策数")
+    items: list[PolicyOut]
+
+
+enterprise_router = Router(tags=["惠企政策"])
+
+
+@enterprise_router.get("/{ref}/policies", response={200: MatchPage, 400: Error, 401: Error, 404: Error},
+                       summary="企业可享的政策")
+def enterprise_matches(request, ref: str, filters: Query[PolicyFilters]):
+    """The current policies (of those the caller may see, applying where the enterprise is registered) whose
+    rule the enterprise satisfies, with the estimated amount: two queries (the candidates, then one row of the
+    enterprise with every rule as a column). The policy list's filters narrow the candidates."""
+    user, today = request.auth, clock.today()
+    enterprise = (Enterprise.objects.visible_to(user).select_related("jurisdiction")
+                  .filter(credit_code=ref.strip().upper()).first())
+    if enterprise is None:
+        raise ApiError(404, "企业不存在或您无权查看。", "not_found")
+    params = request.GET.copy()
+    params["state"] = "current"
+    qs, form = filter_policies(Policy.objects.visible_to(user).applying_in(enterprise.jurisdiction), params)
+    if form.errors:
+        raise _filter_error(form)
+    matches = matching.policies_for(enterprise, list(qs), today)
+    items = [_out(m.policy, today, m, enterprise=True) for m in matches]
+    return {"enterprise": enterprise.credit_code, "count": len(items), "items": items}

@@ -47,6 +47,13 @@ def export(policies, today: dt.date) -> bytes:
     return workbook([("惠企政策", f"惠企政策清单（截至{today:%Y-%m-%d}）", headers, rows)])
 
 
+def export_eligible(policy, enterprises) -> bytes:
+    """One policy's eligible enterprises (annotated by matching.eligible, `reason` set) as one sheet."""
+    headers = ["企业名称", "统一社会信用代码", "镇街园区", "符合的条件", "预计金额（万元）"]
+    rows = [[e.name, e.credit_code, e.jurisdiction.name, e.reason, e.estimate] for e in enterprises]
+    return workbook([("符合条件企业", f"{policy.title}：符合条件的企业", headers, rows)])
+
+
 def _date_cell(value):
     """Excel keeps a date typed into a cell as a day number; text dates are read by the service."""
     text = str(value).strip()

@@ -58,3 +58,33 @@ def filter_policies(qs, params):
         form.is_valid()  # the valid fields still filter
         data = form.cleaned_data
     return apply_filters(qs, data).select_related("jurisdiction").order_by("-published_on", "-pk"), form
+
+
+class EligibleFilterForm(forms.Form):
+    """The eligible enterprises of one policy: the policy page's list, its Excel export and the API."""
+
+    q = forms.CharField(label="企业", required=False, max_length=60,
+                        widget=forms.TextInput(attrs={"placeholder": "企业名称或统一社会信用代码"}))
+    place = forms.CharField(label="区划代码", required=False, max_length=12,
+                            widget=forms.TextInput(attrs={"placeholder": "如 320412001（含下辖）"}))
+
+
+def filter_eligible(qs, params):
+    """(filtered queryset of enterprises, bound form): by name or credit code, by jurisdiction subtree."""
+    from qinqing.accounts.models import Jurisdiction
+
+    form = EligibleFilterForm(params or None)
+    data = {}
+    if form.is_bound:
+        form.is_valid()
+        data = form.cleaned_data
+    if text := (data.get("q") or "").strip():
+        qs = qs.filter(Q(name__contains=text) | Q(credit_code=text.upper()))
+    if code := (data.get("place") or "").strip():
+        place = Jurisdiction.objects.filter(code=code).only("path").first()
+        if place is None:
+            form.add_error("place", f"区划代码“{code}”不存在。")
+            qs = qs.none()
+        else:
+            qs = qs.filter(jurisdiction__path__startswith=place.path)
+    return qs, form

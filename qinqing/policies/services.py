@@ -326,3 +326,36 @@ def set_push_opt_out(user, *, opted_out: bool) -> bool:
         else:
             PushOptOut.objects.filter(enterprise_id=user.enterprise_id).delete()
     return opted_out
+
+
+QUESTION_KIND = "政策落地难"  # the taxonomy's category (政务环境 · 政策落实 among the environment aspects)
+
+
+def ask_about_policy(user, policy, content: str):
+    """An enterprise's question about a policy it sees: received through receive_demand as a 政策落地难 demand
+    (its 1231 clock starts now, like any other) and linked to the policy, in one transaction."""
+    from qinqing.demands import services as demand_services
+    from qinqing.demands.models import Category, Channel
+
+    from .models import PolicyDemand
+
+    if not (user and user.is_authenticated and user.has_role(Role.ENTERPRISE) and user.enterprise_id):
+        raise PermissionDeniedError("只有企业账号可以就政策提问。")
+    content = clean_text(content or "").strip()
+    if not content:
+        raise DomainError("请填写您想咨询或反映的问题。")
+    if len(content) > 5000:
+        raise DomainError("问题描述不能超过5000个字。")
+    pk = policy.pk if isinstance(policy, Policy) else policy
+    found = Policy.objects.visible_to(user).filter(pk=pk).first()
+    if found is None:
+        raise NotFoundError("政策不存在或已失效。")
+    kind = Category.objects.filter(name=QUESTION_KIND, active=True).first()
+    if kind is None:
+        raise DomainError(f"诉求分类中没有启用的“{QUESTION_KIND}”，请联系管理员。")
+    title = f"政策咨询：{found.title}"[:120]
+    with transaction.atomic():
+        demand = demand_services.receive_demand(
+            user, channel=Channel.ONLINE, title=title, category=kind,
+            content=f"关于政策“{found.title}”{f'（{found.doc_number}）' if found.doc_number else ''}：\n{content}")
+        return PolicyDemand.objects.create(policy=found, demand=demand, created_at=clock.now())

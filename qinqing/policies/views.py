@@ -21,7 +21,7 @@ from qinqing.lib import clock, uploads
 from qinqing.reports.views import XLSX
 
 from . import excel, matching, reach, rules, services
-from .filters import filter_policies
+from .filters import filter_eligible, filter_policies
 from .forms import ConditionFormSet, PolicyForm, initial_rows
 from .models import Policy, PolicyAttachment, PolicyEvent, Status
 
@@ -61,7 +61,10 @@ def policy_detail(request, pk):
     misses with the condition each lacks, all among the enterprises the user may see."""
     policy = _policy(request, pk)
     reach_scope = Enterprise.objects.visible_to(request.user)
-    eligible = matching.eligible(policy, reach_scope).select_related("jurisdiction").order_by("name", "pk")
+    eligible, eligible_form = filter_eligible(matching.eligible(policy, reach_scope), request.GET)
+    eligible = eligible.select_related("jurisdiction").order_by("name", "pk")
+    if request.GET.get("format") == "xlsx":
+        return _eligible_export(request, policy, eligible)
     page = paginate(eligible, request)
     for e in page.rows:
         e.reason = matching.reason(policy, e.matched_group)
@@ -76,8 +79,20 @@ def policy_detail(request, pk):
     events = list(PolicyEvent.objects.filter(policy=policy).select_related("actor").order_by("-created_at", "-pk")[:20])
     return render(request, "policies/detail.html", {
         "policy": policy, "page": page, "misses": misses, "files": files, "shown": SHOWN_MATCHES, "events": events,
-        "reach": figures, "definitions": reach.DEFINITIONS, "questions": questions,
+        "reach": figures, "definitions": reach.DEFINITIONS, "questions": questions, "eligible_form": eligible_form,
         "may_edit": services.may_edit(request.user, policy.jurisdiction), "today": clock.today()})
+
+
+def _eligible_export(request, policy, eligible):
+    """The eligible list (the page's filters) as a workbook, written to the audit log."""
+    rows = list(eligible[:EXPORT_ROWS])
+    for e in rows:
+        e.reason = matching.reason(policy, e.matched_group)
+    record_export("政策符合条件企业", actor=request.user, rows=len(rows), query=request.GET.urlencode(),
+                  request=request, policy=policy.pk)
+    response = HttpResponse(excel.export_eligible(policy, rows), content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, f"符合条件企业-{policy.pk}.xlsx")
+    return response
 
 
 def _save_policy(request, policy=None):
