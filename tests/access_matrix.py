@@ -201,6 +201,7 @@ URLS = {
     "policies:attach": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
     "policies:file": Entry(kind="policy_file", ok=STAFF_PAGE),
     "policies_portal:file": Entry(kind="policy_file", ok=PORTAL_PAGE),
+    "policies:pocketbook": Entry(ok=STAFF_PAGE),
     "policies_portal:ask": Entry(kind="policy", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "policies_portal:push_settings": Entry(ok=every(ENTERPRISES, 405), get_allowed=False, post=True,
                                            scope_only=True),

@@ -72,3 +72,23 @@ def initial_rows(rule: dict) -> list[dict]:
                         "year": cond.get("year"), "op": cond.get("op") if cond["field"] in rules.NUMBER_FIELDS else "",
                         "value": "" if value is True else value})
     return out
+
+
+class PocketBookForm(forms.Form):
+    """口袋书: which day's valid policies, for which jurisdiction (the user's own or one below it)."""
+
+    day = forms.DateField(label="有效日期", widget=DATE, error_messages={"invalid": "日期无效，请写成 2026-12-03。"})
+    place = forms.ModelChoiceField(label="区域", queryset=None, empty_label=None)
+
+    def __init__(self, user, *args, **kwargs):
+        from qinqing.accounts.models import Jurisdiction, Role
+
+        from .models import staff_place
+
+        super().__init__(*args, **kwargs)
+        places = Jurisdiction.objects.order_by("path")
+        if not (user.is_superuser or user.has_role(Role.ADMIN)):
+            home = staff_place(user)
+            places = places.filter(path__startswith=home.path) if home else places.none()
+        self.fields["place"].queryset = places
+        self.fields["place"].label_from_instance = lambda j: j.name
