@@ -253,6 +253,10 @@ URLS = {
     "handling:watch": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     "handling:note": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     "handling:urge": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    # 层级移交与挂起 (qinqing.handoffs): the list of 移出/移入, and the demand page's hand-off and pause forms
+    "handoffs:list": Entry(ok=STAFF_PAGE),
+    "handoffs:act": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True,
+                          extra={"verb": "handoff"}),
     # 一公开 (qinqing.transparency): open to anyone without login; an administrator refreshes the figures
     "transparency:home": Entry(ok=every(CALLERS)),
     "transparency:jurisdiction": Entry(ok=every(CALLERS), extra={"code": "440305"}),
@@ -281,6 +285,8 @@ API = {
     "GET /api/v1/handling/mine": None,
     "POST /api/v1/demands/{ref}/assign": "demand",
     "POST /api/v1/demands/{ref}/notes": "demand",
+    **{f"POST /api/v1/handoffs/demands/{{ref}}/{verb}": "demand" for verb in (
+        "handoff", "pause", "pause/approve", "pause/refuse", "resume")},
 }
 # Resolver patterns under /api/v1/ that are not operations of the OpenAPI document.
 API_ROUTES_OUTSIDE_SCHEMA = {"api:openapi-json", "api:api-root", "api:unknown_verb", None}

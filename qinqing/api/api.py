@@ -48,3 +48,4 @@ api.add_router("/", demands_router)
 api.add_router("/enterprises", enterprises_router)
 api.add_router("/policies", policies_router)
 api.add_router("/enterprises", "qinqing.api.policies.enterprise_router")  # /enterprises/{ref}/policies
+api.add_router("/handoffs", "qinqing.handoffs.api.router")

@@ -62,6 +62,8 @@ def _state_html(r, ctx):
 
 
 def _countdown_html(r, ctx):
+    if r["paused_since"]:  # 挂起: no next deadline while paused (qinqing.handoffs)
+        return str(countdown_pill(None, _stage(r["current_stage"]), paused=True))
     if not r["next_due"]:
         return MUTED_DASH
     return str(countdown_pill(r["next_due"], _stage(r["current_stage"])))
@@ -97,7 +99,7 @@ COLUMNS = ColumnSet([
     Column("co_units", "协办单位", (), lambda r: r["co_units"], width=24, batch=_co_units),
     Column("state", "状态", ("state",), lambda r: _state(r["state"]), _state_html, css="c-narrow", width=12),
     field_column("current_stage", "当前环节", "current_stage", _stage, width=10),
-    Column("next_due", "当前环节期限", ("next_due", "current_stage"), lambda r: r["next_due"], _countdown_html,
+    Column("next_due", "当前环节期限", ("next_due", "current_stage", "paused_since"), lambda r: r["next_due"], _countdown_html,
            width=13),
     Column("received_at", "受理时间", ("received_at",), lambda r: local_time(r["received_at"]), _received_html,
            css="c-date", width=17, number_format=tables.DATETIME_FORMAT),

@@ -39,11 +39,18 @@ def countdown(due: dt.date | None, today: dt.date | None = None) -> Countdown | 
     return Countdown(left, False, f"剩余{left}个工作日", "soon" if left <= 1 else "ok")
 
 
-def countdown_pill(due, stage_label="") -> SafeString:
-    """The countdown as a coloured pill, built as a string: the ledger shows one per row."""
+PAUSED_TEXT = "已挂起"
+
+
+def countdown_pill(due, stage_label="", paused=False) -> SafeString:
+    """The countdown as a coloured pill, built as a string: the ledger shows one per row. A paused demand
+    (挂起, qinqing.handoffs) has no running clock: its pill says so instead of counting."""
+    stage = f'<span class="cd-stage">{esc(str(stage_label))}</span>' if stage_label else ""
+    if paused:
+        return mark_safe(  # noqa: S308 - the only free text, the stage label, is escaped
+            f'<span class="countdown cd-paused" title="计时已暂停，恢复后期限顺延">{stage}{PAUSED_TEXT}</span>')
     cd = countdown(due)
     if cd is None:
         return mark_safe('<span class="muted">—</span>')
-    stage = f'<span class="cd-stage">{esc(str(stage_label))}</span>' if stage_label else ""
     return mark_safe(  # noqa: S308 - the only free text, the stage label, is escaped
         f'<span class="countdown cd-{cd.level}" title="期限 {due:%Y-%m-%d}">{stage}{cd.text}</span>')

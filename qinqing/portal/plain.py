@@ -10,7 +10,7 @@ notifications use too.
 
 from dataclasses import dataclass
 
-from qinqing.demands.models import Evaluation, State
+from qinqing.demands.models import OPEN_STATES, Evaluation, State
 from qinqing.demands.public import PublicEntry, timeline_for
 
 # A short badge per state, and the colour class the stylesheet knows.
@@ -32,6 +32,8 @@ BADGES = {
 
 
 def badge(demand) -> tuple[str, str]:
+    if getattr(demand, "paused_since", None) and demand.state in OPEN_STATES:
+        return ("已挂起", "gold")  # the clock stands still (qinqing.handoffs)
     return BADGES.get(demand.state, ("办理中", "blue"))
 
 
@@ -53,6 +55,8 @@ def status_line(demand) -> str:
         return f"{unit}已告知解决办法，正在办理"
     if state == State.REOPENED:
         return f"正在重新办理（{unit}）"
+    if getattr(demand, "paused_since", None) and state not in (State.REPLIED, State.EVALUATED, State.CLOSED):
+        return "已挂起，暂停计时，恢复后继续办理"  # qinqing.handoffs: e.g. waiting for the enterprise's documents
     if state == State.REPLIED:
         return "已正式答复，请您评价"
     if state == State.EVALUATED:

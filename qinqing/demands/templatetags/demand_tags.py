@@ -29,8 +29,8 @@ def state_badge(state: str, label: str = ""):
 
 
 @register.simple_tag
-def countdown_pill(due, stage_label=""):
-    return _countdown_pill(due, stage_label)
+def countdown_pill(due, stage_label="", paused=False):
+    return _countdown_pill(due, stage_label, paused)
 
 
 @register.simple_tag
