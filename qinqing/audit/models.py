@@ -32,6 +32,8 @@ class Action(models.TextChoices):
     RESTORE = "restore", "恢复"
     MODEL_TRAINED = "model_trained", "训练文本模型"
     MODEL_ACTIVATED = "model_activated", "切换文本模型"
+    POLICY_STUDY = "policy_study", "热点问题转区级研究推进"
+    HOT_ISSUES_RECOMPUTED = "hot_issues_recomputed", "重新计算热点问题"
     FULFILMENT_APPROVED = "fulfilment_approved", "审批免申即享兑现批次"
 
 
