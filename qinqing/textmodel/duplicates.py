@@ -166,3 +166,25 @@ def text_hash(text: str) -> str:
     c = _codes("", text)
     c = c[(c < 0x30) | (c > 0x39)]
     return hashlib.blake2b(c.astype("<u4").tobytes(), digest_size=8).hexdigest()
+
+
+def index_missing(batch: int = 5000, progress=None) -> int:
+    """Index every demand without a signature (loaded in bulk, received before this existed), oldest first,
+    `batch` at a time; how many were indexed. Each batch is one read and two bulk inserts."""
+    from django.db.models import Exists, OuterRef
+
+    from qinqing.demands.models import Demand
+
+    from .models import Signature
+
+    done, last = 0, 0
+    while True:
+        rows = list(Demand.objects.filter(pk__gt=last)
+                    .exclude(Exists(Signature.objects.filter(demand_id=OuterRef("pk"))))
+                    .order_by("pk").only("pk", "title", "content")[:batch])
+        if not rows:
+            return done
+        done += index_demands(rows)
+        last = rows[-1].pk
+        if progress:
+            progress(done)

@@ -257,10 +257,11 @@ SETTING_FIELDS = ("auto_dispatch", "auto_dispatch_threshold", "duplicate_thresho
 
 
 def text_settings():
-    """The one Settings row (created with its defaults the first time it is asked for)."""
+    """The one Settings row, or its defaults (unsaved) until an administrator first changes one: reading
+    never writes."""
     from .models import Settings
 
-    return Settings.objects.get_or_create(pk=1)[0]
+    return Settings.objects.filter(pk=1).first() or Settings(pk=1)
 
 
 def configure(user, **changes):

@@ -4,6 +4,7 @@
   textmodel evaluate --cv K FILE                nested stratified K-fold cross-validation on one file
   textmodel train --kind category|unit          train a new version on the confirmed demands (as the worker)
   textmodel rollback --kind category|unit       activate the version before the active one
+  textmodel signatures                          index the demands not yet in the duplicate check's index
 
 Both print macro-F1, per-class F1, the confusion table and the throughput (segmenting, fitting,
 classifying). Seeds are fixed: the same file gives the same figures.
@@ -14,7 +15,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from qinqing.demands.errors import DomainError
-from qinqing.textmodel import classifier, services
+from qinqing.textmodel import classifier, duplicates, services
 from qinqing.textmodel.datasets import DatasetError, read_examples
 from qinqing.textmodel.models import Kind
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         evaluate.add_argument("--inner", type=int, default=3, help="每个外层训练折内部调参的折数（默认 3）")
         for name, text in (("train", "用已交办诉求训练新版本并启用"), ("rollback", "回退到当前版本之前的版本")):
             sub.add_parser(name, help=text).add_argument("--kind", choices=Kind.values, default=Kind.CATEGORY)
+        sub.add_parser("signatures", help="为尚未建立查重签名的诉求建立签名（批量导入后运行）")
 
     def handle(self, *args, action, **options):
         try:
@@ -49,6 +51,10 @@ class Command(BaseCommand):
                 model = services.train_model(None, options["kind"])
                 self.stdout.write(f"已训练并启用{model}：{model.n_examples} 条，"
                                   f"{model.scores['protocol']}宏F1 {model.macro_f1:.4f}")
+            elif action == "signatures":
+                started = time.perf_counter()
+                done = duplicates.index_missing()
+                self.stdout.write(f"已为 {done} 件诉求建立查重签名（{time.perf_counter() - started:.1f} 秒）。")
             elif action == "rollback":
                 self.stdout.write(f"已回退到{services.rollback_model(None, options['kind'])}。")
         except DatasetError as exc:
