@@ -126,6 +126,10 @@ URLS = {
     "demands:detail": Entry(kind="demand", ok=STAFF_PAGE),
     "demands:attachment": Entry(kind="attachment", ok=STAFF_PAGE),
     "demands:act": Entry(kind="demand_verb", ok=every(STAFF, 405), get_allowed=False, post=True),
+    # 答复附件 and previews (qinqing.transparency.material_views). The matrix's attachments are text files, which
+    # are never shown in place: every caller is refused; tests/test_after_reply.py previews an image and a PDF.
+    "demands:reply_files": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
+    "demands:attachment_preview": Entry(kind="attachment", ok={}),
     # registry
     "enterprises:list": Entry(ok=STAFF_PAGE),
     "enterprises:export": Entry(ok=STAFF_PAGE),
@@ -152,6 +156,8 @@ URLS = {
     "portal:rate": Entry(kind="demand", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "portal:reopen": Entry(kind="demand", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "portal:attachment": Entry(kind="attachment", ok=PORTAL_PAGE),
+    "portal:attachment_preview": Entry(kind="attachment", ok={}),
+    "portal:follow_up": Entry(kind="demand", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "visits_portal:home": Entry(ok=every(ENTERPRISES)),
     "visits_portal:respond": Entry(kind="visit", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     # reports
@@ -188,6 +194,9 @@ URLS = {
     "visits:campaign_seminar": Entry(kind="campaign", ok=every(STAFF, 405), get_allowed=False, post=True),
     "visits:campaign_group": Entry(kind="campaign", ok=every(STAFF, 405), get_allowed=False, post=True),
     "visits:neglect": Entry(ok=every(OVERSEERS)),
+    "visits:log_export": Entry(ok=STAFF_PAGE),
+    "visits:seminars_export": Entry(ok=STAFF_PAGE),
+    "visits:campaign_export": Entry(kind="campaign", ok=every(OVERSEERS)),
     # 惠企政策: staff of the policy's jurisdiction and above read; its dispatchers and the admin edit
     "policies:list": Entry(ok=STAFF_PAGE),
     "policies:new": Entry(ok=every(REGISTRARS), post=True),

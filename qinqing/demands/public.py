@@ -84,6 +84,14 @@ def public_view_of(event) -> PublicView | None:
         return PublicView(f"已挂起（{data['reason']}），暂停计时" if data.get("reason") else "已挂起，暂停计时")
     if verb == "resume":
         return PublicView("恢复办理计时")
+    if verb == "follow_up":  # qinqing.transparency.material: the enterprise's own message, the files named
+        files = "、".join(data.get("files", []))
+        return PublicView(f"补充材料（{files}）" if files else "补充说明", True)
+    if verb == "reply_files":
+        return PublicView(f"上传答复附件（{'、'.join(data.get('files', []))}）", False, "reply")
+    if verb == "import_history":  # qinqing.demands.importer: a finished case from the old ledger
+        return PublicView(f"历史台账记录：已办结（{data['outcome']}）" if data.get("outcome") else "历史台账记录：已办结", True,
+                          "reply")
     if verb == "default_satisfied":
         return PublicView("答复后未评价，按默认满意办结")
     # Staff-only bookkeeping (extension requests and refusals, edits, 督办单 steps) is not the owner's concern.

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from qinqing.transparency import material_views
+
 from . import views
 
 app_name = "demands"
@@ -13,5 +15,8 @@ urlpatterns = [
     path("demands/lists/<slug:key>/", views.demand_list, name="list"),
     path("demands/<str:number>/", views.detail, name="detail"),
     path("demands/<str:number>/attachments/<int:pk>/", views.attachment, name="attachment"),
+    # 答复附件 and in-page previews (qinqing.transparency.material_views), before the verbs' catch-all
+    path("demands/<str:number>/reply-files/", material_views.reply_files, name="reply_files"),
+    path("demands/<str:number>/attachments/<int:pk>/preview/", material_views.staff_preview, name="attachment_preview"),
     path("demands/<str:number>/<slug:verb>/", views.act, name="act"),
 ]

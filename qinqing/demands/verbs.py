@@ -17,7 +17,7 @@ VERB_LABELS = {
     "reject_extension": "驳回延期", "escalate": "提级办理", "mark_long_term": "转区级研究推进",
     "transfer": "移送市级", "reply": "正式答复", "evaluate": "评价", "reopen": "重办", "close": "销号",
     "merge": "并单", "settle": "现场解决", "urge": "催办", "edit": "修改",
-    "import_history": "导入历史办理结果", "follow_up": "补充材料",  # written by demands.importer, the portal
+    "import_history": "导入历史办理结果", "follow_up": "补充材料", "reply_files": "上传答复附件",  # written by demands.importer, the portal
     # 督办单 steps, written to the timeline by qinqing.supervision.services (internal entries).
     "supervise": "下发督办单", "answer_notice": "反馈督办单", "escalate_notice": "升级督办",
     # Hand-offs between levels, pauses and 默认满意 (qinqing.handoffs.services).

@@ -48,6 +48,7 @@ ENTERPRISE_TEXT = {
     "handoff_out": "您的问题已移交上级或下级部门办理，我们会跟进结果。",
     "handoff_reply": "您的问题已正式答复，请查看并评价。",
     "default_satisfied": "您的问题答复后未评价，已按默认满意办结。",
+    "reply_files": "{unit}上传了答复附件，请在进度中查看。",
 }
 STAFF_TEXT = {
     "receive": "新诉求待交办：{number} {title}",
@@ -76,6 +77,8 @@ STAFF_TEXT = {
     "request_pause": "挂起申请待审批：{number} {title}",
     "approve_pause": "挂起申请已批准，暂停计时：{number}",
     "refuse_pause": "挂起申请未获批准：{number}",
+    # 补充材料 (qinqing.transparency.material): the enterprise added a message or files after intake or reply.
+    "follow_up": "企业补充了材料：{number} {title}：{note}",
 }
 STAFF_TEXT.update(COOPERATION_TEXT)  # 协办, 退单争议, 批示, 研究推进 (qinqing.cooperation.notify)
 NOTICE_VERBS = ("supervise", "escalate_notice", "answer_notice")
@@ -155,6 +158,8 @@ def recipients(event: DemandEvent):
         q |= _dispatchers(demand)
     if verb in ("handoff_in", "handoff_reply", "request_pause"):  # qinqing.handoffs
         q |= _dispatchers(demand)
+    if verb == "follow_up":  # the lead unit hears of it; before dispatch, the dispatchers
+        q |= _unit_members([demand.lead_unit_id]) if demand.lead_unit_id else _dispatchers(demand)
     if verb in ("approve_pause", "refuse_pause"):
         q |= _unit_members([demand.lead_unit_id])
     if verb in NOTICE_VERBS:

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from qinqing.transparency import material_views
+
 from . import views
 
 app_name = "portal"
@@ -12,4 +14,7 @@ urlpatterns = [
     path("demands/<str:number>/rate/", views.rate, name="rate"),
     path("demands/<str:number>/reopen/", views.reopen, name="reopen"),
     path("demands/<str:number>/files/<int:pk>/", views.attachment, name="attachment"),
+    # 补充材料 and in-page previews (qinqing.transparency.material_views)
+    path("demands/<str:number>/follow-up/", material_views.follow_up, name="follow_up"),
+    path("demands/<str:number>/files/<int:pk>/preview/", material_views.portal_preview, name="attachment_preview"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import exports, views
 
 app_name = "visits"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/seminars/", views.campaign_seminar, name="campaign_seminar"),
     path("campaigns/<int:pk>/groups/", views.campaign_group, name="campaign_group"),
     path("neglect/", views.neglect, name="neglect"),
+    path("log/export/", exports.visit_log_xlsx, name="log_export"),
+    path("campaigns/<int:pk>/export/", exports.campaign_xlsx, name="campaign_export"),
+    path("seminars/export/", exports.seminars_xlsx, name="seminars_export"),
 ]
