@@ -11,7 +11,7 @@ from qinqing.demands.errors import DomainError, IllegalTransition, PermissionDen
 from qinqing.demands.models import Channel, Demand, Evaluation, Outcome, State, Urging
 from qinqing.handoffs import services as handoffs
 from qinqing.handoffs.models import HandOff, Pause
-from qinqing.reports import rates, stats
+from qinqing.reports import rates, rollup, stats
 from qinqing.workdays import services as calendar_services
 from qinqing.workdays.models import WorkdayOverride
 
@@ -122,6 +122,12 @@ def test_both_ledgers_count_a_hand_off_once_each_in_its_own_column(city, demand)
     assert handoffs.handoff_counts(w.district, start, end) == {"out": 1, "in": 0}
     assert handoffs.handoff_counts(w.other_district, start, end) == {"out": 0, "in": 0}
     assert handoffs.handoff_counts(w.city, start, end)["in"] == 1
+    # The dashboards, read from the rollup: the city received one, under 移入; the district sent one.
+    rollup.rebuild()
+    city_cards = {c.label: c.value for c in stats.dashboard(w.city, period, D("2026-12-03")).cards}
+    district_cards = {c.label: c.value for c in stats.dashboard(w.district, period, D("2026-12-03")).cards}
+    assert (city_cards["受理诉求"], city_cards["移入"]) == (1, 1)
+    assert (district_cards["受理诉求"], district_cards["移出"], district_cards["移入"]) == (1, 1, 0)
 
 
 # ---------------------------------------------------------------- pauses

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from qinqing.accounts.models import Jurisdiction
@@ -154,9 +154,9 @@ def return_reply(user, target: Demand) -> HandOff | None:
 def handoff_counts(jurisdiction: Jurisdiction, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
     """移出 / 移入 of a jurisdiction's ledger in [start, end): hand-offs sent from its subtree and received
     into it, each counted once in its own column (the linked demand is not a new receipt)."""
-    qs = HandOff.objects.filter(sent_at__gte=start, sent_at__lt=end)
-    return {"out": qs.filter(from_jurisdiction__path__startswith=jurisdiction.path).count(),
-            "in": qs.filter(to_jurisdiction__path__startswith=jurisdiction.path).count()}
+    return HandOff.objects.filter(sent_at__gte=start, sent_at__lt=end).aggregate(
+        out=Count("pk", filter=Q(from_jurisdiction__path__startswith=jurisdiction.path)),
+        **{"in": Count("pk", filter=Q(to_jurisdiction__path__startswith=jurisdiction.path))})
 
 
 # ---------------------------------------------------------------- pauses (挂起)

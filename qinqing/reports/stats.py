@@ -217,6 +217,13 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
         Item("区级研究推进", states.get(State.LONG_TERM, 0), ledger_url(**{**base, "state": State.LONG_TERM})),
         Item("移送市级", states.get(State.TRANSFERRED, 0), ledger_url(**{**base, "state": State.TRANSFERRED})),
     ]
+    # 移出 / 移入 (qinqing.handoffs): hand-offs between levels, each in its own column; a copy received from
+    # another level is not in 受理诉求 above.
+    from qinqing.handoffs.services import handoff_counts
+
+    moved = handoff_counts(jurisdiction, *local_bounds(period))
+    board.cards += [Item("移出", moved["out"], reverse("handoffs:list")),
+                    Item("移入", moved["in"], reverse("handoffs:list"))]
 
     categories = {r["key"]: r["n"] for r in read(Dimension.CATEGORY, "key")}
     names = dict(Category.objects.filter(parent=None).values_list("pk", "name"))
