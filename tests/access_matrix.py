@@ -289,6 +289,8 @@ API = {
     "PATCH /api/v1/enterprises/{ref}": "enterprise",
     "POST /api/v1/enterprises/{ref}/figures": "enterprise",
     "GET /api/v1/policies": None,
+    "GET /api/v1/fulfilment/records": None,
+    "GET /api/v1/fulfilment/summary": None,
     "GET /api/v1/policies/{policy_id}/eligible": "policy",
     "GET /api/v1/enterprises/{ref}/policies": "enterprise",
     "GET /api/v1/handling/mine": None,
@@ -435,7 +437,8 @@ REACH = {
     "policy_file": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
                     "X": {*BAOAN_STAFF, "admin", "other_owner"}},
     # 政策兑现: an application (by its enterprise's place) and a batch (by its policy's) on each side, for staff.
-    "application": {"A": {*NANSHAN_STAFF, "admin"}, "X": {*BAOAN_STAFF, "admin"}},
+    "application": {"A": {c for c in STAFF if sees_enterprise(c, "E")},
+                    "X": {c for c in STAFF if sees_enterprise(c, "O")}},
     "batch": {"A": {*NANSHAN_STAFF, "admin"}, "X": {*BAOAN_STAFF, "admin"}},
     # 常用语 shared by a district: kept by its dispatchers and the administrator.
     "canned_reply": {"A": {"dispatcher", "admin"}, "X": {"other_dispatcher", "admin"}},

@@ -164,3 +164,10 @@ def sentence_text(f: dict) -> str:
         return "本期未登记惠企政策兑现。"
     words = _join([BENEFIT_WORDS[t] for t in f["types"]])
     return f"已落实{f['policies']}项惠企政策，涉及{words}金额共{_wan(f['amount'])}万元，惠及企业{f['enterprises']}户。"
+
+
+def place_sentence(jurisdiction, start: dt.date, end: dt.date) -> str:
+    """The sentence for the records of enterprises in `jurisdiction`'s subtree paid in [start, end]: what the
+    briefing (qinqing.reports.briefing) adds after its paragraph."""
+    records = FulfilmentRecord.objects.filter(jurisdiction__path__startswith=jurisdiction.path)
+    return sentence(records, start, end)

@@ -10,20 +10,9 @@ so the ledger's averages and medians are plain aggregates. Every change appends 
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
 from qinqing.lib import clock
 from qinqing.lib.append_only import AppendOnlyModel
-
-
-def _staff_scope(user, path_field: str):
-    """The rows of enterprises in the staff member's place (their jurisdiction, else their unit's)."""
-    from qinqing.policies.models import staff_place
-
-    place = staff_place(user)
-    if place is None:
-        return None
-    return Q(**{f"{path_field}__startswith": place.path})
 
 
 class ApplicationStatus(models.TextChoices):
@@ -43,24 +32,25 @@ class Channel(models.TextChoices):
 
 
 class ScopedQuerySet(models.QuerySet):
-    """visible_to for rows that belong to an enterprise: administrators all; an enterprise account its own;
-    staff the enterprises registered in their place's subtree."""
+    """visible_to for rows that belong to an enterprise: exactly the rows of the enterprises the user may see in
+    the registry (Enterprise.objects.visible_to: an enterprise account its own; dispatchers, supervisors and
+    leaders their jurisdiction's; specialists those they serve; handlers those of their unit's demands)."""
 
     enterprise_field = "enterprise"
 
     def visible_to(self, user):
         from qinqing.accounts.models import Role
+        from qinqing.enterprises.models import Enterprise
 
         if not user.is_authenticated:
             return self.none()
         if user.is_superuser or user.has_role(Role.ADMIN):
             return self
-        if user.has_role(Role.ENTERPRISE):
+        if user.has_role(Role.ENTERPRISE) and not user.is_staff_user:
             if not user.enterprise_id:
                 return self.none()
             return self.filter(**{f"{self.enterprise_field}_id": user.enterprise_id})
-        q = _staff_scope(user, f"{self.enterprise_field}__jurisdiction__path")
-        return self.none() if q is None else self.filter(q)
+        return self.filter(**{f"{self.enterprise_field}__in": Enterprise.objects.visible_to(user).values("pk")})
 
 
 class Application(models.Model):

@@ -56,6 +56,14 @@ class Briefing:
         return briefing_text(self)
 
     @property
+    def policy_text(self) -> str:
+        """Seed 002's sentence for the period and jurisdiction, written from the fulfilment ledger
+        (qinqing.fulfilment.ledger): "已落实N项惠企政策，涉及…金额共X万元，惠及企业Y户。" """
+        from qinqing.fulfilment.ledger import place_sentence
+
+        return place_sentence(self.jurisdiction, self.period.start, self.period.end)
+
+    @property
     def outcomes(self) -> list[tuple[Clause, str, Item]]:
         """(clause, words, figure) for every outcome clause in order; the figures add up to the total."""
         return [(c, PHRASES.get(c.key, c.label), getattr(self.demands, c.key)) for c in OUTCOME_CLAUSES]
