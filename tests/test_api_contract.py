@@ -131,11 +131,21 @@ def fixture_demands(world):
         services.reply_demand(h, demands[name], reply="已对接两所院校", outcome="solved")
     services.evaluate_demand(d, demands["reopen"], evaluation="unsatisfied", comment="没解决")
     services.evaluate_demand(d, demands["close"], evaluation="satisfied")
+    # qinqing.cooperation: a co-unit's opinion, a leader's 批示 and the lead unit's answer to one
+    from qinqing.cooperation import services as cooperation
+
+    services.dispatch_demand(d, demands["co_opinion"], lead_unit=world.bureau, co_units=[world.finance])
+    for name in ("instruct", "answer_instruction"):
+        services.dispatch_demand(d, demands[name], lead_unit=world.bureau)
+        services.escalate_demand(d, demands[name], reason="提请联席办协调")
+    cooperation.write_instruction(world.leader, demands["answer_instruction"], text="限期拿出方案")
     return demands
 
 
 def test_every_operation_keeps_the_documented_contract(world, fixture_demands, tmp_path):
     tokens = {"dispatcher": bearer(world.dispatcher)["HTTP_AUTHORIZATION"],
+              "co_handler": bearer(world.co_handler)["HTTP_AUTHORIZATION"],
+              "leader": bearer(world.leader)["HTTP_AUTHORIZATION"],
               "handler": bearer(world.handler)["HTTP_AUTHORIZATION"]}
     with connection_kept(), hypothesis_files_in(tmp_path / "hypothesis"):
         schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
@@ -149,6 +159,8 @@ def test_every_operation_keeps_the_documented_contract(world, fixture_demands, t
         def call(case):
             verb = case.operation.path.rsplit("/", 1)[-1]
             role = "handler" if "{ref}" in case.operation.path and verb in HANDLER_VERBS else "dispatcher"
+            if "/cooperation/" in case.operation.path and case.method.upper() == "POST":
+                role = {"opinions": "co_handler", "instructions": "leader", "answers": "handler"}[verb]
             case.headers = {**(case.headers or {}), "Authorization": tokens[role]}
             response = case.call()
             statuses[case.operation.label][response.status_code] += 1

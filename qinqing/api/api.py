@@ -47,6 +47,7 @@ api.add_router("/", handling_router)  # before demands: its /demands/{ref}/{verb
 api.add_router("/", demands_router)
 api.add_router("/enterprises", enterprises_router)
 api.add_router("/policies", policies_router)
+api.add_router("/cooperation", "qinqing.cooperation.api.router")  # 提级队列, 协办意见, 批示
 api.add_router("/fulfilment", "qinqing.fulfilment.api.router")
 api.add_router("/hotissues", "qinqing.hotissues.api.router")
 api.add_router("/enterprises", "qinqing.api.policies.enterprise_router")  # /enterprises/{ref}/policies

@@ -80,6 +80,8 @@ EXAMPLE_DEMANDS = (
     "reject_extension", "escalate", "mark_long_term", "transfer", "reply", "evaluate", "reopen", "close",
     "merge", "merge_target", "settle",
     "assign",  # qinqing.handling: dispatched to the bureau, for its head to assign
+    # qinqing.cooperation: dispatched with 金融工作局 as co-unit; escalated; escalated with a leader's 批示
+    "co_opinion", "instruct", "answer_instruction",
 )
 EXAMPLE_FIRST_NUMBER = 900001
 EXAMPLE_NUMBER = {name: f"QQ2026-{number:06d}"

@@ -46,13 +46,18 @@ def queue(request):
     today = clock.today()
     for d in page.rows:
         d.age_days = (today - timezone.localtime(d.received_at).date()).days
-    return render(request, "cooperation/queue.html", {"page": page, "tier": tier, "tiers": TIERS})
+    return render(request, "cooperation/queue.html", {"page": page, "tier": tier, "tiers": TIERS,
+                                                      "may_decide_disputes": _sees_disputes(request.user)})
+
+
+def _sees_disputes(user) -> bool:
+    return user.is_superuser or user.has_role(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
 
 @staff_required
 def disputes(request):
     """退单争议: the disputes awaiting the dispatcher's decision (and, below, the ones decided lately)."""
-    if not (request.user.is_superuser or request.user.has_role(Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)):
+    if not _sees_disputes(request.user):
         raise Http404("页面不存在")
     visible = Dispute.objects.filter(demand__in=Demand.objects.visible_to(request.user).values("pk"))
     status = request.GET.get("status") if request.GET.get("status") in DisputeStatus.values else DisputeStatus.PENDING

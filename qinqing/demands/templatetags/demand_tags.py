@@ -117,6 +117,7 @@ def staff_nav(context) -> list[dict]:
              ("handling:mine", "我的诉求", bool(user.unit_id) and user.has_role(Role.HANDLER)),
              ("supervision:board", "超期督办",
               admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
+             ("cooperation:queue", "提级队列", admin or user.has_role(Role.LEADER, Role.DISPATCHER, Role.SUPERVISOR)),
              ("reports:dashboard", "统计通报",
               admin or user.has_role(Role.SUPERVISOR, Role.LEADER, Role.DISPATCHER)),
              ("enterprises:list", "企业库", True),
@@ -135,6 +136,8 @@ def staff_nav(context) -> list[dict]:
         current = "policies:list"
     elif current.startswith("fulfilment:"):
         current = "fulfilment:ledger"
+    elif current.startswith("cooperation:"):
+        current = "cooperation:queue"
     elif current.startswith(("supervision:", "reports:")):
         current = current.split(":")[0] + (":board" if current.startswith("supervision:") else ":dashboard")
     return [{"url": reverse(name), "label": label, "active": name == current}
