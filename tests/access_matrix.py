@@ -30,6 +30,7 @@ from qinqing.policies import services as policy_services
 from qinqing.reports.models import CircularKind
 from qinqing.reports.services import issue_circular
 from qinqing.supervision import services as notice_services
+from qinqing.transparency.models import DemandImportJob
 from qinqing.visits import services as visit_services
 from qinqing.visits.models import Duty, Form, Level
 from qinqing.workbench.models import ExportJob, SavedFilter
@@ -128,6 +129,12 @@ URLS = {
     "demands:act": Entry(kind="demand_verb", ok=every(STAFF, 405), get_allowed=False, post=True),
     # 答复附件 and previews (qinqing.transparency.material_views). The matrix's attachments are text files, which
     # are never shown in place: every caller is refused; tests/test_after_reply.py previews an image and a PDF.
+    # Excel in for demands (qinqing.transparency.import_views): a dispatcher's own jobs; the administrator's all
+    "demands:import": Entry(ok=every(REGISTRARS), post=True),
+    "demands:import_job": Entry(kind="demand_import_job", ok=every(REGISTRARS)),
+    "demands:import_confirm": Entry(kind="demand_import_job", ok=every(REGISTRARS, 405), get_allowed=False,
+                                    post=True),
+    "demands:import_errors": Entry(kind="demand_import_job", ok=every(REGISTRARS)),
     "demands:reply_files": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     "demands:attachment_preview": Entry(kind="attachment", ok={}),
     # registry
@@ -322,6 +329,7 @@ class Objects:
         self.applications, self.batches = {}, {}
         self.internal_notes = []
         self.canned_replies = {}
+        self.demand_import_jobs = {}
 
 
 def _attach(demand, user, name: str) -> Attachment:
@@ -394,6 +402,10 @@ def build(w) -> Objects:
         imp = ImportJob.objects.create(original_name=f"名单{key}.xlsx", uploaded_by=user, file=f"imports/{key}.xlsx")
         imp.error_file.save(f"errors-{key}.xlsx", ContentFile(b"PK"), save=True)
         o.import_jobs[key] = imp
+        dimp = DemandImportJob.objects.create(original_name=f"工单{key}.xlsx", uploaded_by=user,
+                                              file=f"demand-imports/{key}.xlsx", status="invalid")
+        dimp.error_file.save(f"demand-errors-{key}.xlsx", ContentFile(b"PK"), save=True)
+        o.demand_import_jobs[key] = dimp
         o.saved_filters[key] = SavedFilter.objects.create(user=user, name=f"常用{key}", query="state=received")
     for key, user, place in (("A", w.dispatcher, w.district), ("X", w.other_dispatcher, w.other_district)):
         policy = policy_services.register_policy(user, {
@@ -421,11 +433,13 @@ def build(w) -> Objects:
 
 # ---------------------------------------------------------------- who owns what
 
-# Personal objects: their owner (and nobody else) may reach them.
+# Personal objects: their owner (and nobody else) may reach them; import jobs also the administrator.
+ADMIN_SEES_EVERY = ("import_job", "demand_import_job")
 PERSONAL_OWNER = {
     "export_job": {"A": "dispatcher", "X": "other_dispatcher"},
     "saved_filter": {"A": "dispatcher", "X": "other_dispatcher"},
     "import_job": {"A": "dispatcher", "X": "other_dispatcher"},
+    "demand_import_job": {"A": "dispatcher", "X": "other_dispatcher"},
     "notification": {"A": "handler", "X": "other_handler"},
 }
 
@@ -454,7 +468,7 @@ def in_reach(kind: str, caller: str) -> str | None:
     """The key of an object of `kind` the caller may reach, or None."""
     keys = [k for k in _keys(kind) if k not in out_of_reach(kind, caller)]
     if kind in PERSONAL_OWNER:  # the administrator reaches every import job, but owns none of the others
-        keys = [k for k in keys if PERSONAL_OWNER[kind][k] == caller or (kind == "import_job" and caller == "admin")]
+        keys = [k for k in keys if PERSONAL_OWNER[kind][k] == caller or (kind in ADMIN_SEES_EVERY and caller == "admin")]
     return keys[0] if keys else None
 
 
@@ -476,7 +490,7 @@ def out_of_reach(kind: str, caller: str) -> list[str]:
     if kind in ("enterprise_code", "enterprise_pk"):
         return [k for k in keys if not sees_enterprise(caller, k)]
     if kind in PERSONAL_OWNER:
-        if caller == "admin" and kind == "import_job":
+        if caller == "admin" and kind in ADMIN_SEES_EVERY:
             return []
         return [k for k in keys if PERSONAL_OWNER[kind][k] != caller]
     if kind in REACH:

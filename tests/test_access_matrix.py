@@ -26,6 +26,7 @@ from qinqing.notifications.models import Notification
 from qinqing.policies.models import Policy, PolicyAttachment
 from qinqing.reports.models import Circular
 from qinqing.supervision.models import NoticeEvent, SupervisionNotice
+from qinqing.transparency.models import DemandImportJob
 from qinqing.visits.models import Assignment, Cadre, Campaign, CampaignGroup, CampaignTarget, Seminar, Visit
 from qinqing.workbench.models import ExportJob, SavedFilter
 from tests import access_matrix as am
@@ -98,6 +99,7 @@ def _obj(o, kind: str, key: str):
         "demand": o.demands, "demand_verb": o.demands, "dispatched_demand": o.demands,
         "attachment": o.attachments, "notice": o.notices, "visit": o.visits, "campaign": o.campaigns,
         "circular": o.circulars, "export_job": o.export_jobs, "import_job": o.import_jobs,
+        "demand_import_job": o.demand_import_jobs,
         "saved_filter": o.saved_filters, "notification": o.notifications,
         "enterprise_code": o.enterprises, "enterprise_pk": o.enterprises, "policy": o.policies,
         "application": o.applications, "batch": o.batches,
@@ -177,6 +179,7 @@ def fingerprint(o, caller: str) -> dict:
         "notices": sorted(SupervisionNotice.objects.values_list("pk", "status", "answer")),
         "notice_events": NoticeEvent.objects.count(), "circulars": Circular.objects.count(),
         "imports": sorted(ImportJob.objects.values_list("pk", "status")),
+        "demand_imports": sorted(DemandImportJob.objects.values_list("pk", "status", "attempts")),
         "exports": sorted(ExportJob.objects.exclude(**others).values_list("pk", "status")),
         "filters": sorted(SavedFilter.objects.exclude(**others).values_list("pk", "name", "query")),
         "notifications": sorted(Notification.objects.exclude(

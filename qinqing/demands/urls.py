@@ -1,6 +1,6 @@
 from django.urls import path
 
-from qinqing.transparency import material_views
+from qinqing.transparency import import_views, material_views
 
 from . import views
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("demands/inbox/dispatch/", views.dispatch_inbox, name="dispatch_inbox"),
     path("demands/inbox/unit/", views.unit_inbox, name="unit_inbox"),
     path("demands/overdue/", views.overdue, name="overdue"),
+    # Excel in (qinqing.transparency.import_views): upload, check, preview, confirm
+    path("demands/import/", import_views.upload, name="import"),
+    path("demands/import/<int:pk>/", import_views.job_page, name="import_job"),
+    path("demands/import/<int:pk>/confirm/", import_views.confirm, name="import_confirm"),
+    path("demands/import/<int:pk>/errors/", import_views.error_file, name="import_errors"),
     path("demands/lists/<slug:key>/", views.demand_list, name="list"),
     path("demands/<str:number>/", views.detail, name="detail"),
     path("demands/<str:number>/attachments/<int:pk>/", views.attachment, name="attachment"),

@@ -134,7 +134,10 @@ class DemandImportJob(models.Model):
     preview = models.JSONField("预览", default=list, blank=True)
     errors = models.JSONField("错误（前若干条）", default=list, blank=True)
     error_file = models.FileField("错误清单文件", upload_to="demand-imports/%Y/%m/", blank=True)
+    # A worker's last sign of life on the job; a job waiting, checking or running without one for a while was
+    # lost with its worker and is queued again (imports.recover_stuck_demand_imports). `attempts` fences runs.
     heartbeat_at = models.DateTimeField("最近进展", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("运行次数", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "诉求导入任务"
