@@ -125,6 +125,14 @@ def busy_world(world, demand):
     handling.assign_demand(w.head, demand, assignee=w.handler)
     handling.watch_demand(w.supervisor, demand)
     handling.create_canned_reply(w.head, scope="unit", title="南山招聘会答复", text="{企业名称}：已协调专场招聘会。")
+    # 层级移交与挂起 (issue 15): another demand handed to the city, a pause request on the world's demand.
+    from qinqing.handoffs import services as handoffs
+    from qinqing.handoffs.models import Pause
+
+    handed = services.receive_demand(w.dispatcher, enterprise=w.neighbour, channel="visit", title="南山餐饮外摆许可",
+                                     content="外摆许可涉及市级城管审批。", category=w.hiring)
+    handoffs.hand_off_demand(w.dispatcher, handed, to_jurisdiction=w.city, reason="涉及市级审批权限")
+    Pause.objects.create(demand=demand, reason=Pause.Reason.COURT, requested_by=w.handler)
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
