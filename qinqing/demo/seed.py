@@ -20,7 +20,7 @@ from qinqing.enterprises.models import Enterprise, Sector
 from qinqing.reports import demo as reports_demo
 from qinqing.workdays.calendar import get_calendar
 
-from . import campaign, org, policies, recent, registry, runner, visits
+from . import campaign, handling, org, policies, recent, registry, runner, visits
 from .current import Current
 from .figures import (
     CAMPAIGN_END,
@@ -89,6 +89,7 @@ def seed(log: Callable[[str], None] = print) -> None:
         step(f"超期催办已运行：新增催办{urged}条")
         reports_demo.build(the_org, step)
         policies.build(_rng("policies"), step)
+        handling.build(_rng("handling"), the_org, step)
         verify()
 
 
