@@ -23,6 +23,7 @@ urlpatterns = [
     path("handoffs/", include("qinqing.handoffs.urls")),
     path("fulfilment/", include("qinqing.fulfilment.urls")),
     path("hot/", include("qinqing.hotissues.urls")),
+    path("textmodel/", include("qinqing.textmodel.urls")),
     path("public/", include("qinqing.transparency.urls")),
     path("", include("qinqing.accounts.urls")),
     path("", include("qinqing.demands.urls")),

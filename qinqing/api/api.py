@@ -50,5 +50,6 @@ api.add_router("/policies", policies_router)
 api.add_router("/cooperation", "qinqing.cooperation.api.router")  # 提级队列, 协办意见, 批示
 api.add_router("/fulfilment", "qinqing.fulfilment.api.router")
 api.add_router("/hotissues", "qinqing.hotissues.api.router")
+api.add_router("/textmodel", "qinqing.textmodel.api.router")  # 答复质量检查
 api.add_router("/enterprises", "qinqing.api.policies.enterprise_router")  # /enterprises/{ref}/policies
 api.add_router("/handoffs", "qinqing.handoffs.api.router")

@@ -851,6 +851,9 @@ def reply_demand(user, demand, *, reply: str, outcome: str, version: int | None 
         _save(demand, ["reply", "outcome", "state", "replied_at", "path_at", "evaluation",
                        "evaluation_comment", "evaluated_at"])
         _log(demand, user, "reply", from_state, demand.reply, {"outcome": demand.get_outcome_display()})
+        from qinqing.textmodel.replies import check_reply
+
+        check_reply(user, demand, demand.reply, sent=True)  # the reply's quality, for the unit assessment
         from qinqing.handoffs.services import return_reply
 
         return_reply(user, demand)  # a demand handed over from another level: the reply goes back there

@@ -27,6 +27,8 @@ FORMULAS = [
     ("超期数", "其中当前环节已过期限、尚未完成的诉求（截至今日）"),
     ("退回次数", "统计期内本单位人员退回交办的次数"),
     *((d.name, d.formula) for d in (rate_defs.REOPEN, rate_defs.REPLY, rate_defs.SATISFACTION)),
+    ("答复质量提示率", "统计期内本单位发出的正式答复中，答复质量检查给出提示（未回应诉求，未写明措施、时间、责任单位或办理路径，"
+                       "套话）的比例；仅供参考，不计入综合得分"),
     ("综合得分", "30×办结按时率 + 15×联系按时率 + 15×路径按时率 + 20×满意率 + 10×答复率 + 10×(1−重办率) − 每件超期扣1分，"
                  "比率按小数计，无数据的比率按满分计，最低0分；受理数为0的单位不排名"),
 ]
@@ -47,6 +49,8 @@ class UnitScore:
     reopen_rate: float | None = None
     reply_rate: float | None = None
     satisfaction_rate: float | None = None
+    replies_sent: int = 0  # formal replies sent in the period, checked by qinqing.textmodel.replies
+    replies_flagged_rate: float | None = None  # of those, % given advice (reference only, not in the score)
     score: float = 0.0
     rank: int | None = None
 
@@ -80,10 +84,16 @@ def assess(units, start: dt.date, end: dt.date, today: dt.date | None = None) ->
     returns = dict(DemandEvent.objects.filter(verb="return", actor__unit_id__in=ids, created_at__gte=lo,
                                               created_at__lt=hi)
                    .order_by().values_list("actor__unit_id").annotate(n=Count("pk")))
+    from qinqing.textmodel.replies import flagged_shares
+
+    checked = flagged_shares(ids, lo, hi)
     scores = []
     for unit in units:
         r = rows.get(unit.pk)
         s = UnitScore(unit.pk, unit.name, returns=returns.get(unit.pk, 0))
+        sent, flagged = checked.get(unit.pk, (0, 0))
+        s.replies_sent = sent
+        s.replies_flagged_rate = round(100 * flagged / sent, 1) if sent else None
         if r:
             s.received, s.closed, s.overdue = r["n"], r["closed"], r["overdue"]
             s.shown = rate_defs.Rates(r, period)
