@@ -158,7 +158,8 @@ def build_registry(n: int, towns) -> float:
         for first in range(0, n, step):
             count = min(step, n - first)
             cursor.execute(f"INSERT INTO enterprises_enterprise ({', '.join(names)}) "  # noqa: S608 - ours
-                           f"SELECT {', '.join(exprs)} FROM (SELECT g + {first} AS g FROM {series}) t", [count])
+                           f"SELECT {', '.join(exprs).replace('%', '%%')} FROM (SELECT g + {first} AS g FROM {series}) t",
+                           [count])
             print(f"    enterprises {first + count:,} ({time.perf_counter() - started:.0f} s)", flush=True)
         revenue = "(e.id * 7919 % 50000) + 100"
         for year, factor in ((2024, "1.0"), (2025, "(0.85 + (e.id * 31 % 40) / 100.0)")):

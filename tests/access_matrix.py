@@ -258,6 +258,8 @@ URLS = {
                               post=True),
     # 办理协同 (qinqing.handling): my demands, bulk actions, 常用语, and the demand page's people forms
     "handling:mine": Entry(ok=STAFF_PAGE),
+    # 答复质量检查 (qinqing.textmodel): the reply form's button; the advice only for whoever may reply now.
+    "textmodel:reply_check": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
     "handling:bulk": Entry(ok=STAFF_PAGE, post=True),
     "handling:canned": Entry(ok=every(("head", "dispatcher", "other_dispatcher", "admin")), post=True,
                              scope_only=True),
@@ -296,6 +298,7 @@ API = {
     "PATCH /api/v1/enterprises/{ref}": "enterprise",
     "POST /api/v1/enterprises/{ref}/figures": "enterprise",
     "GET /api/v1/policies": None,
+    "POST /api/v1/textmodel/demands/{ref}/reply-check": "demand",
     "GET /api/v1/cooperation/escalations": None,
     "GET /api/v1/cooperation/demands/{ref}": "demand",
     "POST /api/v1/cooperation/demands/{ref}/opinions": "demand",

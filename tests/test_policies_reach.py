@@ -168,3 +168,14 @@ def test_the_policy_page_shows_reach_with_its_definitions(district, policy):
 def test_an_outsider_cannot_opt_another_enterprise_out(district):
     with pytest.raises(services.PermissionDeniedError):
         services.set_push_opt_out(district.dispatcher, opted_out=True)
+
+
+def test_an_enterprise_that_applied_is_not_reminded_and_counts_towards_the_application_rate(district, policy):
+    from qinqing.fulfilment import services as fulfilment
+
+    fulfilment.apply_for_policy(district.owner, policy)
+    with on_day(dt.date(2026, 12, 16)):
+        assert pushes.push_due_policies() == 2  # the restaurant and the shop; the factory applied
+    assert not PolicyPush.objects.filter(policy=policy, enterprise=district.enterprise, stage="close_15").exists()
+    figures = reach.figures(policy)
+    assert figures.applied == 1 and figures.applied_rate == "25.0%"

@@ -95,7 +95,7 @@ def targets(policy: Policy, stage: str, today: dt.date):
     has_account = Exists(User.objects.filter(enterprise_id=OuterRef("pk"), is_active=True,
                                              role_grants__role=Role.ENTERPRISE))
     return (matching.area(policy).filter(rules.compile_rule(policy.rule, today))
-            .exclude(pk__in=reach.applied_enterprises(policy))
+            .exclude(reach.applied_enterprises(policy))
             .exclude(pk__in=PushOptOut.objects.values("enterprise_id"))
             .filter(~Exists(told))
             .filter(Q(pk__in=_accounts()) | _mobile())

@@ -16,7 +16,6 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock
 
 from . import matching
@@ -30,14 +29,18 @@ DEFINITIONS = {
 }
 
 
-def applied_enterprises(policy: Policy):
-    """Ids of the enterprises that applied to the policy, as a subquery: fulfilment's Application rows when
-    that app has them, otherwise none. The fulfilment app fills this; nothing else here knows its models."""
-    try:
-        application = apps.get_model("fulfilment", "Application")
-    except LookupError:
-        return Enterprise.objects.none().values("pk")
-    return application.objects.filter(policy_id=policy.pk).values("enterprise_id")
+def applied_enterprises(policy: Policy) -> Q:
+    """A condition on Enterprise: applied to the policy (fulfilment's Application) or already granted it (its
+    FulfilmentRecord, how a 免申即享 policy is cashed). The fulfilment app owns both; this is the one place this
+    app asks about them, and it asks nothing while that app has no such models."""
+    q = Q(pk__in=[])
+    for model in ("Application", "FulfilmentRecord"):
+        try:
+            rows = apps.get_model("fulfilment", model)
+        except LookupError:
+            continue
+        q |= Q(pk__in=rows.objects.filter(policy_id=policy.pk).values("enterprise_id"))
+    return q
 
 
 @dataclass
@@ -72,7 +75,7 @@ def figures(policy: Policy, enterprises=None, today: dt.date | None = None) -> R
            .order_by()
            .aggregate(eligible=Count("pk"), aware=Count("pk", filter=Exists(pushes)),
                       opened=Count("pk", filter=Exists(opened)),
-                      applied=Count("pk", filter=Q(pk__in=applied_enterprises(policy)))))
+                      applied=Count("pk", filter=applied_enterprises(policy))))
     return Reach(**row)
 
 
