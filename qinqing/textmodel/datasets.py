@@ -76,3 +76,33 @@ def read_examples(path: str | Path) -> list[Example]:
     if not examples:
         raise DatasetError(f"文件中没有带类别的行：{path}")
     return examples
+
+
+REPLY = ("答复意见", "答复", "正式答复", "reply")
+
+
+def read_replies(path: str | Path) -> list[tuple[str, str, str]]:
+    """(title, content, reply) of every row with a reply, for `manage.py textmodel replies` (附件4)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"找不到文件：{path}")
+    rows = _rows(path)
+    try:
+        header = [h.strip() for h in next(rows)]
+    except StopIteration:
+        raise DatasetError(f"文件是空的：{path}") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"文件不是 UTF-8 编码的 CSV 或 .xlsx：{path}") from None
+    title = _column(header, TITLE, "标题", required=False)
+    content = _column(header, CONTENT, "内容")
+    reply = _column(header, REPLY, "答复意见")
+    out = []
+    try:
+        for row in rows:
+            if len(row) > max(content, reply) and row[reply].strip():
+                out.append((row[title].strip() if title is not None else "", row[content].strip(), row[reply].strip()))
+    except UnicodeDecodeError:
+        raise DatasetError(f"文件不是 UTF-8 编码的 CSV 或 .xlsx：{path}") from None
+    if not out:
+        raise DatasetError(f"文件中没有带答复的行：{path}")
+    return out

@@ -18,3 +18,9 @@ def duplicate_panel(context, demand):
     if refusal("merge", user, demand) is not None:
         return {"candidates": []}
     return {"demand": demand, "candidates": duplicates.candidates(user, demand), "request": context["request"]}
+
+
+@register.inclusion_tag("textmodel/_reply_check.html")
+def reply_check_button(demand):
+    """Inside the reply form: a button asking for the advice on the reply being written (no query)."""
+    return {"demand": demand}

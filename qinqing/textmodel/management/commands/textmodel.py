@@ -5,6 +5,8 @@
   textmodel train --kind category|unit          train a new version on the confirmed demands (as the worker)
   textmodel rollback --kind category|unit       activate the version before the active one
   textmodel signatures                          index the demands not yet in the duplicate check's index
+  textmodel replies FILE                        the reply quality check's figures on messages with replies
+                                                (附件4: 留言主题, 留言详情, 答复意见)
 
 Both print macro-F1, per-class F1, the confusion table and the throughput (segmenting, fitting,
 classifying). Seeds are fixed: the same file gives the same figures.
@@ -15,6 +17,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from qinqing.demands.errors import DomainError
+from qinqing.hotissues import hotfile
 from qinqing.textmodel import classifier, duplicates, services
 from qinqing.textmodel.datasets import DatasetError, read_examples
 from qinqing.textmodel.models import Kind
@@ -42,6 +45,9 @@ class Command(BaseCommand):
         for name, text in (("train", "用已交办诉求训练新版本并启用"), ("rollback", "回退到当前版本之前的版本")):
             sub.add_parser(name, help=text).add_argument("--kind", choices=Kind.values, default=Kind.CATEGORY)
         sub.add_parser("signatures", help="为尚未建立查重签名的诉求建立签名（批量导入后运行）")
+        sub.add_parser("replies", help="答复质量检查在带答复的留言文件上的统计（如泰迪杯附件4）").add_argument(
+            "file", help="CSV 或 .xlsx，列：留言主题、留言详情、答复意见")
+        hotfile.add_parser(sub)  # textmodel hot FILE: qinqing.hotissues.hotfile
 
     def handle(self, *args, action, **options):
         try:
@@ -55,6 +61,10 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 done = duplicates.index_missing()
                 self.stdout.write(f"已为 {done} 件诉求建立查重签名（{time.perf_counter() - started:.1f} 秒）。")
+            elif action == "replies":
+                self.replies(options["file"])
+            elif action == "hot":
+                hotfile.run(self, options["file"], options["top"])
             elif action == "rollback":
                 self.stdout.write(f"已回退到{services.rollback_model(None, options['kind'])}。")
         except DatasetError as exc:
@@ -133,3 +143,28 @@ class Command(BaseCommand):
         self.stdout.write(" " * (name_width + 5) + "".join(f"{n:>{cell}}" for n in range(1, len(labels) + 1)))
         for n, (label, row) in enumerate(zip(labels, result["confusion"], strict=True), start=1):
             self.stdout.write(f"  {n:>2} {_pad(label, name_width)}" + "".join(f"{v:>{cell}}" for v in row))
+
+    # ---------------------------------------------------------------- replies
+
+    def replies(self, path):
+        from qinqing.textmodel import replies
+        from qinqing.textmodel.datasets import read_replies
+
+        rows = read_replies(path)
+        started = time.perf_counter()
+        result = replies.calibrate(rows)
+        took = time.perf_counter() - started
+        q = "、".join(f"{v:.3f}" for v in result["real_quantiles"])
+        w = "、".join(f"{v:.3f}" for v in result["wrong_quantiles"])
+        self.stdout.write(f"留言与答复：{result['n']} 条")
+        self.stdout.write("相关度（诉求与答复的汉字二元组重叠系数，去掉最常见的40个）分位数 P10、P25、P50、P75、P90：")
+        self.stdout.write(f"  真实答复：{q}")
+        self.stdout.write(f"  随机配给另一条留言的答复：{w}")
+        self.stdout.write(f"阈值 {replies.RELEVANCE_THRESHOLD}：提示“未回应诉求”的真实答复 {result['real_below']:.1%}，"
+                          f"错配答复 {result['wrong_below']:.1%}")
+        self.stdout.write("各项提示占真实答复的比例：")
+        for flag, share in result["flags"].items():
+            self.stdout.write(f"  {replies.FLAGS[flag]}：{share:.1%}")
+        self.stdout.write(f"至少一项提示：{result['any_flag']:.1%}；同一答复（去掉数字后）用于超过"
+                          f"{replies.BOILERPLATE_AFTER}条留言的：{result['reused_groups']} 组")
+        self.stdout.write(f"耗时：{took:.1f} 秒（{result['n'] / max(took, 1e-9):.0f} 条/秒）")
