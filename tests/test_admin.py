@@ -107,6 +107,14 @@ def busy_world(world, demand):
     policies.publish_policy(w.dispatcher, policy)
     policies.attach_file(w.dispatcher, policy, SimpleUploadedFile(
         "申报指南.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf"))
+    # 政策推送与知晓 (issue 16): the policy pushed to the district's enterprises, one opened it, one opted out,
+    # one asked a question about it (a 政策落地难 demand).
+    from qinqing.policies import pushes, reach
+
+    pushes.push_policy(policy.pk)
+    reach.record_open(policy, w.neighbour.pk, "page")
+    policies.set_push_opt_out(w.other_owner, opted_out=True)
+    policies.ask_about_policy(w.owner, policy, "增产奖励的产值口径是什么？")
     # Cooperation (issue 15): a 派单目录 entry cited by a dispute, a co-unit task, a 批示 with the answer it is
     # owed, a 区级研究推进 review with a progress entry.
     from qinqing.cooperation import services as cooperation

@@ -263,3 +263,38 @@ def cross_validate(docs: list, labels: list, k: int = 5, grid: dict | None = Non
     result["folds"] = chosen
     result["k"] = k
     return result
+
+
+# Above this many examples, training skips the inner search and the nested cross-validation (78 fits on the
+# sample's grid): the settings the search chose most often on the Teddy Cup sample, scored on a stratified
+# 20% held out, the temperature fitted there, then refitted on everything.
+LARGE = 5000
+LARGE_PARAMS = {"title_weight": 8, "char_max": 2, "C": 0.5}
+
+
+def fit_large(docs: list, labels: list, params: dict | None = None, holdout: float = 0.2) -> tuple["Classifier", dict]:
+    """(model, scores) for a large training set: one fit on 80%, scored on the stratified 20% held out (the
+    scores' dict has the keys of `cross_validate`'s, `k` None), then the final fit on all of it."""
+    from sklearn.model_selection import train_test_split
+
+    params = dict(params or LARGE_PARAMS)
+    y = np.asarray(labels)
+    train, test = train_test_split(np.arange(len(y)), test_size=holdout, stratify=y, random_state=SEED)
+    probe = Classifier(grid={k: (v,) for k, v in params.items()})
+    probe.classes_ = np.unique(y)
+    probe.params = params
+    probe._fit_final([docs[i] for i in train], y[train])
+    scores = probe.decision([docs[i] for i in test])
+    columns = np.searchsorted(probe.classes_, probe.svm.classes_)
+    full = np.full((len(test), len(probe.classes_)), -10.0)
+    full[:, columns] = scores
+    predicted = probe.classes_[full.argmax(axis=1)]
+    labels_sorted = [str(label) for label in probe.classes_]
+    result = evaluate_predictions(y[test], predicted.astype(str), labels_sorted)
+    result.update(k=None, folds=[{"params": params, "macro_f1": result["macro_f1"]}])
+    model = Classifier(grid={k: (v,) for k, v in params.items()})
+    model.classes_ = probe.classes_
+    model.params = params
+    model.temperature = _fit_temperature(full, np.searchsorted(probe.classes_, y[test]))
+    model._fit_final(docs, y)
+    return model, result
