@@ -11,6 +11,7 @@ from qinqing.demands.errors import DomainError, IllegalTransition, PermissionDen
 from qinqing.demands.models import Channel, Demand, Evaluation, Outcome, State, Urging
 from qinqing.handoffs import services as handoffs
 from qinqing.handoffs.models import HandOff, Pause
+from qinqing.notifications.models import Notification
 from qinqing.reports import rates, rollup, stats
 from qinqing.workdays import services as calendar_services
 from qinqing.workdays.models import WorkdayOverride
@@ -68,13 +69,17 @@ def test_a_demand_handed_to_the_city_lands_in_the_city_dispatchers_inbox_with_it
     assert w.city_unit in services.dispatchable_units(copy)
 
 
-def test_the_citys_reply_comes_back_and_the_enterprise_rates_it_on_its_own_demand(city, demand):
+def test_the_citys_reply_comes_back_and_the_enterprise_rates_it_on_its_own_demand(
+        city, demand, django_capture_on_commit_callbacks):
     w = city
-    services.dispatch_demand(w.dispatcher, demand, lead_unit=w.bureau)
-    copy = handoffs.hand_off_demand(w.dispatcher, demand, to_jurisdiction=w.city, reason="涉及市级审批权限").target
-    services.dispatch_demand(w.city_dispatcher, copy, lead_unit=w.city_unit)
-    services.contact_enterprise(w.city_handler, copy, method="电话")
-    services.reply_demand(w.city_handler, copy, reply="市人社局已将该企业纳入重点用工保障名单。", outcome=Outcome.SOLVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.dispatch_demand(w.dispatcher, demand, lead_unit=w.bureau)
+        copy = handoffs.hand_off_demand(w.dispatcher, demand, to_jurisdiction=w.city, reason="涉及市级审批权限").target
+        services.dispatch_demand(w.city_dispatcher, copy, lead_unit=w.city_unit)
+        services.contact_enterprise(w.city_handler, copy, method="电话")
+        services.reply_demand(w.city_handler, copy, reply="市人社局已将该企业纳入重点用工保障名单。",
+                              outcome=Outcome.SOLVED)
+    assert Notification.objects.filter(recipient=w.city_dispatcher, text__startswith="移交诉求待交办").count() == 1
 
     demand.refresh_from_db()
     copy.refresh_from_db()
@@ -83,6 +88,10 @@ def test_the_citys_reply_comes_back_and_the_enterprise_rates_it_on_its_own_deman
     assert copy.state == State.CLOSED
     assert HandOff.objects.get().status == HandOff.Status.ANSWERED
     assert demand.events.filter(verb="handoff_reply").count() == 1
+    # The enterprise was told of its own demand's steps only: the city's dispatch and reply reached it once,
+    # as the reply handed back.
+    texts = list(Notification.objects.filter(recipient=w.owner).values_list("text", flat=True))
+    assert sum("正式答复" in t for t in texts) == 1 and not any(copy.number in t for t in texts)
     services.evaluate_demand(w.owner, demand, evaluation=Evaluation.SATISFIED)
     demand.refresh_from_db()
     assert demand.state == State.EVALUATED and not demand.evaluation_by_callback

@@ -171,7 +171,10 @@ def recipients(event: DemandEvent):
     staff = list(User.objects.filter(q, is_active=True).exclude(pk=event.actor_id).distinct())
     owners = []
     # The enterprise hears only of steps its own timeline shows (the one rule of qinqing.demands.public).
-    if demand.enterprise_id and verb in ENTERPRISE_TEXT and public_view_of(event) is not None:
+    # Not of another level's copy of a handed-over demand (qinqing.handoffs): the enterprise follows the original,
+    # which gets the reply back; it would be told twice, and of a demand it cannot open.
+    if (demand.enterprise_id and demand.handed_from_id is None and verb in ENTERPRISE_TEXT
+            and public_view_of(event) is not None):
         owners = list(User.objects.filter(enterprise_id=demand.enterprise_id, is_active=True,
                                           role_grants__role=Role.ENTERPRISE).exclude(pk=event.actor_id))
     return staff, owners
