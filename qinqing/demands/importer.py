@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from openpyxl import Workbook
 
@@ -87,6 +87,9 @@ CHANNEL_WORDS = {label: value for value, label in Channel.choices} | {
 _DATE_TEXT = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：时](\d{1,2})(?:[:：分](\d{1,2}))?)?")
 
 Progress = Callable[[str, int, int], None]
+CLOSE_SQL = ("UPDATE demands_demand SET lead_unit_id = %s, state = %s, outcome = %s, reply = %s, replied_at = %s, "
+             "closed_at = %s, evaluation = %s, evaluation_by_callback = %s, current_stage = '', next_due = NULL, "
+             "due_order = %s, version = version + 1, updated_at = %s WHERE id = %s")
 
 
 def header_key(text: str) -> str | None:
@@ -498,7 +501,7 @@ class DemandImporter:
                 demand.evaluation = row.evaluation
                 demand.evaluation_by_callback = bool(row.evaluation)
                 demand.current_stage, demand.next_due, demand.due_order = "", None, dt.date.max
-                demand.version += 1
+                demand.version += 1  # as the UPDATE below leaves it
                 demand.updated_at = now
                 closed.append(demand)
                 events.append(DemandEvent(
@@ -513,9 +516,14 @@ class DemandImporter:
                                          note=f"按导入台账（来源编号{row.source_number}）交办")
                 self.report.dispatched += 1
         if closed:
-            Demand.objects.bulk_update(closed, ["lead_unit", "state", "outcome", "reply", "replied_at", "closed_at",
-                                                "evaluation", "evaluation_by_callback", "current_stage", "next_due",
-                                                "due_order", "version", "updated_at"])
+            # One UPDATE statement sent for all the finished rows (executemany): bulk_update's CASE per column
+            # grew with the square of the batch and took most of the import's time.
+            conn = connections[DEFAULT_DB_ALIAS]
+            at, day = conn.ops.adapt_datetimefield_value, conn.ops.adapt_datefield_value
+            with conn.cursor() as cursor:
+                cursor.executemany(CLOSE_SQL, [
+                    (d.lead_unit_id, d.state, d.outcome, d.reply, at(d.replied_at), at(d.closed_at), d.evaluation,
+                     d.evaluation_by_callback, day(d.due_order), at(now), d.pk) for d in closed])
             DemandEvent.objects.bulk_create(events)
             self.report.closed += len(closed)
 
