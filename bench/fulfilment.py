@@ -107,7 +107,7 @@ def build(n: int):
         "name": "'武进区企业' || g || '号有限公司'",
         "credit_code": "'91320412' || lpad(g::text, 10, '0')" if pg else "'91320412' || substr('0000000000' || g, -10, 10)",
         "sector": "'industry'", "industry_code": "'C3484'", "size": "'small'",
-        "jurisdiction_id": f"CASE (g % {len(towns)}) {towns_case} END",
+        "jurisdiction_id": f"CASE (g %% {len(towns)}) {towns_case} END",  # %% : this statement has parameters
     }
     names, exprs = _columns(fixed)
     series = "generate_series(1, %s) g" if pg else \

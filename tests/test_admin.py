@@ -107,6 +107,13 @@ def busy_world(world, demand):
     policies.publish_policy(w.dispatcher, policy)
     policies.attach_file(w.dispatcher, policy, SimpleUploadedFile(
         "申报指南.pdf", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "application/pdf"))
+    # 政策兑现 (issue 16): an approved application (its ledger row and trail) and a 免申即享 batch with a line.
+    from qinqing.fulfilment import services as fulfilment
+    from qinqing.fulfilment.models import Batch, BatchLine
+
+    fulfilment.approve_application(w.dispatcher, fulfilment.apply_for_policy(w.owner, policy), "20")
+    batch = Batch.objects.create(policy=policy, title="南山免申即享批次", prepared_by=w.dispatcher)
+    BatchLine.objects.create(batch=batch, enterprise=w.neighbour, amount="5")
     # 政策推送与知晓 (issue 16): the policy pushed to the district's enterprises, one opened it, one opted out,
     # one asked a question about it (a 政策落地难 demand).
     from qinqing.policies import pushes, reach

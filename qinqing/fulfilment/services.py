@@ -150,6 +150,7 @@ def apply_for_policy(user, policy: Policy, *, enterprise: Enterprise | None = No
                      statement: str = "", submitted_on=None) -> Application:
     """An application: by an enterprise account for its own enterprise (today), or by a policy's reviewer
     recording a paper application for an enterprise of the area (on the day it was received)."""
+    policy = Policy.objects.select_related("jurisdiction").get(pk=policy.pk)  # its status now, not the caller's copy
     offline = not (user.has_role(Role.ENTERPRISE) and not user.is_staff_user)
     if offline:
         _require_reviewer(user, policy)
@@ -348,6 +349,13 @@ def approve_batch(user, batch: Batch) -> Batch:
         _two_person(user, batch)
         today, now = clock.today(), clock.now()
         policy = batch.policy
+        # One approval at a time per policy, and nobody paid twice: lines granted since the batch was built
+        # (another batch, an application) send it back to its preparer to recompute.
+        Policy.objects.select_for_update().filter(pk=policy.pk).values_list("pk", flat=True).first()
+        granted = FulfilmentRecord.objects.filter(policy=policy).values("enterprise_id")
+        twice = BatchLine.objects.filter(batch=batch, enterprise_id__in=granted).count()
+        if twice:
+            raise DomainError(f"批次中有{twice}户企业已兑现过本政策（另一批次或申报），请编制人重新测算后再提交审批。")
         lines, records, enterprises = BatchLine._meta.db_table, FulfilmentRecord._meta.db_table, \
             Enterprise._meta.db_table
         with connection.cursor() as cursor:
