@@ -4,8 +4,11 @@ show the link."""
 
 import datetime as dt
 import io
+import zipfile
+from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
@@ -242,3 +245,47 @@ def test_recompute_queues_the_month_for_the_callers_jurisdiction(world, django_c
     assert AuditEntry.objects.get(action="hot_issues_recomputed").detail["month"] == "2026-11"
     far = client.post(reverse("hotissues:refresh"), {"jurisdiction": world.other_district.code, "month": "2026-11"})
     assert far.status_code == 404
+
+
+def test_the_monthly_circular_lists_the_months_hot_issues_in_its_page_word_and_excel(world):
+    from qinqing.reports.circulars import render_excel, render_word
+    from qinqing.reports.models import CircularKind
+    from qinqing.reports.services import issue_circular
+
+    _hiring_world(world)
+    issue = _compute(world)[0]
+    services.start_policy_study(world.dispatcher, issue, title="技能人才供给专项研究")
+
+    circular = issue_circular(world.supervisor, kind=CircularKind.MONTHLY, jurisdiction=world.district,
+                              start=NOVEMBER[0], end=NOVEMBER[1])
+
+    row = circular.snapshot["hot_issues"][0]
+    assert row[:4] == [1, issue.title, 4, 5] and row[-1] == "已转区级研究推进"
+    page = login(world.supervisor).get(reverse("reports:circular", args=[circular.pk])).content.decode()
+    assert "<h2>热点问题</h2>" in page and issue.title in page
+    with zipfile.ZipFile(io.BytesIO(render_word(circular.snapshot, circular.number))) as docx:
+        assert "、热点问题" in docx.read("word/document.xml").decode()
+    sheets = load_workbook(io.BytesIO(render_excel(circular.snapshot))).sheetnames
+    assert "热点问题" in sheets
+
+
+def test_the_hot_command_finds_the_teddy_cup_samples_hot_issues_with_their_counts(db):
+    out = io.StringIO()
+    sample = Path(__file__).resolve().parents[2] / "shared/reference-data/teddycup2020_c/sample_release/附件3_示例数据.csv"
+
+    call_command("textmodel", "hot", str(sample), "--top", "5", stdout=out)
+
+    text = out.getvalue()
+    assert text.startswith("留言 30 条")
+    first, second = text.split("\n1. ")[1], text.split("\n2. ")[1]
+    assert "魅力之城" in first and "留言 10 条 · 用户 8 个" in first
+    assert "经济学院学生" in second and "实习" in second
+    assert "\n3. " not in text  # three look-alike questions with nothing in common are not a hot issue
+
+
+def test_the_hot_command_names_a_missing_column(tmp_path, db):
+    bad = tmp_path / "留言.csv"
+    bad.write_text("编号,内容\n1,没有主题列\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match="文件缺少列：留言主题、留言详情"):
+        call_command("textmodel", "hot", str(bad))

@@ -15,7 +15,8 @@ The steps, for a period's texts (demands, or public messages read from a file):
 4. Within a block, average-linkage agglomerative clustering on cosine distance, cut at `1 - THRESHOLD`: every
    pair of texts in a cluster is on average at least `THRESHOLD` similar (no chains of look-alikes).
 5. Clusters with at least `MIN_SIZE` texts from at least `MIN_SENDERS` different senders are kept; kept
-   clusters whose centroids are at least `MERGE` similar (split across blocks) are merged.
+   clusters whose centroids are at least `MERGE` similar (split across blocks) are merged; a cluster whose
+   centre has no key term outside the stop words (texts alike only in their phrasing) is dropped.
 
 `heat()` is the score the leaders' page documents; `label()` the generated title.
 """
@@ -273,7 +274,8 @@ def cluster(items: list[Item], vectors: Vectors | None = None) -> tuple[list[Clu
         order = np.lexsort((g, -sims))  # most central first; ties by input order (deterministic)
         c = Cluster([int(g[i]) for i in order], [round(float(sims[i]), 4) for i in order], centroid=centroid)
         _describe(c, vectors)
-        out.append(c)
+        if c.terms:  # texts alike only in how people write ("什么时候能…") share no key term: not one problem
+            out.append(c)
     out.sort(key=lambda c: (-len(c.members), c.members[0]))
     return out, vectors
 

@@ -136,6 +136,9 @@ def _snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today
         data["overdue_rows"] = _overdue_rows(jurisdiction, today)
         data["environment"] = [[c.label, c.value, c.url, [[a.label, a.value, a.url] for a in c.aspects]]
                                for c in stats.environment_breakdown(jurisdiction, period)]
+        from qinqing.hotissues import circular as hot  # the month's hot issues (issue 17), as stored rows
+
+        data["hot_issues"] = hot.rows(jurisdiction, period.start)
     return data
 
 
@@ -252,6 +255,13 @@ def render_word(data: dict, number: str) -> bytes:
         doc.heading(f"{'二三四五六'[section - 2]}、营商环境4大类16个方面")
         doc.paragraph(_environment_text(data))
         doc.table(ENVIRONMENT_HEADERS, _environment_rows(data))
+    if data.get("hot_issues"):
+        from qinqing.hotissues import circular as hot
+
+        section += 1
+        doc.heading(f"{'二三四五六七八'[section - 2]}、热点问题")
+        doc.paragraph(hot.text(data))
+        doc.table(hot.HEADERS, data["hot_issues"])
     doc.signature(data["issuer"], dt.date.fromisoformat(data["as_of"]))
     return doc.bytes()
 
@@ -275,4 +285,8 @@ def render_excel(data: dict) -> bytes:
         sheets.append(("超期明细", "超期未办结事项", OVERDUE_HEADERS, data["overdue_rows"]))
     if "environment" in data:
         sheets.append(("4大类16个方面", "营商环境4大类16个方面", ENVIRONMENT_HEADERS, _environment_rows(data)))
+    if data.get("hot_issues"):
+        from qinqing.hotissues import circular as hot
+
+        sheets.append(("热点问题", "热点问题（按热度）", hot.HEADERS, data["hot_issues"]))
     return workbook(sheets)
