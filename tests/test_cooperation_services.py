@@ -67,7 +67,7 @@ def test_the_co_unit_accepts_writes_its_opinion_and_the_lead_no_longer_misses_it
                                                            world.co_handler)
     assert services.missing_opinions(d) == []
     entry = d.events.get(verb="co_opinion")
-    assert entry.internal and entry.data["unit"] == world.finance.name
+    assert entry.internal and entry.data["co_unit"] == world.finance.name
     assert told_about("co_opinion") == {world.handler, world.head}  # the lead unit hears of it
 
 

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from qinqing.api.demands import ERRORS, _demand_pk
 from qinqing.api.idempotency import idempotent
-from qinqing.api.schemas import choice, demand_ref, doc, sees_internal_events, text
+from qinqing.api.schemas import demand_ref, doc, sees_internal_events, text
 from qinqing.demands.errors import NotFoundError
 from qinqing.demands.models import Demand, Tier
 
@@ -45,9 +45,9 @@ class QueuePage(Schema):
 
 
 class QueueFilters(Schema):
-    tier: int = Field(Tier.JOINT_OFFICE, description="2 联席办，3 区领导", **choice([2, 3]))
-    limit: int = Field(50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    tier: int = Field(Tier.JOINT_OFFICE, description="2 联席办，3 区领导", **doc(enum=[2, 3], examples=[2]))
+    limit: int = Field(50, ge=1, le=MAX_LIMIT, **doc(examples=[50]))
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, **doc(examples=[0]))
 
 
 class CoTaskOut(Schema):

@@ -127,7 +127,7 @@ def accept_co_task(user, demand, *, note: str = "") -> CoTask:
         task.state, task.accepted_at, task.accepted_by = TaskState.ACCEPTED, clock.now(), user
         task.save(update_fields=["state", "accepted_at", "accepted_by"])
         _log(demand, user, "co_accept", demand.state, clean_text(note or "").strip()[:1000],
-             {"unit": task.unit.name, "co_task": task.pk, "due": task.due.isoformat()}, internal=True)
+             {"co_unit": task.unit.name, "co_task": task.pk, "due": task.due.isoformat()}, internal=True)
     return task
 
 
@@ -147,7 +147,7 @@ def write_opinion(user, demand, *, opinion: str) -> CoTask:
         task.state, task.opinion, task.answered_at, task.answered_by = TaskState.ANSWERED, text, now, user
         task.save(update_fields=["state", "opinion", "answered_at", "answered_by", "accepted_at", "accepted_by"])
         _log(demand, user, "co_opinion", demand.state, text,
-             {"unit": task.unit.name, "co_task": task.pk, "revised": revised,
+             {"co_unit": task.unit.name, "co_task": task.pk, "revised": revised,
               "late": clock.today() > task.due}, internal=True)
     return task
 
@@ -182,7 +182,7 @@ def urge_co_units(today: dt.date | None = None) -> int:
         events = DemandEvent.objects.bulk_create([
             DemandEvent(demand_id=demand_id, actor=None, verb="co_urge", from_state=state, to_state=state,
                         note=f"{unit}的协办意见已超期（期限{task_due:%Y-%m-%d}），请抓紧办理",
-                        data={"unit": unit, "unit_id": unit_id, "co_task": pk, "due": task_due.isoformat()},
+                        data={"co_unit": unit, "unit_id": unit_id, "co_task": pk, "due": task_due.isoformat()},
                         internal=True, created_at=now, awaiting_delivery=demand_services.awaits_delivery())
             for pk, demand_id, state, unit_id, unit, task_due in rows])
         for event in events:
@@ -344,7 +344,7 @@ def answer_instruction(user, instruction, *, text: str) -> InstructionAnswer:
         answer.answered_by, answer.answered_at = user, clock.now()
         answer.save(update_fields=["text", "answered_by", "answered_at"])
         _log(demand, user, "answer_instruction", demand.state, answer.text,
-             {"unit": answer.unit.name, "instruction": instruction.pk, "author": instruction.author_id},
+             {"answer_unit": answer.unit.name, "instruction": instruction.pk, "author": instruction.author_id},
              internal=True)
     return answer
 

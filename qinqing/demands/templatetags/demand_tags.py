@@ -66,9 +66,13 @@ DATA_LABELS = {
     "from": "原层级", "to": "新层级", "unit": "退回单位", "redispatch": "重新交办",
     "aspect": "营商环境方面", "old_aspect": "原营商环境方面", "nature": "性质", "reply_due": "督办反馈期限",
     "assignee": "承办人", "previous_assignee": "原承办人", "mentioned": "提及",
+    # qinqing.cooperation
+    "co_unit": "协办单位", "due": "意见期限", "revised": "修改意见", "late": "逾期提交", "matter": "援引派单目录",
+    "catalogue_unit": "目录责任单位", "upheld": "退单成立", "tier": "层级", "answer_unit": "反馈单位",
+    "review_on": "下次评估", "interval_months": "报送周期（月）",
 }
 # calendar: the moved dates, which the entry's note already states; notice: whom a 督办单 step notifies.
-_HIDDEN_KEYS = {"extension", "calendar", "notice", "people"}  # people: whom a handling step notifies (ids)
+_HIDDEN_KEYS = {"extension", "calendar", "notice", "people", "co_task", "unit_id", "dispute", "instruction", "author"}  # people: whom a handling step notifies (ids)
 
 
 def _value(key, value):
