@@ -75,3 +75,15 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path):
         run("--cv", "3", str(bad))
     with pytest.raises(CommandError, match="--train FILE --test FILE"):
         run("--train", str(bad))
+
+
+def test_a_large_training_set_is_fitted_once_and_scored_on_a_held_out_fifth():
+    from qinqing.textmodel import classifier
+
+    data = rows() * 3  # 54 texts of three kinds
+    docs = [classifier.make_doc(title, text) for title, text, _ in data]
+    labels = [label for _, _, label in data]
+    model, scores = classifier.fit_large(docs, labels, params={"title_weight": 2, "char_max": 2, "C": 1.0})
+    assert scores["k"] is None and sum(scores["support"].values()) == 11  # a stratified fifth held out
+    assert scores["macro_f1"] >= 0.8 and model.temperature > 0
+    assert list(model.predict([classifier.make_doc("贷款", "银行续贷困难")])) == ["融资"]
