@@ -237,3 +237,10 @@ def test_the_api_note_mentions_and_is_hidden_from_the_enterprise(world, dispatch
     refused = client.post(f"/api/v1/demands/{dispatched.number}/notes", json.dumps({"text": "@林总 请补材料"}),
                           content_type="application/json", **bearer(world.dispatcher))
     assert refused.status_code == 403 and "不能提及" in refused.json()["detail"]
+
+
+def test_a_ledger_filter_reaching_the_ends_of_the_calendar_answers_instead_of_failing(world, demand, client):
+    """The filter module (touched here for 导出所选): 0001-01-01 in Shanghai lies before the first UTC datetime."""
+    answer = client.get("/api/v1/demands?received_from=0001-01-01&received_to=9999-12-31", **bearer(world.dispatcher))
+    assert answer.status_code == 200
+    assert [item["number"] for item in answer.json()["items"]] == [demand.number]

@@ -50,8 +50,8 @@ class DemandFilterForm(forms.Form):
     def clean_numbers(self) -> list[str]:
         raw = self.cleaned_data.get("numbers") or ""
         numbers = [n.strip().upper() for n in raw.replace("，", ",").split(",") if n.strip()]
-        if any(not NUMBER.fullmatch(n) for n in numbers):
-            raise forms.ValidationError("诉求编号格式应为 QQ2026-000001，多个以逗号分隔。")
+        if any(len(n) > 20 for n in numbers):
+            raise forms.ValidationError("诉求编号不超过20个字符，多个以逗号分隔。")
         return numbers
 
     def clean(self):
@@ -98,7 +98,8 @@ def apply_filters(qs, data: dict):
     if start := data.get("received_from"):
         qs = qs.filter(received_at__gte=_local_midnight(start))
     if end := data.get("received_to"):
-        qs = qs.filter(received_at__lt=_local_midnight(end + dt.timedelta(days=1)))
+        qs = qs.filter(received_at__lt=_local_midnight(min(end, dt.date.max - dt.timedelta(days=1))
+                                                      + dt.timedelta(days=1)))
     if enterprise := data.get("enterprise"):
         qs = qs.filter(enterprise_id=enterprise)
     if numbers := data.get("numbers"):
@@ -125,4 +126,7 @@ LEDGER_ORDER = ("due_order", "-id")
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
+    # A date a form accepts may lie where a zone offset leaves the datetime range (0001-01-01 in Shanghai is
+    # 0000-12-31 in UTC): no demand is that old or that young, so the bound is moved inside the range.
+    day = min(max(day, dt.date(1900, 1, 1)), dt.date(9999, 12, 1))
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
