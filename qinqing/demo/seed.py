@@ -20,7 +20,7 @@ from qinqing.enterprises.models import Enterprise, Sector
 from qinqing.reports import demo as reports_demo
 from qinqing.workdays.calendar import get_calendar
 
-from . import campaign, handling, org, policies, recent, registry, runner, visits
+from . import campaign, fulfilment, handling, org, policies, recent, registry, runner, visits
 from .current import Current
 from .figures import (
     CAMPAIGN_END,
@@ -90,6 +90,7 @@ def seed(log: Callable[[str], None] = print) -> None:
         reports_demo.build(the_org, step)
         policies.build(_rng("policies"), step)
         handling.build(_rng("handling"), the_org, step)
+        fulfilment.build(_rng("fulfilment"), the_org, step)
         verify()
 
 

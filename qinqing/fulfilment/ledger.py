@@ -115,8 +115,15 @@ def summary(qs) -> dict:
                      .order_by("-amount")[:20])
     by_month = list(qs.filter(paid_on__isnull=False).annotate(month=TruncMonth("paid_on")).values("month")
                     .annotate(**groups).order_by("month"))
+    for row in [overall, *by_type, *by_place, *by_policy, *by_month]:
+        row["amount"] = _cents(row["amount"])
     return {"overall": overall, "by_type": by_type, "by_place": by_place, "by_policy": by_policy,
             "by_month": by_month}
+
+
+def _cents(amount) -> Decimal:
+    """A sum of amounts to the fen: SQLite adds decimals as floats and returns their noise."""
+    return Decimal(amount or 0).quantize(Decimal("0.01"))
 
 
 def _wan(amount: Decimal) -> str:
@@ -139,7 +146,7 @@ def sentence_figures(records, start: dt.date | None = None, end: dt.date | None 
     qs = qs.order_by()
     figures = qs.aggregate(policies=Count("policy", distinct=True), amount=Sum("amount"),
                            enterprises=Count("enterprise", distinct=True))
-    figures["amount"] = figures["amount"] or Decimal(0)
+    figures["amount"] = _cents(figures["amount"])
     present = set(qs.values_list("benefit_type", flat=True).distinct())
     figures["types"] = [t for t in BENEFIT_WORDS if t in present]
     return figures
