@@ -104,6 +104,20 @@ def waiting(cursor, district_path: str, count: int) -> int:
     return cursor.rowcount
 
 
+def backend_cpu() -> float:
+    """CPU seconds the database backend of this connection has used (its /proc entry: the cluster is local)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def assign_all(cursor) -> int:
     """Every open demand a unit holds assigned to that unit's handler by its head."""
     cursor.execute("""
@@ -187,16 +201,18 @@ def main():
           f"this process's CPU p50 {statistics.median(cpu) * 1000:.1f} ms", flush=True)
     client = Client()
     client.force_login(handler)
-    samples, cpu = [], []
+    samples, cpu, db = [], [], []
     for i in range(args.requests + 5):
-        start, start_cpu = time.perf_counter(), time.process_time()
+        start, start_cpu, start_db = time.perf_counter(), time.process_time(), backend_cpu()
         response = client.get(reverse("handling:mine"))
         if i >= 5:
             samples.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
+            db.append(backend_cpu() - start_db)
     assert response.status_code == 200, response.status_code
     results["我的诉求 page"] = samples
-    print(f"我的诉求 page: {fmt(samples)}; this process's CPU p50 {statistics.median(cpu) * 1000:.1f} ms", flush=True)
+    print(f"我的诉求 page: {fmt(samples)}; CPU p50: this process {statistics.median(cpu) * 1000:.1f} ms, "
+          f"its database backend {statistics.mean(db) * 1000:.1f} ms (mean)", flush=True)
     sql, params = services.my_demands(handler).select_related("enterprise", "category", "lead_unit",
                                                                "jurisdiction")[:51].query.sql_with_params()
     with connection.cursor() as cursor:
@@ -206,19 +222,25 @@ def main():
     dispatcher = User.objects.get(username=f"dd_{district.pk}")
     target = Unit.objects.filter(jurisdiction=district).order_by("pk").first()
     bulk = []
+    with connection.cursor() as cursor:  # a rerun (--reuse) finds the earlier rounds' demands dispatched
+        short = 200 * args.rounds - Demand.objects.filter(state="received",
+                                                         jurisdiction__path__startswith=district.path).count()
+        if short > 0:
+            print(f"{waiting(cursor, district.path, short)} more demands put back to 待交办", flush=True)
     for round_ in range(args.rounds):
         numbers = list(Demand.objects.filter(state="received", jurisdiction__path__startswith=district.path)
                        .order_by("pk").values_list("number", flat=True)[:200])
         if len(numbers) < 200:
             print(f"bulk dispatch round {round_ + 1}: only {len(numbers)} received demands left, stopped")
             break
-        start, start_cpu = time.perf_counter(), time.process_time()
+        start, start_cpu, start_db = time.perf_counter(), time.process_time(), backend_cpu()
         outcome = services.bulk_act(dispatcher, "dispatch", numbers, unit=target.pk, note="批量交办")
-        elapsed, used = time.perf_counter() - start, time.process_time() - start_cpu
+        elapsed, used, db = time.perf_counter() - start, time.process_time() - start_cpu, backend_cpu() - start_db
         failed = [r for r in outcome if not r.ok]
         bulk.append(elapsed)
         print(f"bulk dispatch of {len(numbers)} to {target.name}: {elapsed:.2f} s "
-              f"({elapsed / len(numbers) * 1000:.1f} ms a demand; this process's CPU {used:.2f} s), {len(failed)} failed"
+              f"({elapsed / len(numbers) * 1000:.1f} ms a demand; CPU: this process {used:.2f} s, its database backend "
+              f"{db:.2f} s), {len(failed)} failed"
               + (f" (first: {failed[0].label})" if failed else ""), flush=True)
 
     print(f"\nsummary ({n:,} demands; load average at the end {os.getloadavg()} on {os.cpu_count()} cores)")
