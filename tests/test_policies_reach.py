@@ -12,7 +12,7 @@ from qinqing.accounts.models import Role
 from qinqing.enterprises.models import Enterprise
 from qinqing.notifications.models import Notification, Preference, SmsMessage
 from qinqing.policies import pushes, reach, services
-from qinqing.policies.models import PolicyOpen, PolicyPush, PushStage
+from qinqing.policies.models import Policy, PolicyOpen, PolicyPush, PushStage
 from tests.conftest import login, make_user, on_day, real_codes
 
 
@@ -179,3 +179,20 @@ def test_an_enterprise_that_applied_is_not_reminded_and_counts_towards_the_appli
     assert not PolicyPush.objects.filter(policy=policy, enterprise=district.enterprise, stage="close_15").exists()
     figures = reach.figures(policy)
     assert figures.applied == 1 and figures.applied_rate == "25.0%"
+
+
+def test_the_demo_replays_the_pushes_since_publication_and_a_third_open(district):
+    from qinqing.demo import policy_reach
+
+    with on_day(dt.date(2026, 11, 10)):
+        p = services.register_policy(district.dispatcher, _data(district, apply_closes="2026-12-15"))
+        services.publish_policy(district.dispatcher, p)
+    Policy.objects.filter(pk=p.pk).update(published_on=dt.date(2026, 11, 10))
+    lines = []
+    policy_reach.build(lines.append)
+    stages = sorted(PolicyPush.objects.filter(policy=p).values_list("stage", flat=True).distinct())
+    assert stages == ["close_15", "published"]  # the 3-day reminder is not due before the 12th
+    first = PolicyPush.objects.filter(policy=p, stage="published").first()
+    assert first.created_at.date() == dt.date(2026, 11, 10)
+    assert not PolicyPush.objects.filter(sms_due=True).exists()
+    assert "政策推送已回放" in lines[0]

@@ -89,6 +89,9 @@ def seed(log: Callable[[str], None] = print) -> None:
         step(f"超期催办已运行：新增催办{urged}条")
         reports_demo.build(the_org, step)
         policies.build(_rng("policies"), step)
+        from . import policy_reach  # 政策推送与知晓 (qinqing.policies.pushes)
+
+        policy_reach.build(step)
         handling.build(_rng("handling"), the_org, step)
         fulfilment.build(_rng("fulfilment"), the_org, step)
         verify()

@@ -5,7 +5,16 @@ from django.contrib import admin
 
 from qinqing.lib.admin import ReadOnlyAdmin
 
-from .models import Policy, PolicyAttachment, PolicyEvent
+from .models import (
+    Policy,
+    PolicyAttachment,
+    PolicyDemand,
+    PolicyEvent,
+    PolicyOpen,
+    PolicyPush,
+    PushNotice,
+    PushOptOut,
+)
 
 
 @admin.register(Policy)
@@ -28,3 +37,36 @@ class PolicyEventAdmin(ReadOnlyAdmin):
 class PolicyAttachmentAdmin(ReadOnlyAdmin):
     list_display = ("name", "policy", "size", "uploaded_by", "uploaded_at")
     list_select_related = ("policy", "uploaded_by")
+
+
+@admin.register(PolicyPush)
+class PolicyPushAdmin(ReadOnlyAdmin):
+    list_display = ("policy", "enterprise", "stage", "created_at", "sms_due", "sent_at")
+    list_filter = ("stage",)
+    search_fields = ("policy__title", "enterprise__name", "enterprise__credit_code")
+    list_select_related = ("policy", "enterprise")
+
+
+@admin.register(PolicyOpen)
+class PolicyOpenAdmin(ReadOnlyAdmin):
+    list_display = ("policy", "enterprise", "via", "opened_at")
+    list_filter = ("via",)
+    list_select_related = ("policy", "enterprise")
+
+
+@admin.register(PushOptOut)
+class PushOptOutAdmin(ReadOnlyAdmin):
+    list_display = ("enterprise", "by", "created_at")
+    list_select_related = ("enterprise", "by")
+
+
+@admin.register(PolicyDemand)
+class PolicyDemandAdmin(ReadOnlyAdmin):
+    list_display = ("policy", "demand", "created_at")
+    list_select_related = ("policy", "demand")
+
+
+@admin.register(PushNotice)
+class PushNoticeAdmin(ReadOnlyAdmin):
+    list_display = ("push", "notification")
+    list_select_related = ("push__policy", "push__enterprise", "notification")
