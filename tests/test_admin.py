@@ -148,6 +148,15 @@ def busy_world(world, demand):
                                      content="外摆许可涉及市级城管审批。", category=w.hiring)
     handoffs.hand_off_demand(w.dispatcher, handed, to_jurisdiction=w.city, reason="涉及市级审批权限")
     Pause.objects.create(demand=demand, reason=Pause.Reason.COURT, requested_by=w.handler)
+    # 一公开 and Excel in (issue 15): a published specialist, the public figures, an imported demand's job and number.
+    from qinqing.transparency.models import DemandImportJob, DemandSource, ServiceSpecialist
+    from qinqing.transparency.services import rebuild_public_figures
+
+    ServiceSpecialist.objects.create(unit=w.bureau, post="chief", title="分管副局长", office_phone="0755-26661234")
+    rebuild_public_figures()
+    job = DemandImportJob.objects.create(original_name="12345工单.xlsx", uploaded_by=w.dispatcher,
+                                         file="demand-imports/a.xlsx")
+    DemandSource.objects.create(source_number="GD2026050001", demand=demand, job=job)
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
