@@ -98,3 +98,32 @@ def test_the_signatures_command_indexes_the_demands_loaded_without_one(world, de
     assert Signature.objects.count() == 2 and Band.objects.count() == 32
     call_command("textmodel", "signatures", stdout=out)
     assert "已为 0 件诉求" in out.getvalue()
+
+
+def test_merged_demands_share_one_handling_and_every_enterprise_gets_the_reply_and_rates_it(
+        world, django_capture_on_commit_callbacks):
+    from qinqing.demands.verbs import allowed_verbs
+    from qinqing.notifications.models import Notification
+
+    first = receive(world, world.enterprise, ROAD)
+    again = receive(world, world.neighbour, ROAD_AGAIN)
+    services.merge_demand(world.dispatcher, again, into=first.number)
+    again.refresh_from_db()
+    assert "evaluate" not in allowed_verbs(world.neighbour_owner, again)  # nothing to rate before the reply
+    services.dispatch_demand(world.dispatcher, first, lead_unit=world.bureau)
+    services.accept_demand(world.handler, first)
+    services.contact_enterprise(world.handler, first, method="电话")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reply_demand(world.handler, first, reply="经区住建局协调，已于12月1日修复园区主干道。", outcome="solved")
+    again.refresh_from_db()
+    assert (again.state, again.reply, again.outcome) == (State.MERGED, "经区住建局协调，已于12月1日修复园区主干道。", "solved")
+    assert Notification.objects.filter(recipient=world.neighbour_owner, demand=again, text__contains="已正式答复").exists()
+    # Each enterprise rates the reply on its own demand; the merged one stays out of every count.
+    assert "evaluate" in allowed_verbs(world.neighbour_owner, again)
+    services.evaluate_demand(world.neighbour_owner, again, evaluation="satisfied")
+    services.evaluate_demand(world.owner, first, evaluation="basic")
+    again.refresh_from_db()
+    first.refresh_from_db()
+    assert (again.state, again.evaluation) == (State.MERGED, "satisfied")
+    assert (first.state, first.evaluation) == (State.EVALUATED, "basic")
+    assert "evaluate" not in allowed_verbs(world.neighbour_owner, again)  # rated once

@@ -854,6 +854,15 @@ def reply_demand(user, demand, *, reply: str, outcome: str, version: int | None 
         from qinqing.textmodel.replies import check_reply
 
         check_reply(user, demand, demand.reply, sent=True)  # the reply's quality, for the unit assessment
+        # 并单: each enterprise whose demand was merged into this one gets the same reply on its own demand
+        # (told as any reply, and rated there); the duplicate stays merged, out of every count.
+        for duplicate in Demand.objects.select_for_update().filter(duplicate_of=demand, state=State.MERGED):
+            duplicate.reply, duplicate.outcome, duplicate.replied_at = demand.reply, demand.outcome, now
+            duplicate.evaluation, duplicate.evaluation_comment, duplicate.evaluated_at = "", "", None
+            _save(duplicate, ["reply", "outcome", "replied_at", "evaluation", "evaluation_comment", "evaluated_at"],
+                  recompute=False)
+            _log(duplicate, user, "reply", State.MERGED, demand.reply,
+                 {"outcome": demand.get_outcome_display(), "via": demand.number})
         from qinqing.handoffs.services import return_reply
 
         return_reply(user, demand)  # a demand handed over from another level: the reply goes back there
@@ -875,7 +884,8 @@ def evaluate_demand(user, demand, *, evaluation: str, comment: str = "", version
         demand.evaluation, demand.evaluation_comment = evaluation, comment[:2000]
         demand.evaluation_by_callback = by_callback
         demand.evaluated_at = _now()
-        demand.state = State.EVALUATED
+        if from_state != State.MERGED:  # a merged duplicate is rated but stays merged (verbs._merged_and_replied)
+            demand.state = State.EVALUATED
         _save(demand, ["evaluation", "evaluation_comment", "evaluation_by_callback", "evaluated_at", "state"])
         _log(demand, user, "evaluate", from_state, comment,
              {"evaluation": demand.get_evaluation_display(), "callback": by_callback})

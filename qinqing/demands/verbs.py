@@ -106,6 +106,15 @@ def _can_escalate(demand):
     return "已是区领导层级，如需上报请移送市级。" if demand.tier >= Tier.DISTRICT_LEADER else None
 
 
+def _merged_and_replied(demand):
+    # 并单: an enterprise whose demand was merged rates the reply copied onto it from the demand it joined.
+    if demand.state != State.MERGED:
+        return None
+    if not demand.reply:
+        return "本诉求已并入其他诉求办理，答复后即可评价。"
+    return "已评价。" if demand.evaluation else None
+
+
 def _unsatisfied(demand):
     return None if demand.evaluation == Evaluation.UNSATISFIED else "只有评价为“不满意”的诉求才能重办。"
 
@@ -145,8 +154,8 @@ RULES: dict[str, Rule] = {
     "mark_long_term": Rule((State.DISPATCHED, *HANDLING), is_dispatcher, "调度员"),
     "transfer": Rule((State.DISPATCHED, *HANDLING, State.LONG_TERM), is_dispatcher, "调度员"),
     "reply": Rule((State.CONTACTED, State.PLANNED, State.REOPENED, State.LONG_TERM), is_lead_handler, "主办单位"),
-    "evaluate": Rule((State.REPLIED,), lambda u, d: is_owner(u, d) or is_callback_staff(u, d),
-                     "企业或回访人员"),
+    "evaluate": Rule((State.REPLIED, State.MERGED), lambda u, d: is_owner(u, d) or is_callback_staff(u, d),
+                     "企业或回访人员", _merged_and_replied),
     "reopen": Rule((State.EVALUATED,), lambda u, d: is_owner(u, d) or is_dispatcher(u, d), "企业或调度员",
                    _unsatisfied),
     "close": Rule((State.EVALUATED,), is_dispatcher, "调度员", _not_unsatisfied),
