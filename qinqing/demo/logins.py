@@ -11,7 +11,7 @@ from .org import PASSWORD
 
 OWNERS = ("qiye", "qiye2", "qiye3")
 STAFF = ("admin", "diaodu", "jrb_cbr", "jrb_fzr", "hutang_cbr", "ducha", "quzhang", "shiling", "zhuanyuan01",
-         "xb_diaodu")
+         "xb_diaodu", "shi_diaodu")
 
 
 def rows() -> list[tuple[str, str, str, str]]:
@@ -42,6 +42,8 @@ def rows() -> list[tuple[str, str, str, str]]:
             "，有答复待评价" if u.username in awaiting else ""))
     described["xb_diaodu"] = ("调度员（邻区）",
                               lambda u: f"{u.display_name}，新北区，看不到武进区的诉求")
+    described["shi_diaodu"] = ("调度员（市级）",  # qinqing.handoffs: receives what the districts hand up
+                               lambda u: f"{u.display_name}，常州市，接收区级移送市级的诉求")
     return [(role, username, PASSWORD, describe(users[username]))
             for username, (role, describe) in described.items() if username in users]
 

@@ -89,6 +89,9 @@ def seed(log: Callable[[str], None] = print) -> None:
         step(f"超期催办已运行：新增催办{urged}条")
         reports_demo.build(the_org, step)
         policies.build(_rng("policies"), step)
+        from . import handoffs as handoffs_demo  # 移送市级、挂起 (qinqing.handoffs)
+
+        handoffs_demo.build(_rng("handoffs"), the_org, step)
         from . import policy_reach  # 政策推送与知晓 (qinqing.policies.pushes)
 
         policy_reach.build(step)

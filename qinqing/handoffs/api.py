@@ -5,7 +5,7 @@ qinqing.handoffs.services; a demand the caller may not see is a 404. The creatin
 pause request) take an `Idempotency-Key`.
 """
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from qinqing.api.idempotency import idempotent
 from qinqing.api.schemas import Error, ValidationErrorOut, choice, demand_ref, text
@@ -75,7 +75,7 @@ def hand_off(request, ref: demand_ref("get"), payload: HandOffIn):
     demand = services.find_demand(user, ref)
     handoff = services.hand_off_demand(user, demand, to_jurisdiction=payload.to_jurisdiction.strip(),
                                        reason=payload.reason, version=payload.version)
-    return 201, _handoff_out(handoff)
+    return Status(201, _handoff_out(handoff))
 
 
 @router.post("/demands/{ref}/pause", response={201: PauseOut, **ERRORS}, summary="申请挂起")
@@ -86,23 +86,23 @@ def request_pause(request, ref: demand_ref("get"), payload: PauseIn):
     demand = services.find_demand(user, ref)
     pause = services.request_pause(user, demand, reason=payload.reason, detail=payload.detail,
                                    version=payload.version)
-    return 201, _pause_out(pause, demand.number)
+    return Status(201, _pause_out(pause, demand.number))
 
 
 @router.post("/demands/{ref}/pause/approve", response={200: PauseOut, **ERRORS}, summary="批准挂起")
 def approve_pause(request, ref: demand_ref("get"), payload: DecisionIn):
     user = request.auth
     demand = services.find_demand(user, ref)
-    return 200, _pause_out(services.approve_pause(user, demand, note=payload.note, version=payload.version),
-                           demand.number)
+    return _pause_out(services.approve_pause(user, demand, note=payload.note, version=payload.version),
+                      demand.number)
 
 
 @router.post("/demands/{ref}/pause/refuse", response={200: PauseOut, **ERRORS}, summary="驳回挂起")
 def refuse_pause(request, ref: demand_ref("get"), payload: DecisionIn):
     user = request.auth
     demand = services.find_demand(user, ref)
-    return 200, _pause_out(services.refuse_pause(user, demand, note=payload.note, version=payload.version),
-                           demand.number)
+    return _pause_out(services.refuse_pause(user, demand, note=payload.note, version=payload.version),
+                      demand.number)
 
 
 @router.post("/demands/{ref}/resume", response={200: PauseOut, **ERRORS}, summary="恢复计时")
@@ -110,5 +110,5 @@ def resume(request, ref: demand_ref("get"), payload: DecisionIn):
     """恢复计时：尚未完成的各环节期限按挂起的工作日数顺延。"""
     user = request.auth
     demand = services.find_demand(user, ref)
-    return 200, _pause_out(services.resume_demand(user, demand, note=payload.note, version=payload.version),
-                           demand.number)
+    return _pause_out(services.resume_demand(user, demand, note=payload.note, version=payload.version),
+                      demand.number)
