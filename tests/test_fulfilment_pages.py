@@ -124,3 +124,16 @@ def test_the_ledger_export_is_the_filtered_rows_and_is_audit_logged(world):
 @pytest.mark.parametrize("name", ["ledger", "applications", "batches"])
 def test_enterprise_accounts_cannot_open_the_staff_pages(world, name):
     assert login(world.owner).get(reverse(f"fulfilment:{name}")).status_code == 404
+
+
+def test_the_applications_and_batches_lists_page_in_few_queries(world, django_assert_max_num_queries):
+    policy = _policy(world)
+    for owner in (world.owner, world.neighbour_owner):
+        services.apply_for_policy(owner, policy)
+    client = login(world.dispatcher)
+    client.get(reverse("fulfilment:applications"))
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("fulfilment:applications"), {"status": "submitted"}).content.decode()
+    assert world.enterprise.name in page and world.neighbour.name in page
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("fulfilment:batches")).status_code == 200

@@ -202,3 +202,13 @@ def test_the_ledger_sentence_adds_up_from_the_records(world, second):
     assert totals["overall"]["amount"] == Decimal("50.50") and totals["overall"]["records"] == 3
     assert sum(r["amount"] for r in totals["by_type"]) == Decimal("50.50")
     assert ledger.filter_records(records, {"jurisdiction": "440306"})[0].count() == 0
+
+
+def test_a_second_batch_cannot_pay_the_same_enterprises_again(world, second):
+    policy = _batch_world(world)
+    first = services.submit_batch(world.dispatcher, services.build_batch(world.dispatcher, policy))
+    later = services.submit_batch(world.dispatcher, services.build_batch(world.dispatcher, policy))
+    services.approve_batch(second, first)
+    with pytest.raises(DomainError, match="2户企业已兑现过本政策"):
+        services.approve_batch(second, later)
+    assert FulfilmentRecord.objects.count() == 2

@@ -71,7 +71,7 @@ class LedgerFilters(Schema):
     jurisdiction: str | None = Field(None, description="区划或镇街代码，含下级", **doc(maxLength=20))
     benefit_type: str | None = Field(None, **doc(enum=["", *BenefitType.values, None]))
     source: str | None = Field(None, **doc(enum=["", *FulfilmentRecord.Source.values, None]))
-    policy: int | None = Field(None, description="政策编号")
+    policy: int | None = Field(None, description="政策编号", ge=1, le=2_147_483_647)
     q: str | None = Field(None, description="企业名称包含的文字或信用代码", **doc(maxLength=60))
 
 

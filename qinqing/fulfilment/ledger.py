@@ -34,7 +34,7 @@ class LedgerFilterForm(forms.Form):
     benefit_type = forms.ChoiceField(label="扶持类型", choices=[("", "全部"), *BenefitType.choices], required=False)
     source = forms.ChoiceField(label="兑现方式", choices=[("", "全部"), *FulfilmentRecord.Source.choices],
                                required=False)
-    policy = forms.IntegerField(label="政策编号", required=False, min_value=1)
+    policy = forms.IntegerField(label="政策编号", required=False, min_value=1, max_value=2_147_483_647)
     q = forms.CharField(label="企业", required=False, max_length=60,
                         widget=forms.TextInput(attrs={"placeholder": "企业名称或信用代码"}))
 
