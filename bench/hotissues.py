@@ -105,14 +105,15 @@ def main() -> None:
         clock = Clock()
         vectors = clock.step("normalise, segment and vectorise", cluster.vectorize, current)
         clusters, _ = clock.step("block and cluster", cluster.cluster, current, vectors)
-        before = clock.step("previous month against the centroids", cluster.previous_counts, clusters, vectors,
-                            previous)
+        shortlist = clock.step("shortlist by heat", cluster.shortlist, clusters, current, dt.date(2026, 11, 22), 90)
+        before = clock.step("previous month against the shortlist's centroids", cluster.previous_counts, shortlist,
+                            vectors, previous)
         wall = sum(r[1] for r in clock.rows)
         cpu = sum(r[2] for r in clock.rows)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         sizes = sorted((len(c.members) for c in clusters), reverse=True)
         print(f"\n{args.n:,} demands: {len(clusters)} hot issues (largest {sizes[:5]}), "
-              f"{sum(1 for b in before if b)} with last month's counterparts")
+              f"{sum(1 for b in before if b)} of the {len(shortlist)} shortlisted with last month's counterparts")
         print(f"total: {wall:.1f} s wall, {cpu:.1f} s CPU, peak memory {peak:.0f} MB "
               f"(targets: under 120 s, under 4,096 MB); load now {os.getloadavg()[0]:.2f}")
         if args.file:

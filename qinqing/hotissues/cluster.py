@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -159,7 +160,7 @@ def _blocks(matrix: sparse.csr_matrix) -> list[np.ndarray]:
     if n <= ONE_BLOCK:
         return [np.arange(n)]
     dims = min(64, matrix.shape[1] - 1)
-    reduced = l2(TruncatedSVD(dims, random_state=SEED, algorithm="randomized", n_iter=3).fit_transform(matrix))
+    reduced = l2(TruncatedSVD(dims, random_state=SEED, algorithm="randomized", n_iter=2).fit_transform(matrix))
     out, pending = [], [(np.arange(n), reduced)]
     while pending:
         index, points = pending.pop()
@@ -167,7 +168,8 @@ def _blocks(matrix: sparse.csr_matrix) -> list[np.ndarray]:
             out.append(index)
             continue
         k = max(2, math.ceil(len(index) / BLOCK))
-        labels = MiniBatchKMeans(k, random_state=SEED, n_init=1, batch_size=4096, max_iter=50).fit_predict(points)
+        labels = MiniBatchKMeans(k, random_state=SEED, n_init=1, batch_size=4096, max_iter=20,
+                                 max_no_improvement=3).fit_predict(points)
         if len(set(labels.tolist())) == 1:  # identical points: split in halves rather than loop
             half = len(index) // 2
             pending += [(index[:half], points[:half]), (index[half:], points[half:])]
@@ -183,10 +185,11 @@ def _within(matrix: sparse.csr_matrix, index: np.ndarray) -> list[np.ndarray]:
     if len(index) < MIN_SIZE:
         return []
     rows = matrix[index]
-    sim = (rows @ rows.T).toarray()
-    np.clip(sim, 0.0, 1.0, out=sim)
-    distance = 1.0 - sim[np.triu_indices(len(index), k=1)]
-    labels = fcluster(linkage(distance, method="average"), t=1.0 - THRESHOLD, criterion="distance")
+    distance = 1.0 - (rows @ rows.T).toarray()
+    np.clip(distance, 0.0, 1.0, out=distance)
+    np.fill_diagonal(distance, 0.0)
+    labels = fcluster(linkage(squareform(distance, checks=False), method="average"), t=1.0 - THRESHOLD,
+                      criterion="distance")
     out = []
     for label, count in Counter(labels.tolist()).items():
         if count >= MIN_SIZE:
@@ -194,11 +197,22 @@ def _within(matrix: sparse.csr_matrix, index: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _mean_rows(matrix: sparse.csr_matrix, groups: list[np.ndarray]) -> sparse.csr_matrix:
+    """Each group's mean row, as one sparse product (a dense mean per group would allocate the whole
+    vocabulary thousands of times)."""
+    sizes = np.array([len(g) for g in groups])
+    rows = np.repeat(np.arange(len(groups)), sizes)
+    cols = np.concatenate(groups) if groups else np.array([], dtype=int)
+    weights = np.repeat(1.0 / np.maximum(sizes, 1), sizes).astype(np.float32)
+    mean = sparse.csr_matrix((weights, (rows, cols)), shape=(len(groups), matrix.shape[0]))
+    return (mean @ matrix).tocsr()
+
+
 def _merge(groups: list[np.ndarray], matrix: sparse.csr_matrix) -> list[np.ndarray]:
     """Kept clusters whose centroids are MERGE-similar become one (step 5: a class split across blocks)."""
     if len(groups) < 2:
         return groups
-    centroids = l2(sparse.vstack([sparse.csr_matrix(matrix[g].mean(axis=0)) for g in groups]))
+    centroids = l2(_mean_rows(matrix, groups))
     sim = (centroids @ centroids.T).tocoo()
     parent = list(range(len(groups)))
 
@@ -208,9 +222,9 @@ def _merge(groups: list[np.ndarray], matrix: sparse.csr_matrix) -> list[np.ndarr
             i = parent[i]
         return i
 
-    for i, j, v in zip(sim.row, sim.col, sim.data, strict=True):
-        if i < j and v >= MERGE:
-            parent[find(i)] = find(j)
+    close = (sim.row < sim.col) & (sim.data >= MERGE)
+    for i, j in zip(sim.row[close].tolist(), sim.col[close].tolist(), strict=True):
+        parent[find(i)] = find(j)
     merged: dict[int, list[np.ndarray]] = {}
     for i, g in enumerate(groups):
         merged.setdefault(find(i), []).append(g)
@@ -230,9 +244,8 @@ def _places(tokens: list[str]) -> set[str]:
     return out
 
 
-def _describe(c: Cluster, vectors: Vectors) -> None:
-    """Top terms from the word centroid; the place and the group the texts themselves name most."""
-    centroid = np.asarray(vectors.word_matrix[c.members].mean(axis=0)).ravel()
+def _describe(c: Cluster, vectors: Vectors, words_row: sparse.csr_matrix) -> None:
+    """Top terms from the word centroid (`words_row`); the place and the group the texts name most."""
     docs = [set(vectors.tokens[i]) for i in c.members]
     df = Counter(w for d in docs for w in d)
     need = max(2, math.ceil(len(docs) * 0.3))
@@ -242,10 +255,8 @@ def _describe(c: Cluster, vectors: Vectors) -> None:
     groups = [w for w in GROUPS if df.get(w, 0) >= max(2, math.ceil(len(docs) * 0.2))]
     c.text_group = max(groups, key=lambda w: df[w]) if groups else ""
     terms = []
-    for i in np.argsort(-centroid)[:40]:
+    for i in words_row.indices[np.argsort(-words_row.data, kind="stable")][:40]:
         word = vectors.vocabulary[i]
-        if centroid[i] <= 0:
-            break
         if (len(word) < 2 or word in STOPWORDS or word in c.text_place or word == c.text_group
                 or any(word in t or t in word for t in terms)):
             continue
@@ -264,35 +275,53 @@ def cluster(items: list[Item], vectors: Vectors | None = None) -> tuple[list[Clu
     groups = []
     for block in _blocks(matrix):
         groups += _within(matrix, block)
-    groups = _merge(groups, matrix)
-    out = []
-    for g in groups:
-        if len({items[i].sender for i in g}) < MIN_SENDERS:
-            continue
-        centroid = l2(sparse.csr_matrix(matrix[g].mean(axis=0)))
-        sims = np.asarray((matrix[g] @ centroid.T).todense()).ravel()
+    groups = [g for g in _merge(groups, matrix) if len({items[i].sender for i in g}) >= MIN_SENDERS]
+    if not groups:
+        return [], vectors
+    centroids = l2(_mean_rows(matrix, groups))
+    word_centroids = _mean_rows(vectors.word_matrix, groups)
+    # Every member's similarity to its own group's centre, in one row-wise product.
+    members = np.concatenate(groups)
+    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    similarity = np.asarray(matrix[members].multiply(centroids[owner]).sum(axis=1)).ravel()
+    out, start = [], 0
+    for k, g in enumerate(groups):
+        sims = similarity[start:start + len(g)]
+        start += len(g)
         order = np.lexsort((g, -sims))  # most central first; ties by input order (deterministic)
-        c = Cluster([int(g[i]) for i in order], [round(float(sims[i]), 4) for i in order], centroid=centroid)
-        _describe(c, vectors)
+        c = Cluster([int(g[i]) for i in order], [round(float(sims[i]), 4) for i in order],
+                    centroid=centroids[k])
+        _describe(c, vectors, word_centroids[k])
         if c.terms:  # texts alike only in how people write ("什么时候能…") share no key term: not one problem
             out.append(c)
     out.sort(key=lambda c: (-len(c.members), c.members[0]))
     return out, vectors
 
 
+def shortlist(clusters: list[Cluster], items: list[Item], recent_from: dt.date, limit: int) -> list[Cluster]:
+    """The `limit` clusters with the highest heat before growth is known (growth moves a score by at most 10
+    of its hundreds of points), so the previous period is compared with these only."""
+    def score(c):
+        members = [items[i] for i in c.members]
+        recent = sum(1 for m in members if m.day and m.day >= recent_from)
+        return -heat(senders=len({m.sender for m in members}), count=len(members),
+                     recent_share=recent / len(members), growth=0, likes=sum(m.likes for m in members))
+
+    return sorted(clusters, key=lambda c: (score(c), c.members[0]))[:limit]
+
+
 def previous_counts(clusters: list[Cluster], vectors: Vectors, previous: list[Item]) -> list[int]:
     """How many of the previous period's texts belong to each cluster: nearest centroid, at least THRESHOLD."""
-    counts = [0] * len(clusters)
+    counts = np.zeros(len(clusters), dtype=np.int64)
     if not clusters or not previous:
-        return counts
+        return counts.tolist()
     centroids = sparse.vstack([c.centroid for c in clusters]).T.tocsc()
-    for start in range(0, len(previous), 20000):
-        sim = (transform(vectors, previous[start:start + 20000]) @ centroids).toarray()
+    for start in range(0, len(previous), 5000):
+        sim = (transform(vectors, previous[start:start + 5000]) @ centroids).toarray()
         best = sim.argmax(axis=1)
-        for row, col in enumerate(best):
-            if sim[row, col] >= THRESHOLD:
-                counts[col] += 1
-    return counts
+        close = sim[np.arange(len(best)), best] >= THRESHOLD
+        counts += np.bincount(best[close], minlength=len(clusters))
+    return counts.tolist()
 
 
 # ---------------------------------------------------------------- heat and title

@@ -103,8 +103,9 @@ def compute_hot_issues(jurisdiction: Jurisdiction, start: dt.date, end: dt.date,
     length = (end - start).days + 1
     previous, _ = _items(jurisdiction, start - dt.timedelta(days=length), start - dt.timedelta(days=1))
     clusters, vectors = engine.cluster(items)
-    before = engine.previous_counts(clusters, vectors, previous) if clusters else []
     recent_from = until - dt.timedelta(days=RECENT_DAYS - 1)
+    clusters = engine.shortlist(clusters, items, recent_from, MAX_ISSUES * 3)
+    before = engine.previous_counts(clusters, vectors, previous) if clusters else []
     rows = []
     for c, prev in zip(clusters, before, strict=True):
         members = [items[i] for i in c.members]
