@@ -217,6 +217,13 @@ URLS = {
     "policies:attach": Entry(kind="policy", ok=every(STAFF, 405), get_allowed=False, post=True),
     "policies:file": Entry(kind="policy_file", ok=STAFF_PAGE),
     "policies_portal:file": Entry(kind="policy_file", ok=PORTAL_PAGE),
+    # 热点问题 (qinqing.hotissues): the jurisdiction's leaders, dispatchers and supervisors; a study is started by
+    # its dispatchers and leaders (a supervisor is told no on the page)
+    "hotissues:list": Entry(ok=every(STATISTICS)),
+    "hotissues:refresh": Entry(ok=every(STATISTICS, 405), get_allowed=False, post=True),
+    "hotissues:detail": Entry(kind="hot_issue", ok=every(STATISTICS)),
+    "hotissues:study_start": Entry(kind="hot_issue", ok=every(STATISTICS, 405), get_allowed=False, post=True),
+    "hotissues:study": Entry(kind="policy_study", ok=every(STATISTICS)),
     "policies:pocketbook": Entry(ok=STAFF_PAGE),
     "policies_portal:ask": Entry(kind="policy", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "policies_portal:push_settings": Entry(ok=every(ENTERPRISES, 405), get_allowed=False, post=True,
@@ -298,6 +305,7 @@ API = {
     "PATCH /api/v1/enterprises/{ref}": "enterprise",
     "POST /api/v1/enterprises/{ref}/figures": "enterprise",
     "GET /api/v1/policies": None,
+    "GET /api/v1/hotissues": None,
     "POST /api/v1/textmodel/demands/{ref}/reply-check": "demand",
     "GET /api/v1/cooperation/escalations": None,
     "GET /api/v1/cooperation/demands/{ref}": "demand",
@@ -329,6 +337,7 @@ class Objects:
         self.export_jobs, self.import_jobs, self.saved_filters, self.notifications = {}, {}, {}, {}
         self.users = {}
         self.policies, self.policy_files = {}, {}
+        self.hot_issues, self.policy_studies = {}, {}
         self.applications, self.batches = {}, {}
         self.internal_notes = []
         self.canned_replies = {}
@@ -422,6 +431,21 @@ def build(w) -> Objects:
     for key, owner, user in (("A", w.owner, w.dispatcher), ("X", w.other_owner, w.other_dispatcher)):
         o.applications[key] = fulfilment_services.apply_for_policy(owner, o.policies[key])
         o.batches[key] = Batch.objects.create(policy=o.policies[key], title=f"免申即享批次{key}", prepared_by=user)
+    # 热点问题: a stored hot issue per side (its demands as members), each turned into a policy study.
+    from qinqing.hotissues import services as hot_services
+    from qinqing.hotissues.models import HotIssue, HotIssueMember
+
+    for key, place, members, user in (("A", w.district, (a, b), w.dispatcher),
+                                      ("X", w.other_district, (x,), w.other_dispatcher)):
+        issue = HotIssue.objects.create(
+            jurisdiction=place, period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 11, 30), rank=1,
+            title=f"热点问题{key}", heat=100.0, demand_count=len(members), enterprise_count=len(members),
+            recent_count=len(members), previous_count=0, growth=1.0, first_at=at("2026-11-30 10:00"),
+            last_at=at("2026-11-30 10:00"))
+        HotIssueMember.objects.bulk_create([HotIssueMember(hot_issue=issue, demand=d, similarity=0.5,
+                                                           representative=True) for d in members])
+        o.hot_issues[key] = issue
+        o.policy_studies[key] = hot_services.start_policy_study(user, issue, title=f"研究推进课题{key}")
     o.notifications["A"] = Notification.objects.create(recipient=w.handler, demand=a, text="甲件交办给您")
     o.notifications["X"] = Notification.objects.create(recipient=w.other_handler, demand=x, text="丁件交办给您")
     # 办理协同: a named handler and an internal note with a mention (never shown to an enterprise), 常用语 by side.
@@ -458,6 +482,9 @@ REACH = {
                "X": {*BAOAN_STAFF, "admin", "other_owner"}},
     "policy_file": {"A": {*NANSHAN_STAFF, "admin", "owner", "neighbour_owner"},
                     "X": {*BAOAN_STAFF, "admin", "other_owner"}},
+    # 热点问题 and the policy studies started from them: the district's leaders, dispatchers, supervisors.
+    "hot_issue": {"A": {"dispatcher", "supervisor", "leader", "admin"}, "X": {"other_dispatcher", "admin"}},
+    "policy_study": {"A": {"dispatcher", "supervisor", "leader", "admin"}, "X": {"other_dispatcher", "admin"}},
     # 政策兑现: an application (by its enterprise's place) and a batch (by its policy's) on each side, for staff.
     "application": {"A": {c for c in STAFF if sees_enterprise(c, "E")},
                     "X": {c for c in STAFF if sees_enterprise(c, "O")}},

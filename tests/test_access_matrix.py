@@ -104,6 +104,7 @@ def _obj(o, kind: str, key: str):
         "enterprise_code": o.enterprises, "enterprise_pk": o.enterprises, "policy": o.policies,
         "application": o.applications, "batch": o.batches,
         "policy_file": o.policy_files, "canned_reply": o.canned_replies,
+        "hot_issue": o.hot_issues, "policy_study": o.policy_studies,
     }[kind][key]
 
 

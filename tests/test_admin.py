@@ -157,6 +157,16 @@ def busy_world(world, demand):
     job = DemandImportJob.objects.create(original_name="12345工单.xlsx", uploaded_by=w.dispatcher,
                                          file="demand-imports/a.xlsx")
     DemandSource.objects.create(source_number="GD2026050001", demand=demand, job=job)
+    # 热点问题 (issue 17): a computed hot issue of the world's demand and another firm's, and its policy study.
+    from qinqing.hotissues import services as hot
+    from qinqing.hotissues.models import HotIssue, HotIssueMember
+
+    issue = HotIssue.objects.create(
+        jurisdiction=w.district, period_start=dt.date(2026, 9, 1), period_end=dt.date(2026, 9, 30), rank=1,
+        title="南头街道工业企业反映“招工难”问题", heat=90.0, demand_count=1, enterprise_count=1, recent_count=1,
+        previous_count=0, growth=1.0, first_at=demand.received_at, last_at=demand.received_at)
+    HotIssueMember.objects.create(hot_issue=issue, demand=demand, similarity=1.0, representative=True)
+    hot.start_policy_study(w.dispatcher, issue, title="技能人才供给专项研究")
     w.demand = Demand.objects.get(pk=demand.pk)
     return w
 
