@@ -97,6 +97,9 @@ def seed(log: Callable[[str], None] = print) -> None:
         policy_reach.build(step)
         handling.build(_rng("handling"), the_org, step)
         fulfilment.build(_rng("fulfilment"), the_org, step)
+        from . import textmodel as textmodel_demo  # 查重签名, 答复质量检查 (qinqing.textmodel)
+
+        textmodel_demo.build(step)
         verify()
 
 
