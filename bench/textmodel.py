@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -73,7 +74,14 @@ def main(argv=None) -> int:
     django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
+    try:
+        call_command("migrate", verbosity=0)
+        return measure(args)
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def measure(args) -> int:
     from qinqing.textmodel import classifier
     from qinqing.textmodel.datasets import read_examples
 
@@ -161,8 +169,8 @@ def bench_duplicates(examples, n, rng) -> dict:
     gen = np.random.default_rng(20261203)
     started = time.perf_counter()
     table_s, table_b = Signature._meta.db_table, Band._meta.db_table
-    with connection.cursor() as cursor, transaction.atomic():
-        for start in range(0, n, 50_000):
+    with connection.cursor() as cursor:
+        for start in range(0, n, 50_000):  # one transaction per batch: SQLite's journal stays small
             count = min(50_000, n - start)
             sigs = gen.integers(0, 2**32, (count, duplicates.PERMUTATIONS), dtype=np.uint64).astype(np.uint32)
             if start == 0:
@@ -172,10 +180,11 @@ def bench_duplicates(examples, n, rng) -> dict:
                      * duplicates._BAND_MIX[None]).sum(axis=2)
             mixed = mixed + np.arange(duplicates.BANDS, dtype=np.uint64)[None] * np.uint64(0x632BE59BD9B4E019)
             keys = (mixed >> np.uint64(1)).astype(np.int64)
-            cursor.executemany(f"INSERT INTO {table_s} (demand_id, minhash) VALUES (%s, %s)",  # noqa: S608
-                               [(int(i), s.astype("<u4").tobytes()) for i, s in zip(ids, sigs, strict=True)])
-            cursor.executemany(f"INSERT INTO {table_b} (key, demand_id) VALUES (%s, %s)",  # noqa: S608
-                               [(int(k), int(i)) for i, row in zip(ids, keys, strict=True) for k in row])
+            with transaction.atomic():
+                cursor.executemany(f"INSERT INTO {table_s} (demand_id, minhash) VALUES (%s, %s)",  # noqa: S608
+                                   [(int(i), s.astype("<u4").tobytes()) for i, s in zip(ids, sigs, strict=True)])
+                cursor.executemany(f"INSERT INTO {table_b} (key, demand_id) VALUES (%s, %s)",  # noqa: S608
+                                   [(int(k), int(i)) for i, row in zip(ids, keys, strict=True) for k in row])
     built = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
