@@ -1,6 +1,12 @@
 """Text intelligence (issue 17): Chinese text normalised and segmented (normalize), a classifier
 (classifier) trained on the deployment's confirmed demands and versioned in the database (services), and
-the one suggestion path for intake, the dispatch form and the API (suggest).
+the one suggestion path for the dispatch form, the API and the worker (suggest; intake files a demand by
+the administrators' keywords only, the model costing more than the rest of an intake). The worker that
+delivers a new demand's intake reads it (services.read_received): its MinHash signature goes into the
+duplicate index (duplicates: the demand page lists near-duplicates for 并单), and, if an administrator
+switched it on (Settings, audited), a confident lead-unit suggestion is dispatched by the system
+(services.auto_dispatch). Formal replies get advice before they are sent and are checked as they are sent
+(replies; calibrated on 附件4 with `manage.py textmodel replies FILE`). bench/textmodel.py has the timings.
 
 Measured on the 2020 Teddy Cup sample (../shared/reference-data/teddycup2020_c/sample_release/附件2_示例数据.csv,
 495 labelled messages, 7 classes) with `manage.py textmodel evaluate --cv 5 FILE`: nested stratified
