@@ -289,3 +289,20 @@ def test_the_hot_command_names_a_missing_column(tmp_path, db):
 
     with pytest.raises(CommandError, match="文件缺少列：留言主题、留言详情"):
         call_command("textmodel", "hot", str(bad))
+
+
+def test_the_demo_step_computes_the_last_three_months_and_studies_the_hottest_complete_one(world):
+    from types import SimpleNamespace
+
+    from qinqing.demo import hotissues as demo
+
+    firms, hiring, _ = _hiring_world(world)
+    _receive(world, firms[0], "厂区路灯损坏", "厂区门口路灯损坏，夜班员工出行不便。", "2026-12-01 09:00")
+    said = []
+
+    demo.build(SimpleNamespace(district=world.district, dispatchers=[world.dispatcher]), said.append)
+
+    assert said == ["热点问题已计算：近3个月1个，最热的一个已转区级研究推进"]
+    study = PolicyStudy.objects.get()
+    assert study.hot_issue.period_start == NOVEMBER[0]
+    assert set(study.demands.values_list("pk", flat=True)) == {d.pk for d in hiring}

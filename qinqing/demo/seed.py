@@ -100,6 +100,9 @@ def seed(log: Callable[[str], None] = print) -> None:
         from . import textmodel as textmodel_demo  # 查重签名, 答复质量检查 (qinqing.textmodel)
 
         textmodel_demo.build(step)
+        from . import hotissues as hotissues_demo  # 热点问题 and a policy study (qinqing.hotissues)
+
+        hotissues_demo.build(the_org, step)
         verify()
 
 
