@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from qinqing.accounts.models import Role
 from qinqing.audit.models import AuditEntry
 from qinqing.demands.errors import DomainError, IllegalTransition, PermissionDeniedError
-from qinqing.enterprises.models import YearlyFigures
+from qinqing.enterprises.models import Enterprise, YearlyFigures
 from qinqing.fulfilment import ledger, services
 from qinqing.fulfilment.models import (
     Application,
@@ -24,7 +24,7 @@ from qinqing.fulfilment.models import (
 )
 from qinqing.notifications.models import Notification
 from qinqing.policies import services as policy_services
-from tests.conftest import make_user, on_day
+from tests.conftest import make_user, on_day, real_codes
 
 
 def _policy(world, **extra):
@@ -124,6 +124,8 @@ def _batch_world(world):
 
 def test_a_batch_lists_the_eligible_enterprises_with_the_rule_amount_in_one_insert(world, second):
     policy = _batch_world(world)
+    Enterprise.objects.create(name="深圳市南头新开业贸易有限公司", credit_code=real_codes()[3], sector="wholesale_retail",
+                              jurisdiction=world.town)  # eligible, but without 2025 figures: no amount to give
     with CaptureQueriesContext(connection) as ctx:
         batch = services.build_batch(world.dispatcher, policy)
     inserts = [q["sql"] for q in ctx.captured_queries if "INSERT INTO" in q["sql"] and "batchline" in q["sql"]]
@@ -131,7 +133,7 @@ def test_a_batch_lists_the_eligible_enterprises_with_the_rule_amount_in_one_inse
     amounts = dict(BatchLine.objects.filter(batch=batch).values_list("enterprise_id", "amount"))
     # 1% of 2025 revenue capped at 30: 5000 → 30 (cap), 800 → 8; 宝安's enterprise is outside the area.
     assert amounts == {world.enterprise.pk: Decimal("30.00"), world.neighbour.pk: Decimal("8.00")}
-    assert batch.enterprise_count == 2 and batch.total_amount == Decimal("38.00")
+    assert batch.enterprise_count == 2 and batch.total_amount == Decimal("38.00") and batch.unpriced_count == 1
 
 
 def test_the_preparer_cannot_approve_their_own_batch(world, second):

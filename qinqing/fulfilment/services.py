@@ -253,23 +253,27 @@ def record_payment(user, application: Application, paid_on) -> Application:
 
 
 def _fill_lines(batch: Batch) -> None:
-    """The batch's lines, in one INSERT … SELECT: every enterprise eligible for the policy on `as_of` with a
-    computable amount, except those the policy already paid or granted (a policy is cashed once per
-    enterprise). Then the batch's count, total and the number left out for want of a figure."""
+    """The batch's lines, in one INSERT … SELECT: every enterprise eligible for the policy on `as_of`, except
+    those the policy already granted (a policy is cashed once per enterprise), with the rule's amount. Those
+    whose amount cannot be computed (the figure not reported) are counted as unpriced and left out, from the
+    lines just written rather than by a second pass over the registry."""
     policy = batch.policy
     BatchLine.objects.filter(batch=batch).delete()
     candidates = matching.eligible(policy, today=batch.as_of).exclude(
         pk__in=FulfilmentRecord.objects.filter(policy=policy).values("enterprise_id"))
-    chosen = candidates.filter(estimate__gt=0).order_by().values(line_enterprise=F("pk"), line_amount=F("estimate"))
+    chosen = candidates.order_by().values(line_enterprise=F("pk"), line_amount=F("estimate"))
     sql, params = chosen.query.sql_with_params()
     table = BatchLine._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} (batch_id, enterprise_id, amount) "  # noqa: S608 - names from models
                        f"SELECT %s, sub.line_enterprise, ROUND(sub.line_amount, 2) FROM ({sql}) sub", [batch.pk, *params])
+    unpriced = BatchLine.objects.filter(Q(amount__isnull=True) | Q(amount__lte=0), batch=batch)
+    batch.unpriced_count = unpriced.count()
+    if batch.unpriced_count:
+        unpriced.delete()
     totals = BatchLine.objects.filter(batch=batch).aggregate(n=Count("pk"), total=Sum("amount"))
     batch.enterprise_count = totals["n"]
-    batch.total_amount = totals["total"] or Decimal(0)
-    batch.unpriced_count = candidates.filter(Q(estimate__isnull=True) | Q(estimate__lte=0)).count()
+    batch.total_amount = Decimal(totals["total"] or 0).quantize(Decimal("0.01"))
 
 
 def build_batch(user, policy: Policy, *, title: str = "", as_of=None) -> Batch:
