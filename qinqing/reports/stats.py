@@ -222,8 +222,7 @@ def dashboard(jurisdiction: Jurisdiction, period: Period, today: dt.date | None 
     from qinqing.handoffs.services import handoff_counts
 
     moved = handoff_counts(jurisdiction, *local_bounds(period))
-    board.cards += [Item("移出", moved["out"], reverse("handoffs:list")),
-                    Item("移入", moved["in"], reverse("handoffs:list"))]
+    board.cards += [Item("移出", moved["out"]), Item("移入", moved["in"])]  # no ledger link: every card's link is one
 
     categories = {r["key"]: r["n"] for r in read(Dimension.CATEGORY, "key")}
     names = dict(Category.objects.filter(parent=None).values_list("pk", "name"))
