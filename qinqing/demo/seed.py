@@ -96,6 +96,9 @@ def seed(log: Callable[[str], None] = print) -> None:
 
         policy_reach.build(step)
         handling.build(_rng("handling"), the_org, step)
+        from . import transparency as transparency_demo  # 一公开: the specialists' directory, public figures
+
+        transparency_demo.build(_rng("transparency"), the_org, step)
         fulfilment.build(_rng("fulfilment"), the_org, step)
         from . import textmodel as textmodel_demo  # 查重签名, 答复质量检查 (qinqing.textmodel)
 
