@@ -314,7 +314,7 @@ API = {
     "POST /api/v1/cooperation/demands/{ref}/answers": "demand",
     "GET /api/v1/fulfilment/records": None,
     "GET /api/v1/fulfilment/summary": None,
-    "GET /api/v1/policies/{policy_id}/eligible": "policy",
+    "GET /api/v1/policies/{ref}/eligible": "policy",
     "GET /api/v1/enterprises/{ref}/policies": "enterprise",
     "GET /api/v1/handling/mine": None,
     "POST /api/v1/demands/{ref}/assign": "demand",

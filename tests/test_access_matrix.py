@@ -339,7 +339,7 @@ def _api_path(o, op: str, key: str | None) -> tuple[str, str]:
     elif kind == "enterprise":
         path = path.replace("{ref}", o.enterprises[key].credit_code)
     elif kind == "policy":
-        path = path.replace("{policy_id}", str(o.policies[key].pk))
+        path = path.replace("{ref}", str(o.policies[key].pk))
     return method, path
 
 

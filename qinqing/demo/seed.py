@@ -89,6 +89,9 @@ def seed(log: Callable[[str], None] = print) -> None:
         step(f"超期催办已运行：新增催办{urged}条")
         reports_demo.build(the_org, step)
         policies.build(_rng("policies"), step)
+        from . import cooperation  # 派单目录, 协办意见, 退单争议, 批示, 研究推进 (qinqing.cooperation)
+
+        cooperation.build(_rng("cooperation"), the_org, step)
         from . import handoffs as handoffs_demo  # 移送市级、挂起 (qinqing.handoffs)
 
         handoffs_demo.build(_rng("handoffs"), the_org, step)
