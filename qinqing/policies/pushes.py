@@ -149,8 +149,9 @@ def push_policy(policy_id: int, today: dt.date | None = None) -> int:
         if told <= 0:
             return 0
         cursor.execute(
-            """INSERT INTO notifications_notification (recipient_id, demand_id, event_id, text, created_at)
-               SELECT DISTINCT u.id, NULL, NULL, %s, %s FROM policies_policypush p
+            # One row per account: a run holds one push per enterprise, an account one enterprise role grant.
+            """INSERT INTO notifications_notification (recipient_id, text, created_at)
+               SELECT u.id, %s, %s FROM policies_policypush p
                JOIN accounts_user u ON u.enterprise_id = p.enterprise_id AND u.is_active
                JOIN accounts_rolegrant g ON g.user_id = u.id AND g.role = %s
                WHERE p.run = %s""",
