@@ -125,15 +125,15 @@ def _filter_error(form):
                                                 for k, v in form.errors.items()), "invalid_filter")
 
 
-@router.get("/{int:policy_id}/eligible", response={200: EligiblePage, 400: Error, 401: Error, 404: Error},
+@router.get("/{ref}/eligible", response={200: EligiblePage, 400: Error, 401: Error, 404: Error},
             summary="政策的符合条件企业")
-def eligible_enterprises(request, policy_id: int, filters: Query[EligibleFilters],
+def eligible_enterprises(request, ref: int, filters: Query[EligibleFilters],
                          limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET)):
     """The enterprises (among those the caller may see) that satisfy the policy's rule, by name, with the
     condition group each satisfies and the estimated amount, and their count: three queries whatever the size
     (the policy, the count, the page). The same filters as the policy page and its Excel export."""
     user = request.auth
-    policy = Policy.objects.visible_to(user).select_related("jurisdiction").filter(pk=policy_id).first()
+    policy = Policy.objects.visible_to(user).select_related("jurisdiction").filter(pk=ref).first()
     if policy is None:
         raise ApiError(404, "政策不存在或您无权查看。", "not_found")
     qs, form = filter_eligible(matching.eligible(policy, Enterprise.objects.visible_to(user)), request.GET)
