@@ -18,7 +18,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from qinqing.demands.errors import DomainError
 from qinqing.hotissues import hotfile
-from qinqing.hotissues import hotfile
 from qinqing.textmodel import classifier, duplicates, services
 from qinqing.textmodel.datasets import DatasetError, read_examples
 from qinqing.textmodel.models import Kind
@@ -49,7 +48,6 @@ class Command(BaseCommand):
         sub.add_parser("replies", help="答复质量检查在带答复的留言文件上的统计（如泰迪杯附件4）").add_argument(
             "file", help="CSV 或 .xlsx，列：留言主题、留言详情、答复意见")
         hotfile.add_parser(sub)  # textmodel hot FILE: qinqing.hotissues.hotfile
-        hotfile.add_parser(sub)  # textmodel hot FILE: qinqing.hotissues.hotfile
 
     def handle(self, *args, action, **options):
         try:
@@ -65,8 +63,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"已为 {done} 件诉求建立查重签名（{time.perf_counter() - started:.1f} 秒）。")
             elif action == "replies":
                 self.replies(options["file"])
-            elif action == "hot":
-                hotfile.run(self, options["file"], options["top"])
             elif action == "hot":
                 hotfile.run(self, options["file"], options["top"])
             elif action == "rollback":
