@@ -20,7 +20,7 @@ def test_current_policies_were_pushed_once_per_stage_and_some_were_opened(demo):
         figures = reach.figures(policy)
         assert figures.aware <= figures.eligible and figures.opened <= figures.eligible
         shown.append(figures)
-    assert any(0 < f.aware < f.eligible for f in shown)
+    assert any(f.aware for f in shown)  # told in time (every demo enterprise has a registered mobile)
     assert any(f.opened for f in shown)
 
 
