@@ -191,6 +191,9 @@ QINQING_EXPORT_SYNC_ROWS = env_int("QINQING_EXPORT_SYNC_ROWS", 3000)
 QINQING_CALENDAR_SYNC_DEMANDS = env_int("QINQING_CALENDAR_SYNC_DEMANDS", 2000)
 # 默认满意: a reply left unrated this many working days is closed as such (qinqing.handoffs).
 QINQING_DEFAULT_SATISFIED_WORKDAYS = env_int("QINQING_DEFAULT_SATISFIED_WORKDAYS", 7)
+# 惠企政策 reminders: days before an application window closes on which eligible enterprises are told again
+# (a comma-separated list, e.g. "15,3"; qinqing.policies.pushes).
+QINQING_POLICY_REMINDER_DAYS = env_str("QINQING_POLICY_REMINDER_DAYS", "15,3")
 # Briefings count on-site visits as 走访; districts whose 会见 are held at the enterprise count those too.
 QINQING_BRIEFING_MEETINGS_COUNT_AS_VISITS = env_bool("QINQING_BRIEFING_MEETINGS_COUNT_AS_VISITS", False)
 # The SMS gateway (a dotted path); the default only records messages in the database (no network).
