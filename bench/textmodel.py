@@ -162,7 +162,7 @@ def bench_duplicates(examples, n, rng) -> dict:
     from qinqing.textmodel import duplicates
     from qinqing.textmodel.models import Band, Signature
 
-    real = synthetic(examples, 2000, rng)
+    real = synthetic(examples, min(2000, n), rng)
     started = time.perf_counter()
     real_sigs = np.stack([duplicates.signature(t, c) for t, c, _ in real])
     per_signature = (time.perf_counter() - started) / len(real) * 1000
