@@ -218,9 +218,6 @@ def _new_notifications(event_id: int) -> list[Notification]:
         from qinqing.textmodel.services import read_received
 
         read_received(demand)  # the duplicate check's index, then auto-dispatch if switched on
-        from qinqing.textmodel.services import read_received
-
-        read_received(demand)  # the duplicate check's index, then auto-dispatch if switched on
     staff, owners = recipients(event)
     fields = {"number": demand.number, "title": demand.title, "note": event.note,
               "unit": demand.lead_unit.name if demand.lead_unit else "承办单位",
