@@ -35,6 +35,7 @@ from qinqing.visits import services as visit_services
 from qinqing.visits.models import Duty, Form, Level
 from qinqing.workbench.models import ExportJob, SavedFilter
 from tests.conftest import at, make_user
+from tests.test_uploads import png_bytes
 
 # ---------------------------------------------------------------- callers
 
@@ -127,8 +128,8 @@ URLS = {
     "demands:detail": Entry(kind="demand", ok=STAFF_PAGE),
     "demands:attachment": Entry(kind="attachment", ok=STAFF_PAGE),
     "demands:act": Entry(kind="demand_verb", ok=every(STAFF, 405), get_allowed=False, post=True),
-    # 答复附件 and previews (qinqing.transparency.material_views). The matrix's attachments are text files, which
-    # are never shown in place: every caller is refused; tests/test_after_reply.py previews an image and a PDF.
+    # 答复附件 and previews (qinqing.transparency.material_views): the matrix's attachments are photos, shown in
+    # place to whoever may download them; tests/test_after_reply.py also previews a PDF and refuses other files.
     # Excel in for demands (qinqing.transparency.import_views): a dispatcher's own jobs; the administrator's all
     "demands:import": Entry(ok=every(REGISTRARS), post=True),
     "demands:import_job": Entry(kind="demand_import_job", ok=every(REGISTRARS)),
@@ -136,7 +137,7 @@ URLS = {
                                     post=True),
     "demands:import_errors": Entry(kind="demand_import_job", ok=every(REGISTRARS)),
     "demands:reply_files": Entry(kind="demand", ok=every(STAFF, 405), get_allowed=False, post=True),
-    "demands:attachment_preview": Entry(kind="attachment", ok={}),
+    "demands:attachment_preview": Entry(kind="attachment", ok=STAFF_PAGE),
     # registry
     "enterprises:list": Entry(ok=STAFF_PAGE),
     "enterprises:export": Entry(ok=STAFF_PAGE),
@@ -163,7 +164,7 @@ URLS = {
     "portal:rate": Entry(kind="demand", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "portal:reopen": Entry(kind="demand", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "portal:attachment": Entry(kind="attachment", ok=PORTAL_PAGE),
-    "portal:attachment_preview": Entry(kind="attachment", ok={}),
+    "portal:attachment_preview": Entry(kind="attachment", ok=PORTAL_PAGE),
     "portal:follow_up": Entry(kind="demand", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
     "visits_portal:home": Entry(ok=every(ENTERPRISES)),
     "visits_portal:respond": Entry(kind="visit", ok=every(ENTERPRISES, 405), get_allowed=False, post=True),
@@ -345,8 +346,10 @@ class Objects:
 
 
 def _attach(demand, user, name: str) -> Attachment:
-    item = Attachment(demand=demand, name=name, size=3, uploaded_by=user)
-    item.file.save(name, ContentFile(b"abc"), save=True)
+    """A photo (a real PNG), so that the preview pages, which show only images and PDFs, have something to show."""
+    content = png_bytes()
+    item = Attachment(demand=demand, name=name, size=len(content), uploaded_by=user)
+    item.file.save(name, ContentFile(content), save=True)
     return item
 
 
@@ -379,8 +382,8 @@ def build(w) -> Objects:
     for key, d in {"A": a, "B": b, "R": r, "X": x}.items():
         d.refresh_from_db()
         o.demands[key] = d
-    o.attachments = {"A": _attach(a, w.dispatcher, "甲附件.txt"), "B": _attach(b, w.dispatcher, "乙附件.txt"),
-                     "X": _attach(x, w.other_dispatcher, "丁附件.txt")}
+    o.attachments = {"A": _attach(a, w.dispatcher, "甲附件.png"), "B": _attach(b, w.dispatcher, "乙附件.png"),
+                     "X": _attach(x, w.other_dispatcher, "丁附件.png")}
 
     # 督办单: an internal entry on the demand's timeline, which enterprises must never read.
     o.notices["A"] = notice_services.issue_notice(w.supervisor, a, requirement="内部督办要求甲：限期说明进展")

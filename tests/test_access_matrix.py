@@ -366,7 +366,7 @@ def _api_body(o, caller: str, op: str) -> dict:
             "note": "说明", "method": "电话", "path": "协调解决", "days": 3, "reply": "已协调解决",
             "outcome": "solved", "evaluation": "satisfied", "solution": "现场已解决",
             "into": o.demands[other].number, "name": "越界改名", "year": 2025, "employees": 10,
-            "assignee": "handler", "text": "越界备注"}
+            "assignee": "handler", "text": "越界备注", "to_jurisdiction": w.city.code}
 
 
 @pytest.mark.parametrize("caller", am.CALLERS)

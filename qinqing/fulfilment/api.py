@@ -65,7 +65,7 @@ class Summary(Schema):
 
 class LedgerFilters(Schema):
     state: str | None = Field(None, description="paid（已兑现，默认）、granted（已核定待拨付）、all",
-                              **doc(enum=["", *(v for v, _ in ledger.STATE_CHOICES), None]))
+                              **doc(enum=["", *(v for v, _ in ledger.STATE_CHOICES), None], examples=["paid"]))
     date_from: dt.date | None = Field(None, description="起始日期（已兑现按兑现日期，其余按核定日期）")
     date_to: dt.date | None = Field(None, description="截止日期（含当日）")
     jurisdiction: str | None = Field(None, description="区划或镇街代码，含下级", **doc(maxLength=20))

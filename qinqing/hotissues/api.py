@@ -61,10 +61,10 @@ class HotIssuePage(Schema):
 
 class HotIssueFilters(Schema):
     month: str | None = Field(None, description="月份 YYYY-MM；缺省为最近计算的月份",
-                              **doc(pattern=r"^\d{4}-\d{1,2}$", examples=["2026-12"]))
+                              **doc(pattern=r"^(20\d{2}|2100)-(0?[1-9]|1[0-2])$", examples=["2026-12"]))
     jurisdiction: str | None = Field(None, description="区域代码（含下辖区域）", **doc(maxLength=20))
     q: str | None = Field(None, description="标题包含的文字", **doc(maxLength=60, examples=["招工"]))
-    min_enterprises: int | None = Field(None, description="企业数不少于", **doc(minimum=1))
+    min_enterprises: int | None = Field(None, description="企业数不少于", **doc(minimum=1, maximum=100000))
 
 
 @router.get("", response={200: HotIssuePage, 400: Error, 401: Error}, summary="热点问题列表")
