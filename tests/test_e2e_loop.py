@@ -52,7 +52,7 @@ class Actor:
         """Submit one action form of the staff demand page, opening the fold of secondary actions if needed."""
         form = self.page.locator(f"#act-{verb}")
         if not form.is_visible():
-            self.page.locator("details.more-actions > summary").click()
+            form.locator("xpath=ancestor::details[1]/summary").click()  # the fold that holds this form
         if fill:
             fill(form)
         form.locator("button[type=submit]").click()
