@@ -237,6 +237,8 @@ def bulk(request):
     query.pop("page", None)
     context = {"page": page, "source": source, "source_label": SOURCES[source], "units": units,
                "handlers": handlers, "form": form, "query": query.urlencode(),
+               # the list's filters, carried and shown so the user knows which rows these are
+               "query_pairs": [(name, value) for name, values in query.lists() for value in values],
                "may_dispatch": bool(units), "may_assign": bool(handlers),
                "may_urge": user.is_superuser or user.has_role(Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR,
                                                                 Role.LEADER)}
