@@ -271,7 +271,7 @@ def test_the_monthly_circular_lists_the_months_hot_issues_in_its_page_word_and_e
 
 def test_the_hot_command_finds_the_teddy_cup_samples_hot_issues_with_their_counts(db):
     out = io.StringIO()
-    sample = Path(__file__).resolve().parents[2] / "shared/reference-data/teddycup2020_c/sample_release/附件3_示例数据.csv"
+    sample = Path(__file__).resolve().parent / "data/teddycup2020_c/附件3_示例数据.csv"  # the organisers' sample
 
     call_command("textmodel", "hot", str(sample), "--top", "5", stdout=out)
 
