@@ -13,6 +13,7 @@ from django.db import connection, models
 
 from qinqing.lib import clock, uscc
 from qinqing.lib.append_only import AppendOnlyModel
+from qinqing.lib.jobs import ImportStatus
 
 
 def validate_credit_code(value: str) -> None:
@@ -481,15 +482,7 @@ class EnterpriseEvent(AppendOnlyModel):
 class ImportJob(models.Model):
     """An uploaded workbook on its way into the registry: checked first, written only when confirmed."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "待校验"
-        CHECKING = "checking", "校验中"
-        REFUSED = "refused", "文件被拒绝"
-        INVALID = "invalid", "有错误"
-        READY = "ready", "待确认导入"
-        RUNNING = "running", "导入中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "导入失败"
+    Status = ImportStatus
 
     file = models.FileField("文件", upload_to="imports/%Y/%m/")
     original_name = models.CharField("原文件名", max_length=200)

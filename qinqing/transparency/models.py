@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from qinqing.lib import clock
+from qinqing.lib.jobs import ImportStatus
 
 MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
 
@@ -106,15 +107,7 @@ class DemandSource(models.Model):
 class DemandImportJob(models.Model):
     """An uploaded ledger or 12345 sheet: checked in the worker, previewed, written only when confirmed."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "待校验"
-        CHECKING = "checking", "校验中"
-        REFUSED = "refused", "文件被拒绝"
-        INVALID = "invalid", "有错误"
-        READY = "ready", "待确认导入"
-        RUNNING = "running", "导入中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "导入失败"
+    Status = ImportStatus
 
     file = models.FileField("文件", upload_to="demand-imports/%Y/%m/")
     original_name = models.CharField("原文件名", max_length=200)
