@@ -6,13 +6,14 @@ likes count. There is no previous period in a file, so growth is 0 and recency i
 messages in the 30 days before the file's latest message. Dispatched to from the textmodel command.
 """
 
-import csv
 import datetime as dt
 import re
 import time
 from pathlib import Path
 
 from django.core.management.base import CommandError
+
+from qinqing.textmodel.datasets import table_rows
 
 from . import cluster as engine
 
@@ -26,21 +27,6 @@ def add_parser(sub) -> None:
     parser = sub.add_parser("hot", help="热点问题：归类留言文件（如泰迪杯附件3），按热度列出前几个热点")
     parser.add_argument("file", help="CSV 或 .xlsx，列：留言编号、留言用户、留言主题、留言时间、留言详情、点赞数")
     parser.add_argument("--top", type=int, default=5, help="列出前几个热点（默认 5）")
-
-
-def _rows(path: Path):
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        book = load_workbook(path, read_only=True, data_only=True)
-        try:
-            for row in book.worksheets[0].iter_rows(values_only=True):
-                yield ["" if v is None else str(v) for v in row]
-        finally:
-            book.close()
-        return
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        yield from csv.reader(handle)
 
 
 def _day(text: str) -> dt.date | None:
@@ -65,7 +51,7 @@ def read_messages(path: str | Path) -> list[engine.Item]:
     path = Path(path)
     if not path.is_file():
         raise CommandError(f"找不到文件：{path}")
-    rows = _rows(path)
+    rows = table_rows(path)
     try:
         header = [h.strip() for h in next(rows)]
     except StopIteration:

@@ -24,7 +24,8 @@ class Example:
     label: str
 
 
-def _rows(path: Path):
+def table_rows(path: Path):
+    """The first sheet of an .xlsx, or a UTF-8 CSV, as lists of strings (the message files of the text tools)."""
     if path.suffix.lower() == ".xlsx":
         from openpyxl import load_workbook
 
@@ -53,7 +54,7 @@ def read_examples(path: str | Path) -> list[Example]:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"找不到文件：{path}")
-    rows = _rows(path)
+    rows = table_rows(path)
     try:
         header = [h.strip() for h in next(rows)]
     except StopIteration:
@@ -86,7 +87,7 @@ def read_replies(path: str | Path) -> list[tuple[str, str, str]]:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"找不到文件：{path}")
-    rows = _rows(path)
+    rows = table_rows(path)
     try:
         header = [h.strip() for h in next(rows)]
     except StopIteration:
