@@ -13,7 +13,6 @@ of 50 with the unanswered-instruction counts, ORM objects built) and the whole p
 """
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -97,8 +96,7 @@ def main():
     if not args.reuse:
         print(f"build: {args.n:,} demands on {args.database_url}", flush=True)
         build_org()
-        with _defaults_for_newer_columns():
-            timed("demands (INSERT … SELECT)", build_demands, args.n, *_towns_units())
+        timed("demands (INSERT … SELECT)", build_demands, args.n, *_towns_units())
     from qinqing.cooperation.models import Instruction
 
     if not Instruction.objects.exists():  # a fresh build, or one stopped before its escalations
@@ -143,28 +141,6 @@ def main():
     for label, samples in results.items():
         flag = "" if p95(samples) * 1000 < TARGET_P95_MS else "  MISSED"
         print(f"  {label}: {fmt(samples)}{flag}")
-
-
-@contextlib.contextmanager
-def _defaults_for_newer_columns():
-    """bench/reports.py's INSERT names the columns of its day; NOT NULL columns added since (a pause's shift…)
-    get a zero default for the build, dropped afterwards."""
-    from django.db import connection
-    from reports import DEMANDS_SQL
-
-    zero = {"integer": "0", "smallint": "0", "bigint": "0", "boolean": "false", "text": "''",
-            "character varying": "''", "jsonb": "'{}'::jsonb"}
-    with connection.cursor() as cursor:
-        cursor.execute("""SELECT column_name, data_type FROM information_schema.columns
-                          WHERE table_name = 'demands_demand' AND is_nullable = 'NO' AND column_default IS NULL""")
-        missing = [(c, zero[t]) for c, t in cursor.fetchall() if t in zero and c not in DEMANDS_SQL]
-        for column, value in missing:
-            cursor.execute(f'ALTER TABLE demands_demand ALTER COLUMN "{column}" SET DEFAULT {value}')
-        try:
-            yield
-        finally:
-            for column, _ in missing:
-                cursor.execute(f'ALTER TABLE demands_demand ALTER COLUMN "{column}" DROP DEFAULT')
 
 
 def _towns_units():

@@ -72,22 +72,6 @@ def people(units, districts):
                                   batch_size=5000)
 
 
-def defaults_for_newer_columns(cursor) -> list[str]:
-    """Columns added to demands_demand after bench/reports.py's INSERT was written (NOT NULL, no default) get a
-    neutral database default for the build, so the shared builder keeps working as the model grows."""
-    cursor.execute("""SELECT column_name, data_type FROM information_schema.columns
-                      WHERE table_name = 'demands_demand' AND is_nullable = 'NO' AND column_default IS NULL
-                        AND column_name <> 'id'""")
-    neutral = {"integer": "0", "smallint": "0", "bigint": "0", "boolean": "false", "text": "''",
-               "character varying": "''", "jsonb": "'{}'"}
-    filled = []
-    for column, kind in cursor.fetchall():
-        if kind in neutral:
-            cursor.execute(f'ALTER TABLE demands_demand ALTER COLUMN "{column}" SET DEFAULT {neutral[kind]}')
-            filled.append(column)
-    return filled
-
-
 def waiting(cursor, district_path: str, count: int) -> int:
     """`count` closed demands of the district put back to 待交办 (the builder leaves few received ones; a bulk
     dispatch needs 200 a round): no unit, no co-units, only the dispatch clock running."""
@@ -166,8 +150,6 @@ def main():
         build_org()
         towns = list(Jurisdiction.objects.filter(level="town").order_by("pk"))
         units = list(Unit.objects.order_by("pk"))
-        with connection.cursor() as cursor:
-            print(f"  defaults for the builder: {defaults_for_newer_columns(cursor)}", flush=True)
         timed("demands (INSERT … SELECT)", build_demands, args.n, towns, units)
         timed("handlers, heads and dispatchers", people, units, list(Jurisdiction.objects.filter(level="district")))
         with connection.cursor() as cursor:

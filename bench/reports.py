@@ -26,6 +26,7 @@ The database is `bench_reports` on the dev server (`--database-url` to change it
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -156,6 +157,28 @@ FROM c
 """
 
 
+@contextlib.contextmanager
+def defaults_for_newer_columns():
+    """DEMANDS_SQL names the columns of its day; NOT NULL columns the model gained since (a pause's shift…)
+    get a neutral default for the build, dropped afterwards, so the builder keeps working as the model grows."""
+    from django.db import connection
+
+    zero = {"integer": "0", "smallint": "0", "bigint": "0", "boolean": "false", "text": "''",
+            "character varying": "''", "jsonb": "'{}'::jsonb"}
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT column_name, data_type FROM information_schema.columns
+                          WHERE table_name = 'demands_demand' AND is_nullable = 'NO' AND column_default IS NULL""")
+        missing = [(c, zero[t]) for c, t in cursor.fetchall() if t in zero and c not in DEMANDS_SQL]
+        for column, value in missing:
+            cursor.execute(f'ALTER TABLE demands_demand ALTER COLUMN "{column}" SET DEFAULT {value}')
+        try:
+            yield
+        finally:
+            for column, _ in missing:
+                cursor.execute(f'ALTER TABLE demands_demand ALTER COLUMN "{column}" DROP DEFAULT')
+
+
+
 def build_demands(n, towns, units):
     from django.db import connection
 
@@ -177,11 +200,12 @@ def build_demands(n, towns, units):
         for name, _ in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
         cursor.execute("SET session_replication_role = replica")
-        for lo in range(1, n + 1, ROWS_PER_STATEMENT):
-            hi = min(lo + ROWS_PER_STATEMENT - 1, n)
-            start = time.perf_counter()
-            cursor.execute(DEMANDS_SQL, {**params, "lo": lo, "hi": hi})
-            print(f"    demands {hi:,}: {time.perf_counter() - start:.1f} s", flush=True)
+        with defaults_for_newer_columns():
+            for lo in range(1, n + 1, ROWS_PER_STATEMENT):
+                hi = min(lo + ROWS_PER_STATEMENT - 1, n)
+                start = time.perf_counter()
+                cursor.execute(DEMANDS_SQL, {**params, "lo": lo, "hi": hi})
+                print(f"    demands {hi:,}: {time.perf_counter() - start:.1f} s", flush=True)
         cursor.execute("""INSERT INTO demands_demand_co_units (demand_id, unit_id)
                           SELECT id, %s + ((lead_unit_id - %s) / %s) * %s + ((lead_unit_id - %s + 1) %% %s)
                           FROM demands_demand WHERE id %% 20 = 0 AND lead_unit_id IS NOT NULL""",
