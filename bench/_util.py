@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -235,3 +236,22 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def start_django(work: Path, database_url: str) -> None:
+    """Django on the benchmark's own data directory and database (a PostgreSQL one recreated empty; SQLite's
+    under `work`), without Redis or DEBUG's query log. The caller migrates."""
+    (work / "var").mkdir(exist_ok=True)
+    os.environ["QINQING_VAR_DIR"] = str(work / "var")
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinqing.settings")
+    os.environ["DEBUG"] = "0"
+    os.environ.pop("REDIS_URL", None)
+    sys.path.insert(0, str(ROOT))
+    if database_url.startswith("postgres"):
+        from demands import recreate_database
+
+        recreate_database(database_url)
+    import django
+
+    django.setup()

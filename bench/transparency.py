@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _util import ROOT, ThrowawayPostgres, p50_p95
+from _util import ThrowawayPostgres, p50_p95, start_django
 
 TARGET_P95_MS = 300
 
@@ -43,20 +43,7 @@ def main(argv=None) -> int:
 
 
 def run(args, work: Path, database_url: str) -> int:
-    (work / "var").mkdir()
-    os.environ["QINQING_VAR_DIR"] = str(work / "var")
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinqing.settings")
-    os.environ["DEBUG"] = "0"
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    if database_url.startswith("postgres"):
-        from demands import recreate_database
-
-        recreate_database(database_url)
-    import django
-
-    django.setup()
+    start_django(work, database_url)
     import dataset
     from django.core.management import call_command
     from django.db import connection
