@@ -19,12 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from qinqing.accounts.models import User
 from qinqing.demands.models import OPEN_STATES, Demand, State
 from qinqing.lib import clock
 from qinqing.policies.profile import policies as policy_matches
 from qinqing.visits.models import Assignment, Duty, Visit
 from qinqing.visits.models import Form as VisitForm
+from qinqing.visits.queries import visitors_prefetch
 
 from .models import Enterprise
 
@@ -98,7 +98,7 @@ def visits(user, enterprise: Enterprise) -> dict:
                                 last_on_site=Max("visited_on", filter=Q(form=VisitForm.ON_SITE)))
     raised = Demand.objects.visible_to(user).only("pk", "number", "title", "state").order_by("pk")
     latest = list(visible.select_related("recorded_by").prefetch_related(
-        Prefetch("visitors", queryset=User.objects.only("pk", "full_name", "username")),
+        visitors_prefetch(),
         Prefetch("demands", queryset=raised, to_attr="raised_shown"),
     ).order_by("-visited_on", "-pk")[:LATEST_VISITS])
     moments = [Moment(v.visited_on, None, "走访",

@@ -8,13 +8,12 @@ EXPORT_ROWS rows, which the last line says when it is reached.
 import datetime as dt
 import io
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from openpyxl import Workbook
 
-from qinqing.accounts.models import User
 from qinqing.audit.services import record_export
 from qinqing.demands.views.common import staff_required
 from qinqing.enterprises.models import Sector
@@ -55,7 +54,7 @@ def _capped(sheet, written: int) -> None:
 def visit_rows(visits) -> list[list]:
     """The visit log's rows as the export writes them (visits already filtered and visible)."""
     qs = (visits.select_related("enterprise", "campaign", "recorded_by")
-          .prefetch_related(Prefetch("visitors", queryset=User.objects.only("pk", "full_name", "username")))
+          .prefetch_related(queries.visitors_prefetch())
           .annotate(raised=Count("demands", distinct=True)).order_by("-visited_on", "-pk"))
     return [[v.visited_on, v.enterprise.name, v.enterprise.credit_code, v.get_form_display(),
              "、".join(u.display_name for u in v.visitors.all()), v.campaign.name if v.campaign_id else "",

@@ -4,13 +4,13 @@ import io
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from qinqing.accounts.models import Role, User
+from qinqing.accounts.models import Role
 from qinqing.audit.services import record_export
 from qinqing.demands.errors import DomainError
 from qinqing.demands.views.common import paginate, staff_required
@@ -47,7 +47,7 @@ def _can_manage(user) -> bool:
 
 def _visit_rows(qs):
     return qs.select_related("enterprise", "recorded_by").prefetch_related(
-        Prefetch("visitors", queryset=User.objects.only("pk", "full_name", "username")))
+        queries.visitors_prefetch())
 
 
 # ---------------------------------------------------------------- a cadre's week
