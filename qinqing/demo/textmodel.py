@@ -1,9 +1,14 @@
 """Demo: the text model's records for the demo's demands (qinqing.textmodel) — the duplicate check's index of
 every demand, so the demand pages list their near-duplicates, and the reply quality check of every reply
-already sent, so the unit assessment shows each unit's share of flagged replies.
+already sent without one (the stories' replies went through reply_demand, which checks them; history loaded
+another way did not), so the unit assessment shows each unit's share of flagged replies.
 
 Deterministic (no randomness: the demo's texts decide), a few seconds: one signature per demand (numpy)
 and one pure advice per replied demand, written with bulk_create."""
+
+from collections import Counter
+
+from django.db.models import Exists, OuterRef
 
 from qinqing.demands.models import Demand
 from qinqing.textmodel import duplicates, replies
@@ -12,9 +17,10 @@ from qinqing.textmodel.models import ReplyCheck
 
 def build(step) -> None:
     indexed = duplicates.index_missing()
-    rows = list(Demand.objects.exclude(reply="").filter(replied_at__isnull=False)
+    checked = ReplyCheck.objects.filter(demand=OuterRef("pk"), sent=True)
+    rows = list(Demand.objects.exclude(reply="").filter(replied_at__isnull=False).exclude(Exists(checked))
                 .order_by("replied_at", "pk").values_list("pk", "title", "content", "reply", "lead_unit_id", "replied_at"))
-    sent: dict[str, int] = {}
+    sent = Counter(ReplyCheck.objects.filter(sent=True).values_list("text_hash", flat=True))
     checks = []
     for pk, title, content, reply, unit_id, replied_at in rows:  # in the order they were sent: reuse counts up
         digest = duplicates.text_hash(reply)
