@@ -381,6 +381,30 @@ class RowResult:
 BULK_ACTIONS = {"dispatch": "交办到单位", "urge": "催办", "assign": "指派承办人"}
 
 
+def bulk_choices(user) -> tuple[list, list]:
+    """The units a dispatcher may dispatch to and the handlers a unit head may assign, for a bulk action form
+    (one query each, and only for the roles that may use them)."""
+    from qinqing.accounts.models import Unit
+
+    units: list = []
+    if user.is_superuser or user.has_role(Role.ADMIN, Role.DISPATCHER):
+        qs = Unit.objects.filter(active=True).exclude(kind=Unit.Kind.SUPERVISION).select_related("jurisdiction")
+        if not (user.is_superuser or user.has_role(Role.ADMIN)):
+            qs = qs.filter(jurisdiction__path__startswith=user.jurisdiction.path) if user.jurisdiction_id \
+                else qs.none()
+        units = list(qs.order_by("jurisdiction__path", "kind", "name")[:300])
+    handlers: list = []
+    if user.has_role(Role.UNIT_HEAD) and user.unit_id:
+        handlers = list(User.objects.filter(unit_id=user.unit_id, is_active=True, role_grants__role=Role.HANDLER)
+                        .distinct().order_by("full_name", "username"))
+    return units, handlers
+
+
+def may_bulk_urge(user) -> bool:
+    """Whether the bulk forms offer 催办 (refuse_urge still judges each row)."""
+    return user.is_superuser or user.has_role(Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR, Role.LEADER)
+
+
 def bulk_act(user, action: str, numbers, *, unit=None, assignee=None, note: str = "") -> list[RowResult]:
     """One action on several demands, each through its own service in its own transaction; a row refused
     writes nothing and is reported with its reason, the others go ahead. At most BULK_MAX rows."""

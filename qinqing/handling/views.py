@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from qinqing.accounts.models import Role, Unit, User
 from qinqing.demands.errors import DomainError, NotFoundError
 from qinqing.demands.filters import LEDGER_ORDER, filter_demands
 from qinqing.demands.models import OPEN_STATES, Demand, State
@@ -165,6 +164,18 @@ def canned_delete(request, pk):
 # ---------------------------------------------------------------- bulk actions
 
 SOURCES = {"ledger": "诉求台账", "dispatch": "交办箱", "unit": "本单位", "mine": "我的诉求"}
+# The lists that carry the action bar themselves (handling_tags.bulk_bar): their form says origin=list, and
+# the result page and any refusal lead back to that list, with its filters and page, not to the bulk page.
+LIST_URLS = {"ledger": "demands:ledger", "unit": "demands:unit_inbox", "dispatch": "demands:dispatch_inbox"}
+
+
+def _list_back(request, source: str) -> str:
+    """Where "返回继续操作" leads: the list the bar was on (its filters and page kept), or the bulk page."""
+    if request.POST.get("origin") == "list" and source in LIST_URLS:
+        query = request.GET.copy()
+        query.pop("source", None)
+        return reverse(LIST_URLS[source]) + (f"?{query.urlencode()}" if query else "")
+    return request.get_full_path()
 
 
 def _bulk_rows(request, source: str):
@@ -185,22 +196,6 @@ def _bulk_rows(request, source: str):
     return qs.order_by(*LEDGER_ORDER), form
 
 
-def _bulk_choices(user):
-    """The units a dispatcher may dispatch to and the handlers a unit head may assign, for the action form."""
-    units = []
-    if user.is_superuser or user.has_role(Role.ADMIN, Role.DISPATCHER):
-        units = Unit.objects.filter(active=True).exclude(kind=Unit.Kind.SUPERVISION).select_related("jurisdiction")
-        if not (user.is_superuser or user.has_role(Role.ADMIN)):
-            units = units.filter(jurisdiction__path__startswith=user.jurisdiction.path) if user.jurisdiction_id \
-                else units.none()
-        units = list(units.order_by("jurisdiction__path", "kind", "name")[:300])
-    handlers = []
-    if user.has_role(Role.UNIT_HEAD) and user.unit_id:
-        handlers = list(User.objects.filter(unit_id=user.unit_id, is_active=True, role_grants__role=Role.HANDLER)
-                        .distinct().order_by("full_name", "username"))
-    return units, handlers
-
-
 @staff_required
 def bulk(request):
     """批量操作: tick demands of a list, then dispatch them to one unit, urge them, assign them to a handler or
@@ -210,13 +205,14 @@ def bulk(request):
     if request.method == "POST":
         picked = request.POST.getlist("pick")
         action = request.POST.get("action", "")
+        back = _list_back(request, source)
         if action == "export":
             if not picked:
                 messages.error(request, "请至少勾选一件诉求。")
-                return redirect(request.get_full_path())
+                return redirect(back)
             if len(picked) > services.BULK_MAX:
                 messages.error(request, f"一次最多导出所选{services.BULK_MAX}件，请改用台账的按筛选导出。")
-                return redirect(request.get_full_path())
+                return redirect(back)
             return redirect(f"{reverse('workbench:export')}?{urlencode({'numbers': ','.join(picked)})}")
         try:
             results = services.bulk_act(user, action, picked, unit=request.POST.get("unit") or None,
@@ -224,22 +220,20 @@ def bulk(request):
                                         note=request.POST.get("note", ""))
         except DomainError as exc:
             messages.error(request, exc.message)
-            return redirect(request.get_full_path())
+            return redirect(back)
         ok = sum(r.ok for r in results)
         context = {"results": results, "ok": ok, "failed": len(results) - ok,
                    "action_label": services.BULK_ACTIONS[action], "source": source,
-                   "source_label": SOURCES[source], "back": request.get_full_path()}
+                   "source_label": SOURCES[source], "back": back}
         return render(request, "handling/bulk_result.html", context)
     rows, form = _bulk_rows(request, source)
     page = paginate(rows, request, size=services.BULK_MAX)
-    units, handlers = _bulk_choices(user)
+    units, handlers = services.bulk_choices(user)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "source": source, "source_label": SOURCES[source], "units": units,
                "handlers": handlers, "form": form, "query": query.urlencode(),
                # the list's filters, carried and shown so the user knows which rows these are
                "query_pairs": [(name, value) for name, values in query.lists() for value in values],
-               "may_dispatch": bool(units), "may_assign": bool(handlers),
-               "may_urge": user.is_superuser or user.has_role(Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR,
-                                                                Role.LEADER)}
+               "may_dispatch": bool(units), "may_assign": bool(handlers), "may_urge": services.may_bulk_urge(user)}
     return render(request, "handling/bulk.html", context)
