@@ -19,7 +19,7 @@ from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock
 
 from . import rules
-from .models import AmountKind, Policy
+from .models import AmountKind, Policy, PolicyMatch, Status
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 COLUMNS_PER_QUERY = 250  # policies per query when matching one enterprise (a scalar subquery each)
@@ -149,7 +149,33 @@ def _row_sql(policy: Policy, today: dt.date) -> tuple[str, list]:
 
 
 def policies_for(enterprise: Enterprise, policies, today: dt.date | None = None) -> list[Match]:
-    """The policies among `policies` the enterprise qualifies for, with their estimates.
+    """The policies among `policies` the enterprise qualifies for, with their estimates, in the given order.
+
+    Policies whose matches are stored (published, `matched_at` set) are read from the match table: one indexed
+    query on (enterprise, policy) whatever the library holds. The others (drafts, or asked about another day
+    than today) are evaluated live by `live_policies_for`."""
+    today = today or clock.today()
+    candidates = list(policies)
+    if today != clock.today():
+        return live_policies_for(enterprise, candidates, today)
+    stored = [p.pk for p in candidates if stores_matches(p)]
+    rows = {}
+    if stored:
+        rows = dict(PolicyMatch.objects.filter(enterprise_id=enterprise.pk, policy_id__in=stored)
+                    .values_list("policy_id", "estimate"))
+    live = {m.policy.pk: m for m in live_policies_for(
+        enterprise, [p for p in candidates if not stores_matches(p)], today)}
+    found = []
+    for policy in candidates:
+        if policy.pk in rows:
+            found.append(Match(policy, money(rows[policy.pk])))
+        elif policy.pk in live:
+            found.append(live[policy.pk])
+    return found
+
+
+def live_policies_for(enterprise: Enterprise, policies, today: dt.date | None = None) -> list[Match]:
+    """The policies among `policies` the enterprise qualifies for by their rules as of `today`.
 
     One query on the enterprise's row per COLUMNS_PER_QUERY policies (one in practice): each policy a scalar
     subquery giving NULL (does not qualify) or its estimate, from statements cached per policy version (see
@@ -173,3 +199,73 @@ def policies_for(enterprise: Enterprise, policies, today: dt.date | None = None)
                 estimate = None if Decimal(value) == _NOT_ESTIMATED else money(value)
                 found.append(Match(policy, estimate))
     return found
+
+
+# ---------------------------------------------------------------- the stored match table
+
+def stores_matches(policy: Policy) -> bool:
+    """Whether the policy's eligible enterprises are read from the match table (published and computed)."""
+    return policy.status == Status.PUBLISHED and policy.matched_at is not None
+
+
+def eligible_list(policy: Policy, enterprises=None):
+    """The eligible enterprises as the policy page, its export, the API and reach list them: annotated with
+    `estimate` and `matched_group` like `eligible`, read from the match table when the policy's matches are
+    stored (an indexed join instead of evaluating the rule on the registry), live for a draft."""
+    if not stores_matches(policy):
+        return eligible(policy, enterprises)
+    # The annotations reuse the filter's join on the match table (one row per enterprise and policy).
+    return eligible_only(policy, enterprises).annotate(
+        estimate=F("policy_matches__estimate"), matched_group=F("policy_matches__matched_group"))
+
+
+def eligible_only(policy: Policy, enterprises=None):
+    """The eligible enterprises without annotations (to count or aggregate): stored, or live for a draft."""
+    qs = enterprises if enterprises is not None else Enterprise.objects.all()
+    if not stores_matches(policy):
+        return area(policy, qs).filter(rules.compile_rule(policy.rule, clock.today()))
+    return qs.filter(policy_matches__policy=policy)
+
+
+_NEW = "policies_match_new"  # the fresh result of one policy, a temporary table of this connection
+
+
+def refresh(policy: Policy, today: dt.date) -> tuple[int, int]:
+    """Bring the stored matches of one policy in line with its rule as of `today`: (rows removed, rows added).
+
+    Set-based and a difference, not a rewrite: the rule's query (`eligible`, the whole registry of the policy's
+    area) is evaluated once into a temporary table; one DELETE removes the rows that no longer hold (or whose
+    group or estimate changed), one INSERT … SELECT adds the missing ones. A nightly run over a registry where
+    little changed writes little. Non-current policies (draft, ended, past their validity) keep no rows.
+    The caller holds the policy row locked inside a transaction."""
+    table = PolicyMatch._meta.db_table
+    current = policy.status == Status.PUBLISHED and not (policy.valid_until and policy.valid_until < today)
+    with connection.cursor() as cursor:
+        if not current:
+            cursor.execute(f"DELETE FROM {table} WHERE policy_id = %s", [policy.pk])  # noqa: S608 - our table
+            return cursor.rowcount, 0
+        sql, params = (eligible(policy, Enterprise.objects.all(), today)
+                       .values(m_enterprise=F("pk"), m_group=F("matched_group"), m_estimate=F("estimate"))
+                       .order_by().query.sql_with_params())
+        cursor.execute(f"DROP TABLE IF EXISTS {_NEW}")
+        # to the fen, as the column stores it (else SQLite's float arithmetic would differ from it every night)
+        money_sql = ("CAST(t.m_estimate AS NUMERIC(16, 2))" if connection.vendor == "postgresql"
+                     else "ROUND(t.m_estimate, 2)")
+        cursor.execute(f"CREATE TEMPORARY TABLE {_NEW} AS SELECT t.m_enterprise AS enterprise_id, "  # noqa: S608
+                       f"t.m_group AS matched_group, {money_sql} AS estimate FROM ({sql}) t", params)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {_NEW}")  # a temporary table has no statistics: plan the joins on its size
+        cursor.execute(
+            f"DELETE FROM {table} WHERE policy_id = %s AND NOT EXISTS (SELECT 1 FROM {_NEW} n "  # noqa: S608
+            f"WHERE n.enterprise_id = {table}.enterprise_id AND n.matched_group = {table}.matched_group "
+            f"AND (n.estimate = {table}.estimate OR (n.estimate IS NULL AND {table}.estimate IS NULL)))",
+            [policy.pk])
+        removed = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {table} (policy_id, enterprise_id, matched_group, estimate, matched_on) "  # noqa: S608
+            f"SELECT %s, n.enterprise_id, n.matched_group, n.estimate, %s FROM {_NEW} n WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {table} m WHERE m.policy_id = %s AND m.enterprise_id = n.enterprise_id)",
+            [policy.pk, today, policy.pk])
+        added = cursor.rowcount
+        cursor.execute(f"DROP TABLE {_NEW}")
+    return removed, added

@@ -141,6 +141,8 @@ class Policy(models.Model):
                                    related_name="+", verbose_name="登记人")
     created_at = models.DateTimeField("登记时间", default=clock.now)
     updated_at = models.DateTimeField("更新时间", default=clock.now)
+    matched_at = models.DateTimeField("匹配结果更新时间", null=True, blank=True, editable=False,
+                                      help_text="符合条件企业表（PolicyMatch）最近一次按规则重算的时间；空：未存储（草稿实时预览）")
 
     objects = PolicyQuerySet.as_manager()
 
@@ -344,3 +346,31 @@ class PolicyDemand(models.Model):
 
     def __str__(self):
         return f"{self.policy_id} ← {self.demand_id}"
+
+
+class PolicyMatch(models.Model):
+    """One enterprise eligible for one published policy, as the rule said when last computed: the stored match
+    table that the enterprise's matches (registry page, portal, API), the eligible list's count and first page,
+    and reach read instead of evaluating every rule against the registry on each request.
+
+    Written only by services.rematch_policy (on publish, rule or record change, expiry; and nightly for every
+    policy through the worker, since yearly figures are imported and registrations age), set-based from the
+    compiled rule query and as a difference: rows that still hold are left alone, so `matched_on` is the day the
+    enterprise began to qualify with this group and estimate. Drafts are never stored (their page previews the
+    rule live); a policy that stops being current loses its rows."""
+
+    policy = models.ForeignKey(Policy, models.CASCADE, related_name="matches", verbose_name="政策")
+    enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="policy_matches",
+                                   verbose_name="企业")
+    matched_group = models.PositiveSmallIntegerField("符合的条件组", default=1)
+    estimate = models.DecimalField("预计金额（万元）", max_digits=16, decimal_places=2, null=True, blank=True,
+                                   help_text="空：按实际，或缺少计算所需的年度数据")
+    matched_on = models.DateField("匹配日期")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "政策匹配结果"
+        constraints = [models.UniqueConstraint(fields=["policy", "enterprise"], name="one_match_per_policy")]
+        indexes = [models.Index(fields=["enterprise", "policy"], name="policymatch_enterprise")]
+
+    def __str__(self):
+        return f"{self.policy_id}/{self.enterprise_id}"

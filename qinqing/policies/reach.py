@@ -71,8 +71,11 @@ def figures(policy: Policy, enterprises=None, today: dt.date | None = None) -> R
         deadline = policy.apply_closes - dt.timedelta(days=AWARE_DAYS - 1)
         pushes = pushes.filter(created_at__lt=timezone.make_aware(dt.datetime.combine(deadline, dt.time.min)))
     opened = PolicyOpen.objects.filter(policy=policy, enterprise_id=OuterRef("pk"))
-    row = (matching.area(policy, enterprises).filter(matching.rules.compile_rule(policy.rule, today or clock.today()))
-           .order_by()
+    if today is None or today == clock.today():
+        qs = matching.eligible_only(policy, enterprises)  # the stored matches of a published policy
+    else:
+        qs = matching.area(policy, enterprises).filter(matching.rules.compile_rule(policy.rule, today))
+    row = (qs.order_by()
            .aggregate(eligible=Count("pk"), aware=Count("pk", filter=Exists(pushes)),
                       opened=Count("pk", filter=Exists(opened)),
                       applied=Count("pk", filter=applied_enterprises(policy))))

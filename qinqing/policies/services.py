@@ -14,7 +14,7 @@ from qinqing.demands.errors import DomainError, IllegalTransition, NotFoundError
 from qinqing.lib import clock, uploads
 from qinqing.lib.text import clean_text
 
-from . import rules
+from . import matching, rules
 from .models import AmountKind, BenefitType, Level, Metric, Policy, PolicyAttachment, PolicyEvent, Status
 
 EDITOR_ROLES = (Role.DISPATCHER, Role.ADMIN)  # 营商办 keeps the district's policy library
@@ -200,6 +200,8 @@ def update_policy(user, policy, data: dict) -> Policy:
         policy.updated_at = clock.now()
         policy.save(update_fields=[*fields, "updated_at"])
         _log(policy, user, PolicyEvent.Verb.UPDATE, changes=changes)
+        if policy.status == Status.PUBLISHED:  # area, validity or amount may have changed the stored matches
+            rematch_policy(policy)
     return policy
 
 
@@ -217,6 +219,8 @@ def set_rule(user, policy, rows: list[dict]) -> Policy:
         policy.rule, policy.rule_text, policy.updated_at = rule, text, clock.now()
         policy.save(update_fields=["rule", "rule_text", "updated_at"])
         _log(policy, user, PolicyEvent.Verb.RULE, text, changes={"rule_text": [old, text]})
+        if policy.status == Status.PUBLISHED:
+            rematch_policy(policy)
     return policy
 
 
@@ -231,8 +235,44 @@ def publish_policy(user, policy) -> Policy:
         policy.status, policy.updated_at = Status.PUBLISHED, clock.now()
         policy.save(update_fields=["status", "updated_at"])
         _log(policy, user, PolicyEvent.Verb.PUBLISH)
+        rematch_policy(policy)  # its eligible list and the enterprises' matches are right the moment it is public
         transaction.on_commit(lambda pk=policy.pk: _queue_push(pk))
     return policy
+
+
+def rematch_policy(policy, today: dt.date | None = None) -> tuple[int, int]:
+    """重新匹配: the policy's stored matches (PolicyMatch) brought in line with its rule and record as of `today`,
+    set-based (matching.refresh), in one transaction holding the policy row; `matched_at` says when. A system
+    job, not a user's act: the services that change a policy call it inside their own transaction (publish, rule,
+    record, expiry), the nightly task for every policy. Returns (rows removed, rows added)."""
+    today = today or clock.today()
+    pk = policy.pk if isinstance(policy, Policy) else policy
+    with transaction.atomic():
+        found = Policy.objects.select_for_update().filter(pk=pk).first()
+        if found is None:
+            return 0, 0
+        removed, added = matching.refresh(found, today)
+        stored = found.status == Status.PUBLISHED and not (found.valid_until and found.valid_until < today)
+        stamp = clock.now() if stored else None
+        Policy.objects.filter(pk=pk).update(matched_at=stamp)  # not updated_at: the record did not change
+        if isinstance(policy, Policy):
+            policy.matched_at = stamp
+    return removed, added
+
+
+def rematch_all_policies(today: dt.date | None = None) -> int:
+    """The nightly re-match: every published policy, and every policy that still has stored matches (one past
+    its validity since yesterday loses them), each in its own transaction. Returns the rows written."""
+    from django.db.models import Q
+
+    today = today or clock.today()
+    ids = list(Policy.objects.filter(Q(status=Status.PUBLISHED) | Q(matched_at__isnull=False))
+               .order_by("pk").values_list("pk", flat=True))
+    written = 0
+    for pk in ids:
+        removed, added = rematch_policy(pk, today)
+        written += removed + added
+    return written
 
 
 def _queue_push(policy_id: int) -> None:
@@ -257,6 +297,7 @@ def end_policy(user, policy, *, repeal: bool, reason: str) -> Policy:
         policy.updated_at = clock.now()
         policy.save(update_fields=["status", "updated_at"])
         _log(policy, user, PolicyEvent.Verb.REPEAL if repeal else PolicyEvent.Verb.EXPIRE, reason)
+        rematch_policy(policy)  # it leaves every enterprise's list of matches now
     return policy
 
 

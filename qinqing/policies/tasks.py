@@ -1,7 +1,7 @@
 """Background jobs of the policy library: pushes on publication and the daily run. Jobs receive ids."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from . import pushes
 
@@ -18,3 +18,13 @@ def push_policy(policy_id: int) -> int:
 def push_due_policies() -> int:
     """Every morning: the reminders due today and whatever a stopped worker missed (each stage once)."""
     return pushes.push_due_policies()
+
+
+@db_periodic_task(crontab(hour="4", minute="20"))
+@lock_task("qinqing-policy-rematch")
+def rematch_all_policies() -> int:
+    """Every night, before the morning's pushes: every policy's stored matches brought in line with its rule,
+    since yearly figures are imported and registrations age (成立满N年) without any policy changing."""
+    from . import services
+
+    return services.rematch_all_policies()

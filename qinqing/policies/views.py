@@ -61,7 +61,7 @@ def policy_detail(request, pk):
     misses with the condition each lacks, all among the enterprises the user may see."""
     policy = _policy(request, pk)
     reach_scope = Enterprise.objects.visible_to(request.user)
-    eligible, eligible_form = filter_eligible(matching.eligible(policy, reach_scope), request.GET)
+    eligible, eligible_form = filter_eligible(matching.eligible_list(policy, reach_scope), request.GET)
     eligible = eligible.select_related("jurisdiction").order_by("name", "pk")
     if request.GET.get("format") == "xlsx":
         return _eligible_export(request, policy, eligible)
@@ -80,7 +80,8 @@ def policy_detail(request, pk):
     return render(request, "policies/detail.html", {
         "policy": policy, "page": page, "misses": misses, "files": files, "shown": SHOWN_MATCHES, "events": events,
         "reach": figures, "definitions": reach.DEFINITIONS, "questions": questions, "eligible_form": eligible_form,
-        "may_edit": services.may_edit(request.user, policy.jurisdiction), "today": clock.today()})
+        "may_edit": services.may_edit(request.user, policy.jurisdiction), "today": clock.today(),
+        "stored": matching.stores_matches(policy)})
 
 
 def _eligible_export(request, policy, eligible):
