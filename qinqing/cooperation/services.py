@@ -70,14 +70,15 @@ def opinion_due(demand: Demand, dispatched_on: dt.date | None = None) -> dt.date
 
 # ---------------------------------------------------------------- 协办 tasks
 
-def sync_co_tasks(demand: Demand) -> None:
+def sync_co_tasks(demand: Demand, unit_ids: list[int] | None = None) -> None:
     """Give each current co-unit of `demand` an open task and withdraw the tasks of units no longer among them.
 
     Called by the demand services inside their transaction after a dispatch (which sets the co-units) and a
     return (which clears them). A few statements whatever the number of units; a re-dispatch keeps the
     opinions already written and gives the open tasks the new due date.
     """
-    unit_ids = list(demand.co_units.values_list("pk", flat=True))
+    if unit_ids is None:  # the caller who has just set the co-units passes them: one query fewer a dispatch
+        unit_ids = list(demand.co_units.values_list("pk", flat=True))
     tasks = CoTask.objects.filter(demand_id=demand.pk)
     tasks.exclude(unit_id__in=unit_ids).exclude(state=TaskState.WITHDRAWN).update(state=TaskState.WITHDRAWN)
     if not unit_ids:
