@@ -330,6 +330,9 @@ def notify_sweep(sweep: str) -> int:
                 ON CONFLICT DO NOTHING""",  # noqa: S608 - the SQL is ours, values are parameters
             [*text_params, db_stamp, Role.HANDLER, Role.UNIT_HEAD, sweep])
         created = cursor.rowcount
+        from qinqing.handling.notify import notify_watchers_of_sweep
+
+        created += notify_watchers_of_sweep(sweep)  # 关注: the urged demands' watchers, in bulk (in-app only)
     if created:
         _send_digests(Notification.objects.filter(created_at=stamp, event__verb="urge"))
     return created
