@@ -161,3 +161,26 @@ def test_a_drafts_page_previews_the_rule_live(world, factories):
     page = login(world.dispatcher).get(reverse("policies:detail", args=[policy.pk])).content.decode()
     assert "草稿：按当前企业数据实时计算（2026-12-03）" in page
     assert world.enterprise.name in page
+
+
+def test_the_nightly_run_looks_only_at_changed_enterprises_and_sundays_run_at_all(world, factories):
+    grower, slow = factories
+    policy = _published(world)
+    # a correction written around the services stamps nothing: the incremental night cannot know of it
+    YearlyFigures.objects.filter(enterprise=slow, year=2025).update(revenue=Decimal("3600"))
+    with on_day(dt.date(2026, 12, 4), "04:20"):
+        assert tasks.rematch_all_policies.call_local() == 0
+        assert set(_stored(policy)) == {grower.pk}
+    with on_day(dt.date(2026, 12, 6), "04:20"):
+        assert tasks.rematch_all_policies_in_full.call_local() == 1
+        assert _stored(policy) == _live(policy)
+
+
+def test_a_rule_on_years_since_registration_is_rematched_in_full_as_enterprises_age(world, factories):
+    grower, slow = factories  # slow was registered on 2024-03-01
+    policy = _published(world, rows=[{"group": 1, "field": "years", "op": "lt", "value": "3"}])
+    assert slow.pk in _stored(policy)
+    with on_day(dt.date(2027, 3, 2), "04:20"):
+        tasks.rematch_all_policies.call_local()
+        assert slow.pk not in _stored(policy)
+        assert _stored(policy) == _live(policy)

@@ -136,7 +136,7 @@ def eligible_enterprises(request, ref: int, filters: Query[EligibleFilters],
     policy = Policy.objects.visible_to(user).select_related("jurisdiction").filter(pk=ref).first()
     if policy is None:
         raise ApiError(404, "政策不存在或您无权查看。", "not_found")
-    qs, form = filter_eligible(matching.eligible(policy, Enterprise.objects.visible_to(user)), request.GET)
+    qs, form = filter_eligible(matching.eligible_list(policy, Enterprise.objects.visible_to(user)), request.GET)
     if form.is_bound and form.errors:
         raise _filter_error(form)
     count = qs.order_by().count()

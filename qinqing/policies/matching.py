@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, DecimalField, ExpressionWrapper, F, IntegerField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual, IsNull
 
@@ -228,23 +229,60 @@ def eligible_only(policy: Policy, enterprises=None):
 
 
 _NEW = "policies_match_new"  # the fresh result of one policy, a temporary table of this connection
+CHANGED = "policies_match_changed"  # the enterprises changed since the last run (mark_changed), likewise
 
 
-def refresh(policy: Policy, today: dt.date) -> tuple[int, int]:
+def mark_changed(since) -> int:
+    """Collect into the temporary table CHANGED the enterprises whose registry row or yearly figures were
+    written since `since` (every service and importer stamps updated_at / recorded_at): what an incremental
+    re-match needs to look at. Returns their number; drop_changed() when done."""
+    from qinqing.enterprises.models import YearlyFigures
+
+    registry, figures = Enterprise._meta.db_table, YearlyFigures._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CHANGED}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {CHANGED} AS SELECT id AS enterprise_id FROM {registry} "  # noqa: S608
+                       f"WHERE updated_at >= %s UNION SELECT enterprise_id FROM {figures} WHERE recorded_at >= %s",
+                       [since, since])
+        cursor.execute(f"CREATE UNIQUE INDEX {CHANGED}_id ON {CHANGED} (enterprise_id)")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {CHANGED}")
+        cursor.execute(f"SELECT COUNT(*) FROM {CHANGED}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def drop_changed() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CHANGED}")
+
+
+def ages(policy: Policy) -> bool:
+    """Whether the rule depends on the day itself (成立满N年): an enterprise can start or stop qualifying
+    without any of its data changing, so such a policy is always re-matched in full."""
+    return any(r["cond"]["field"] == "years" for rows in rules.groups(policy.rule) for r in rows)
+
+
+def refresh(policy: Policy, today: dt.date, *, only_changed: bool = False) -> tuple[int, int]:
     """Bring the stored matches of one policy in line with its rule as of `today`: (rows removed, rows added).
 
     Set-based and a difference, not a rewrite: the rule's query (`eligible`, the whole registry of the policy's
     area) is evaluated once into a temporary table; one DELETE removes the rows that no longer hold (or whose
     group or estimate changed), one INSERT … SELECT adds the missing ones. A nightly run over a registry where
-    little changed writes little. Non-current policies (draft, ended, past their validity) keep no rows.
+    little changed writes little. `only_changed`: the same, restricted to the enterprises of mark_changed's
+    table (the nightly incremental run). Non-current policies (draft, ended, past their validity) keep no rows.
     The caller holds the policy row locked inside a transaction."""
     table = PolicyMatch._meta.db_table
     current = policy.status == Status.PUBLISHED and not (policy.valid_until and policy.valid_until < today)
+    scope, restrict = Enterprise.objects.all(), ""
+    if only_changed:
+        changed = f"SELECT enterprise_id FROM {CHANGED}"  # noqa: S608 - our temporary table
+        scope = scope.filter(pk__in=RawSQL(changed, []))  # noqa: S611 - our table, no values
+        restrict = f" AND {table}.enterprise_id IN ({changed})"
     with connection.cursor() as cursor:
         if not current:
             cursor.execute(f"DELETE FROM {table} WHERE policy_id = %s", [policy.pk])  # noqa: S608 - our table
             return cursor.rowcount, 0
-        sql, params = (eligible(policy, Enterprise.objects.all(), today)
+        sql, params = (eligible(policy, scope, today)
                        .values(m_enterprise=F("pk"), m_group=F("matched_group"), m_estimate=F("estimate"))
                        .order_by().query.sql_with_params())
         cursor.execute(f"DROP TABLE IF EXISTS {_NEW}")
@@ -256,7 +294,7 @@ def refresh(policy: Policy, today: dt.date) -> tuple[int, int]:
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {_NEW}")  # a temporary table has no statistics: plan the joins on its size
         cursor.execute(
-            f"DELETE FROM {table} WHERE policy_id = %s AND NOT EXISTS (SELECT 1 FROM {_NEW} n "  # noqa: S608
+            f"DELETE FROM {table} WHERE policy_id = %s{restrict} AND NOT EXISTS (SELECT 1 FROM {_NEW} n "  # noqa: S608
             f"WHERE n.enterprise_id = {table}.enterprise_id AND n.matched_group = {table}.matched_group "
             f"AND (n.estimate = {table}.estimate OR (n.estimate IS NULL AND {table}.estimate IS NULL)))",
             [policy.pk])

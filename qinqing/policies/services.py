@@ -240,18 +240,25 @@ def publish_policy(user, policy) -> Policy:
     return policy
 
 
-def rematch_policy(policy, today: dt.date | None = None) -> tuple[int, int]:
+def rematch_policy(policy, today: dt.date | None = None, *, changed_since=None) -> tuple[int, int]:
     """重新匹配: the policy's stored matches (PolicyMatch) brought in line with its rule and record as of `today`,
     set-based (matching.refresh), in one transaction holding the policy row; `matched_at` says when. A system
     job, not a user's act: the services that change a policy call it inside their own transaction (publish, rule,
-    record, expiry), the nightly task for every policy. Returns (rows removed, rows added)."""
+    record, expiry), the nightly task for every policy. Returns (rows removed, rows added).
+
+    `changed_since` (the nightly run, with matching.mark_changed's table filled from that moment): only the
+    enterprises changed since are re-evaluated, when that is enough — the policy was matched at or after that
+    moment, has not been edited since, and its rule does not depend on the day (成立满N年). Otherwise in full."""
     today = today or clock.today()
     pk = policy.pk if isinstance(policy, Policy) else policy
     with transaction.atomic():
         found = Policy.objects.select_for_update().filter(pk=pk).first()
         if found is None:
             return 0, 0
-        removed, added = matching.refresh(found, today)
+        incremental = (changed_since is not None and found.matched_at is not None
+                       and found.matched_at >= changed_since and found.updated_at <= found.matched_at
+                       and not matching.ages(found))
+        removed, added = matching.refresh(found, today, only_changed=incremental)
         stored = found.status == Status.PUBLISHED and not (found.valid_until and found.valid_until < today)
         stamp = clock.now() if stored else None
         Policy.objects.filter(pk=pk).update(matched_at=stamp)  # not updated_at: the record did not change
@@ -260,18 +267,36 @@ def rematch_policy(policy, today: dt.date | None = None) -> tuple[int, int]:
     return removed, added
 
 
-def rematch_all_policies(today: dt.date | None = None) -> int:
+INCREMENTAL_SHARE = 0.2  # above this share of the registry changed (a yearly import), every policy in full
+
+
+def rematch_all_policies(today: dt.date | None = None, *, full: bool = False) -> int:
     """The nightly re-match: every published policy, and every policy that still has stored matches (one past
-    its validity since yesterday loses them), each in its own transaction. Returns the rows written."""
-    from django.db.models import Q
+    its validity since yesterday loses them), each in its own transaction. Returns the rows written.
+
+    Incremental unless `full`: the enterprises whose registry row or figures were written since the oldest
+    stored policy's last match are collected once (matching.mark_changed), and each policy whose stored rows
+    are that recent is re-evaluated on those enterprises only (see rematch_policy). The weekly run is `full`,
+    for whatever was written around the services."""
+    from django.db.models import Min, Q
+
+    from qinqing.enterprises.models import Enterprise
 
     today = today or clock.today()
     ids = list(Policy.objects.filter(Q(status=Status.PUBLISHED) | Q(matched_at__isnull=False))
                .order_by("pk").values_list("pk", flat=True))
+    since = None
+    if not full:
+        since = Policy.objects.filter(pk__in=ids, matched_at__isnull=False).aggregate(m=Min("matched_at"))["m"]
+    if since is not None and matching.mark_changed(since) > INCREMENTAL_SHARE * Enterprise.objects.count():
+        since = None
     written = 0
-    for pk in ids:
-        removed, added = rematch_policy(pk, today)
-        written += removed + added
+    try:
+        for pk in ids:
+            removed, added = rematch_policy(pk, today, changed_since=since)
+            written += removed + added
+    finally:
+        matching.drop_changed()
     return written
 
 
