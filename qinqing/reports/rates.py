@@ -24,7 +24,7 @@ demands of the period only, in one query.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 
 from qinqing.demands.models import OPEN_STATES, Stage, State
 
@@ -161,8 +161,15 @@ class Rates:
 
 
 def late_conditions(today: dt.date) -> dict[str, Q]:
-    """Per stage: still open, the stage not done, its deadline before today."""
+    """Per stage: still open, the stage not done, its deadline before today, and the clock not stopped.
+
+    A demand paused (挂起, qinqing.handoffs) has its remaining deadlines moved by every working day the pause
+    lasts; they are written into the deadline columns only when it resumes. While it stands, a deadline the
+    pause began on or before cannot pass, so that stage is not late; one missed before the pause began stays
+    late. The one place every live 按时率 judges lateness (dashboard, circulars, unit assessment, the public
+    page's 逾期未办结), so they all agree."""
     return {f"{m}_late": Q(state__in=OPEN_STATES, **{f"{done}__isnull": True, f"{due}__lt": today})
+            & (Q(paused_since__isnull=True) | Q(paused_since__date__gt=F(due)))
             for m, done, due in STAGES.values()}
 
 
