@@ -171,3 +171,28 @@ class ReplyCheck(models.Model):
 
     def __str__(self):
         return f"{self.demand_id}：{'、'.join(self.flags) or '无提示'}"
+
+
+class Reading(models.Model):
+    """A demand's text as the classifier reads it, segmented once (qinqing.textmodel.reading): its title and
+    content normalized, and their jieba words separated by spaces (a word never holds a space).
+
+    `version` names the normaliser and the user dictionary it was segmented with, `source` the text it was
+    read from: a dictionary term added, or the demand's text changed, and the row is read again when next
+    needed. Written by the worker that delivers the intake, by training for the demands without one, and
+    by `manage.py textmodel segment`."""
+
+    demand = models.OneToOneField("demands.Demand", models.CASCADE, primary_key=True, related_name="+",
+                                  db_constraint=False)
+    version = models.CharField(max_length=16)
+    source = models.CharField(max_length=16)
+    title = models.TextField()
+    content = models.TextField()
+    title_words = models.TextField()
+    content_words = models.TextField()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "诉求分词结果"
+
+    def __str__(self):
+        return f"诉求{self.demand_id}的分词"

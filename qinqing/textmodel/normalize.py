@@ -11,8 +11,12 @@ runs of white space become one space.
 own (the keyword search's segmentation, qinqing.lib.text, is not touched: its stored words must not change
 under it), loaded once per process and reloaded when a term is saved or deleted in this process, or a
 minute later for changes made by another process.
+
+`reading_version()` names this normal form and the dictionary in 16 characters: the stored segmentations
+(models.Reading) made under another one are read again.
 """
 
+import hashlib
 import logging
 import re
 import threading
@@ -27,6 +31,8 @@ from qinqing.lib.text import clean_text
 jieba.setLogLevel(logging.WARNING)
 
 _TTL_SECONDS = 60
+# Raise when normalize() or words() change what they return: every stored segmentation is then read again.
+RULES = "1"
 # Pinyin with tone marks in brackets straight after a Chinese character: "工商聯(lián)" -> "工商联".
 _PINYIN = re.compile(r"(?<=[\u4e00-\u9fff])\((?:[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+)\)")
 # Anonymised places in public data ("A市", "A3区", "B1县"): a letter says nothing about the demand.
@@ -63,6 +69,7 @@ class _Dictionary:
         self.loaded_at = 0.0
         self.stale = True
         self.taxonomy = None
+        self.version = ""
 
     def invalidate(self) -> None:
         self.stale = True
@@ -81,13 +88,13 @@ class _Dictionary:
         with self.lock:
             if not self._fresh(taxonomy):
                 self.stale = False  # before the build: a change made while it reads marks it stale again
-                self.tokenizer = self._build()
+                self.tokenizer, self.version = self._build()
                 self.taxonomy = taxonomy
                 self.loaded_at = time.monotonic()
             return self.tokenizer
 
     @staticmethod
-    def _build() -> jieba.Tokenizer:
+    def _build() -> tuple[jieba.Tokenizer, str]:
         from .models import Term
 
         # A copy of the default dictionary's frequencies (tens of milliseconds) instead of loading it again.
@@ -96,7 +103,9 @@ class _Dictionary:
         tokenizer.FREQ = dict(jieba.dt.FREQ)
         tokenizer.total = jieba.dt.total
         tokenizer.initialized = True
-        for word, weight in Term.objects.values_list("word", "weight"):
+        terms = list(Term.objects.order_by("word").values_list("word", "weight"))
+        digest = hashlib.blake2b(f"{RULES}|{jieba.__version__}|{terms!r}".encode(), digest_size=8).hexdigest()
+        for word, weight in terms:
             word = normalize(word)
             if word:
                 # Without a weight, jieba's suggest_freq picks one just high enough to keep the term whole.
@@ -104,10 +113,16 @@ class _Dictionary:
                     tokenizer.add_word(word, weight)
                 else:
                     tokenizer.add_word(word, tokenizer.suggest_freq(word, tune=False))
-        return tokenizer
+        return tokenizer, digest
 
 
 dictionary = _Dictionary()
+
+
+def reading_version() -> str:
+    """The normal form's rules, jieba's version and the user dictionary, as 16 hex characters."""
+    dictionary.get()
+    return dictionary.version
 
 
 def words(text: str) -> list[str]:

@@ -25,7 +25,7 @@ from qinqing.demands.errors import DomainError, PermissionDeniedError
 from qinqing.demands.verbs import is_admin
 from qinqing.lib import clock
 
-from . import classifier
+from . import classifier, reading
 from .models import Kind, TextModel
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _check_admin(user) -> None:
 # ---------------------------------------------------------------- training data
 
 def training_examples(kind: str) -> tuple[list, list, dict]:
-    """(rows of (title, content), labels as ids, {id: name}) for the learnable labels of `kind`.
+    """(rows of (pk, title, content), labels as ids, {id: name}) for the learnable labels of `kind`.
 
     Confirmed demands only (dispatched at least once), labels that are still in use (active categories,
     active units), and of those only the labels with at least `min_examples()` demands."""
@@ -63,8 +63,9 @@ def training_examples(kind: str) -> tuple[list, list, dict]:
     counts = dict(confirmed.values_list(column).annotate(n=Count("pk")).values_list(column, "n"))
     learnable = sorted(pk for pk, n in counts.items() if n >= min_examples())
     rows = list(confirmed.filter(**{f"{column}__in": learnable}).order_by("pk")
-                .values_list("title", "content", column))
-    return [(t, c) for t, c, _ in rows], [str(label) for _, _, label in rows], {str(pk): names[pk] for pk in learnable}
+                .values_list("pk", "title", "content", column))
+    return ([(pk, t, c) for pk, t, c, _ in rows], [str(label) for *_, label in rows],
+            {str(pk): names[pk] for pk in learnable})
 
 
 # ---------------------------------------------------------------- train, activate, roll back
@@ -83,7 +84,7 @@ def train_model(user, kind: str, *, folds: int = 5) -> TextModel:
         raise DomainError(f"{Kind(kind).label}模型需要至少两个类别各有{min_examples()}条已交办诉求，"
                           f"目前{len(names)}个类别达到；在此之前由关键词给出建议。")
     started = time.perf_counter()
-    docs = [classifier.make_doc(t, c) for t, c in texts]
+    docs = reading.docs_for(texts)  # segmented once per demand and kept: only the new ones are segmented now
     if len(docs) > classifier.LARGE:  # nested cross-validation would take hours: one fit scored on 20% held out
         model, scores = classifier.fit_large(docs, labels)
         protocol = f"分层留出20%验证（样本超过{classifier.LARGE}条，参数取样本数据上选定的一组）"
@@ -349,11 +350,13 @@ def auto_dispatch(demand):
 
 def read_received(demand) -> None:
     """What the system does with a new demand's text once it is received, in the worker that delivers the
-    intake: index its signature for the duplicate check, then auto-dispatch it if switched on."""
+    intake: segment it once for the classifier's training, index its signature for the duplicate check,
+    then auto-dispatch it if switched on."""
     from . import duplicates
 
     try:
         with transaction.atomic():  # a savepoint: a failure here never costs the intake its notifications
+            reading.read_demands([demand])
             duplicates.index_demand(demand)
             auto_dispatch(demand)
     except Exception:

@@ -5,6 +5,7 @@
   textmodel train --kind category|unit          train a new version on the confirmed demands (as the worker)
   textmodel rollback --kind category|unit       activate the version before the active one
   textmodel signatures                          index the demands not yet in the duplicate check's index
+  textmodel segment                             segment and keep the demands without a current reading
   textmodel replies FILE                        the reply quality check's figures on messages with replies
                                                 (附件4: 留言主题, 留言详情, 答复意见)
 
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from qinqing.demands.errors import DomainError
 from qinqing.hotissues import hotfile
-from qinqing.textmodel import classifier, duplicates, services
+from qinqing.textmodel import classifier, duplicates, reading, services
 from qinqing.textmodel.datasets import DatasetError, read_examples
 from qinqing.textmodel.models import Kind
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
         for name, text in (("train", "用已交办诉求训练新版本并启用"), ("rollback", "回退到当前版本之前的版本")):
             sub.add_parser(name, help=text).add_argument("--kind", choices=Kind.values, default=Kind.CATEGORY)
         sub.add_parser("signatures", help="为尚未建立查重签名的诉求建立签名（批量导入后运行）")
+        sub.add_parser("segment", help="为尚未分词（或分词词典已变）的诉求分词并保存，供训练与批量分类使用（批量导入后运行）")
         sub.add_parser("replies", help="答复质量检查在带答复的留言文件上的统计（如泰迪杯附件4）").add_argument(
             "file", help="CSV 或 .xlsx，列：留言主题、留言详情、答复意见")
         hotfile.add_parser(sub)  # textmodel hot FILE: qinqing.hotissues.hotfile
@@ -61,6 +63,10 @@ class Command(BaseCommand):
                 started = time.perf_counter()
                 done = duplicates.index_missing()
                 self.stdout.write(f"已为 {done} 件诉求建立查重签名（{time.perf_counter() - started:.1f} 秒）。")
+            elif action == "segment":
+                started = time.perf_counter()
+                done = reading.read_missing()
+                self.stdout.write(f"已为 {done} 件诉求分词并保存（{time.perf_counter() - started:.1f} 秒）。")
             elif action == "replies":
                 self.replies(options["file"])
             elif action == "hot":
