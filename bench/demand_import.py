@@ -14,9 +14,12 @@ without one. Target: 100,000 rows under 120 s, memory under 1 GB, on PostgreSQL.
 """
 
 import argparse
+import contextlib
+import cProfile
 import datetime as dt
 import multiprocessing
 import os
+import pstats
 import random
 import resource
 import shutil
@@ -63,12 +66,31 @@ def write_sheet(path: str, rows: int, enterprises: list, units: dict, seed: int)
     book.save(path)
 
 
+def backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (its /proc entry; the cluster is local), or
+    NaN: next to the process's own CPU it says what the import costs whatever else the machine is running."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return float("nan")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261203)
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile the import (cProfile) and print its N costliest functions")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qinqing-bench-import."))
     try:
@@ -85,6 +107,7 @@ def run(args, work: Path, database_url: str) -> int:
     import dataset
     from django.core.management import call_command
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from qinqing.accounts.models import Unit
     from qinqing.demands.importer import DemandImporter, import_demands
@@ -113,14 +136,25 @@ def run(args, work: Path, database_url: str) -> int:
     check_s = time.perf_counter() - started
     print(f"    check only: {check_s:.1f} s ({report.total_rows / check_s:,.0f} rows/s); {report.summary()}", flush=True)
 
+    profile = cProfile.Profile() if args.profile else None
+    db_cpu = backend_cpu()
     started, cpu = time.perf_counter(), time.process_time()
-    report = import_demands(user, path)
+    with CaptureQueriesContext(connection) if profile else contextlib.nullcontext([]) as queries:
+        if profile:
+            profile.enable()
+        report = import_demands(user, path)
+        if profile:
+            profile.disable()
     total_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    db_cpu = backend_cpu() - db_cpu
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # CPU seconds of this process do not grow with the machine's load, unlike wall time (the database's own
     # work is not in them on PostgreSQL; on SQLite it is).
-    print(f"    import (check + write): {total_s:.1f} s wall, {cpu_s:.1f} s CPU ({report.created / total_s:,.0f} rows/s); "
-          f"{report.summary()}; peak memory {peak_mb:,.0f} MB", flush=True)
+    print(f"    import (check + write): {total_s:.1f} s wall, CPU {cpu_s:.1f} s this process + {db_cpu:.1f} s its database "
+          f"backend ({report.created / total_s:,.0f} rows/s); {report.summary()}; peak memory {peak_mb:,.0f} MB"
+          + (f"; {len(queries):,} statements" if profile else ""), flush=True)
+    if profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
     count = Demand.objects.count()
 
     started = time.perf_counter()
