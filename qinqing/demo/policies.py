@@ -17,7 +17,7 @@ from decimal import Decimal
 from qinqing.accounts.models import Jurisdiction
 from qinqing.enterprises.models import Enterprise
 from qinqing.lib import clock
-from qinqing.policies import rules
+from qinqing.policies import rules, services
 from qinqing.policies.models import AmountKind, Policy, PolicyEvent, Status
 
 from .figures import DISTRICT_CODE
@@ -186,5 +186,38 @@ def build(rng: random.Random, step) -> None:
                            else "演示：执行期满", created_at=now)
                for p in saved if p.status in (Status.REPEALED, Status.EXPIRED)]
     PolicyEvent.objects.bulk_create(events)
+    matches = services.rematch_all_policies()  # the stored match table, set-based per policy, as the night does
+    questions = _link_questions(saved)
     step(f"惠企政策已登记：{len(saved)}项（免申即享{sum(p.no_application for p in saved)}项），"
-         f"企业成立日期{len(enterprises)}家")
+         f"企业成立日期{len(enterprises)}家，匹配结果{matches}条，政策问题{questions}件")
+
+
+# The demo's 政策落地难 demands (qinqing.demo.texts) that are about one of the demo's policies: their title → the
+# policy's. A demand received after the policy was published becomes one of its questions (the policy page lists
+# them), as an enterprise's question asked from the portal would (services.ask_about_policy).
+QUESTION_TOPICS = {
+    "技改设备补贴申报后迟迟未兑现": "规模以上工业企业技术改造设备投资补助",
+    "高新技术企业认定奖励未到位": "高新技术企业首次认定奖励",
+    "稳岗返还政策申领咨询": "稳岗返还",
+    "消费券、促销活动补贴政策兑现": "住宿餐饮业消费促进补贴",
+}
+
+
+def _link_questions(policies) -> int:
+    from django.db.models import F
+
+    from qinqing.demands.models import Demand
+    from qinqing.policies.models import PolicyDemand
+
+    by_title = {p.title: p for p in policies}
+    links = []
+    for topic, title in QUESTION_TOPICS.items():
+        policy = by_title.get(title)
+        if policy is None or policy.published_on is None:
+            continue
+        asked = (Demand.objects.filter(title=topic, category__name=services.QUESTION_KIND, enterprise__isnull=False,
+                                       received_at__date__gte=policy.published_on, policy_link__isnull=True)
+                 .annotate(at=F("received_at")).values_list("pk", "at"))
+        links += [PolicyDemand(policy=policy, demand_id=pk, created_at=at) for pk, at in asked]
+    PolicyDemand.objects.bulk_create(links)
+    return len(links)

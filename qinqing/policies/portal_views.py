@@ -21,7 +21,7 @@ def _current(user):
 
 @portal_page
 def my_policies(request):
-    """Two queries for the lists: the current policies, then one row of the enterprise with every rule."""
+    """Two queries for the lists: the current policies, then the enterprise's rows of the stored match table."""
     user = request.user
     policies = list(_current(user))
     matches = matching.policies_for(user.enterprise, policies)

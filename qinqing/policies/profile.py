@@ -1,7 +1,7 @@
 """The 惠企政策 section of the enterprise's 360° page: the current policies it qualifies for, with estimates.
 
 Two queries whatever the library holds: the policies the user sees that apply where the enterprise is, then
-one row of the enterprise with every rule as a column (matching.policies_for)."""
+the enterprise's rows of the stored match table (matching.policies_for)."""
 
 from django.urls import reverse
 

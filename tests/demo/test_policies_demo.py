@@ -43,3 +43,25 @@ def test_the_demo_factory_sees_its_matched_policies_on_its_portal(demo):
     matched = page.split("其他现行政策")[0]
     assert "规模以上工业企业技术改造设备投资补助" in matched and "30.00万元" in matched
     assert "无需申报" in matched
+
+
+def test_the_demo_stores_every_current_policys_matches_as_its_rule_selects_them(demo):
+    from qinqing.policies.models import PolicyMatch
+
+    for policy in Policy.objects.current():
+        assert matching.stores_matches(policy), policy.title
+        stored = set(PolicyMatch.objects.filter(policy=policy).values_list("enterprise_id", "estimate"))
+        live = {(e.pk, matching.money(e.estimate)) for e in matching.eligible(policy)}
+        assert stored == live, policy.title
+    assert not PolicyMatch.objects.exclude(policy__in=Policy.objects.current()).exists()
+
+
+def test_the_technical_renovation_policy_page_lists_the_questions_enterprises_raised_about_it(demo):
+    policy = Policy.objects.get(title="规模以上工业企业技术改造设备投资补助")
+    questions = policy.questions.select_related("demand")
+    assert questions.exists()
+    assert all(q.demand.received_at.date() >= policy.published_on for q in questions)
+    page = login(User.objects.get(username="admin")).get(reverse("policies:detail", args=[policy.pk]))
+    section = page.content.decode().split('id="questions"')[1].split("</section>")[0]
+    assert "技改设备补贴申报后迟迟未兑现" in section
+    assert "暂无企业就本政策提问" not in section
