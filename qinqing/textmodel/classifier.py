@@ -13,6 +13,7 @@ everything it was given.
 import itertools
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ from sklearn.svm import LinearSVC
 
 from .normalize import normalize, words
 
-CHUNK = 5000  # demands vectorised at a time: memory stays flat however many are trained on
+CHUNK = 2500  # demands vectorised at a time: memory stays flat however many are trained on
 SEED = 20200301  # every shuffle and solver is seeded: the same data gives the same model and figures
 
 # The inner search. Chosen after trying wider grids on the Teddy Cup sample, so the grid itself was shaped on
@@ -112,10 +113,7 @@ class Features(BaseEstimator, TransformerMixin):
         # Characters a chunk at a time (a hundred thousand demands hold a hundred million character and pair
         # occurrences): each chunk's distinct keys and their document frequencies, then summed.
         chunk_keys, chunk_df, chunk_counts = [], [], []
-        for start in range(0, len(docs), CHUNK):
-            doc, key, weight = self._char_entries(docs[start:start + CHUNK])
-            keys, column = np.unique(key, return_inverse=True)
-            counts = _matrix(weight, doc, column.ravel(), (min(CHUNK, len(docs) - start), len(keys)))
+        for keys, counts in _chunks(self._chunk_counts, docs):
             chunk_keys.append(keys)
             chunk_df.append(_df(counts))
             if keep:
@@ -141,8 +139,14 @@ class Features(BaseEstimator, TransformerMixin):
         if "word_index_" not in self.__dict__:  # char_max beyond pairs, or a model pickled before the counting
             return sp.hstack([self.words_.transform(self._word_docs(docs)),
                               self.chars_.transform(self._char_docs(docs))], format="csr")
-        parts = [self._transform(docs[start:start + CHUNK]) for start in range(0, len(docs), CHUNK)]
+        parts = _chunks(self._transform, docs)
         return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+
+    def _chunk_counts(self, docs):
+        """(the chunk's distinct character keys, its documents × those keys count matrix)."""
+        doc, key, weight = self._char_entries(docs)
+        keys, column = np.unique(key, return_inverse=True)
+        return keys, _matrix(weight, doc, column.ravel(), (len(docs), len(keys)))
 
     def _transform(self, docs):
         words = self._word_counts(docs, self.word_index_)[0]
@@ -223,6 +227,16 @@ class Features(BaseEstimator, TransformerMixin):
         if "word_index_" not in self.__dict__:
             return len(self.words_.vocabulary_)
         return len(self.word_names_)
+
+
+def _chunks(fn, docs: list) -> list:
+    """fn over the docs a CHUNK at a time, two chunks at once: numpy's sorting and searching and scipy's
+    sparse building release the GIL, so a large batch uses both cores of the server."""
+    pieces = [docs[start:start + CHUNK] for start in range(0, len(docs), CHUNK)] or [docs]
+    if len(pieces) == 1:
+        return [fn(pieces[0])]
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(fn, pieces))
 
 
 def _codes(strings: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -477,8 +491,6 @@ def fit_large(docs: list, labels: list, params: dict | None = None, holdout: flo
     The features (vocabulary and idf: the texts' statistics, no labels) are counted once, on every text;
     the two SVMs are fitted at the same time in two threads (liblinear releases the GIL), so retraining on
     100,000 demands uses both cores of the server."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from sklearn.model_selection import train_test_split
 
     params = dict(params or LARGE_PARAMS)
