@@ -289,6 +289,12 @@ def refresh(policy: Policy, today: dt.date, *, only_changed: bool = False) -> tu
         # to the fen, as the column stores it (else SQLite's float arithmetic would differ from it every night)
         money_sql = ("CAST(t.m_estimate AS NUMERIC(16, 2))" if connection.vendor == "postgresql"
                      else "ROUND(t.m_estimate, 2)")
+        cursor.execute(f"SELECT 1 FROM {table} WHERE policy_id = %s LIMIT 1", [policy.pk])  # noqa: S608
+        if cursor.fetchone() is None:  # nothing stored yet (publication): no difference to take, one INSERT
+            cursor.execute(f"INSERT INTO {table} (policy_id, enterprise_id, matched_group, estimate, "  # noqa: S608
+                           f"matched_on) SELECT %s, t.m_enterprise, t.m_group, {money_sql}, %s FROM ({sql}) t",
+                           [policy.pk, today, *params])
+            return 0, cursor.rowcount
         cursor.execute(f"CREATE TEMPORARY TABLE {_NEW} AS SELECT t.m_enterprise AS enterprise_id, "  # noqa: S608
                        f"t.m_group AS matched_group, {money_sql} AS estimate FROM ({sql}) t", params)
         if connection.vendor == "postgresql":
