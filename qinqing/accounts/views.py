@@ -127,10 +127,13 @@ def _leader_rates(user, today):
 
 def _leader_summary(visible, user, today):
     year_start = today.replace(month=1, day=1)
+    # A demand handed between levels is received once: a linked copy at the receiving level (qinqing.handoffs)
+    # is not a new receipt, and its closure is the hand-back of its reply, not a 销号.
+    original = Q(handed_from__isnull=True)
     c = visible.exclude(state=State.MERGED).aggregate(
-        year=Count("pk", filter=Q(received_at__gte=_local_midnight(year_start))),
+        year=Count("pk", filter=Q(received_at__gte=_local_midnight(year_start)) & original),
         open=Count("pk", filter=Q(state__in=OPEN_STATES)),
-        closed=Count("pk", filter=Q(state=State.CLOSED)),
+        closed=Count("pk", filter=Q(state=State.CLOSED) & original),
         long_term=Count("pk", filter=Q(state=State.LONG_TERM)),
         transferred=Count("pk", filter=Q(state=State.TRANSFERRED)),
         late=Count("pk", filter=Q(state__in=OPEN_STATES, next_due__lt=today)),

@@ -43,7 +43,6 @@ from .models import (
     Outcome,
     Stage,
     State,
-    Tier,
 )
 from .search import PENDING
 from .taxonomy import aspect_label, get_taxonomy
@@ -830,16 +829,15 @@ def mark_long_term(user, demand, *, reason: str, version: int | None = None) -> 
 
 
 def transfer_to_city(user, demand, *, reason: str, version: int | None = None) -> Demand:
-    """移送市级: the district cannot solve it within its powers."""
+    """移送市级: the district cannot solve it within its powers. One way with the hand-offs between levels: the
+    demand is handed to the level above (qinqing.handoffs.services.hand_off_up), which works on its own linked
+    copy with its own clock and sends its reply back here; both ledgers count it once (移出 / 移入)."""
+    from qinqing.handoffs.services import hand_off_up
+
     with transaction.atomic():
         demand = _lock(user, demand, version)
         _authorize("transfer", user, demand)
-        reason = _required(reason, "移送理由", 2000)
-        from_state = demand.state
-        demand.state, demand.outcome, demand.tier = State.TRANSFERRED, Outcome.TRANSFERRED, Tier.CITY
-        _save(demand, ["state", "outcome", "tier"])
-        _log(demand, user, "transfer", from_state, reason)
-    return demand
+        return hand_off_up(user, demand, reason=reason).source
 
 
 REPLY_OUTCOMES = (Outcome.SOLVED, Outcome.EXPLAINED, Outcome.UNSOLVABLE)

@@ -3,7 +3,8 @@
 The city gets a dispatcher and a bureau of its own (常州市工业和信息化局) so that a hand-off has somewhere to
 go: of the district's demands in handling, one was handed to the city, which dispatched, contacted the
 enterprise and replied (the reply is back on the district's demand, awaiting the enterprise's rating), and
-one waits in the city dispatcher's inbox. Two handlers asked to pause a demand: one approved (the clock
+one waits in the city dispatcher's inbox; the demands the stories sent to the city (移送市级, a hand-off too)
+are under study there. Two handlers asked to pause a demand: one approved (the clock
 stands still, 已挂起 on every countdown), one waiting for the dispatcher's decision. About a dozen service
 calls, with nobody notified (history is written quietly).
 """
@@ -14,10 +15,10 @@ from django.contrib.auth.hashers import make_password
 
 from qinqing.accounts.models import Role, RoleGrant, Unit, User
 from qinqing.demands import services
-from qinqing.demands.models import Demand, Outcome
+from qinqing.demands.models import Demand, Outcome, State
 from qinqing.demands.verbs import HANDLING
 from qinqing.handoffs import services as handoffs
-from qinqing.handoffs.models import Pause
+from qinqing.handoffs.models import HandOff, Pause
 
 from . import names
 from .org import PASSWORD
@@ -25,6 +26,7 @@ from .org import PASSWORD
 CITY_DISPATCHER = "shi_diaodu"
 REASONS_UP = ["企业诉求涉及跨区协调和市级审批权限，区级无法办理，移送市级统筹。",
               "涉及市级专项资金申报口径，需市工信局研究答复。"]
+CITY_STUDY = "涉及市级政策口径和跨区统筹，已列入市级研究推进事项，由市工信局牵头定期报告进展。"
 CITY_REPLY = ("经市工业和信息化局研究，已将该企业诉求纳入市级协调事项，由市局牵头会同相关部门办理，"
               "并已电话告知企业联系人办理安排。")
 
@@ -52,6 +54,14 @@ def build(rng: random.Random, org, step=print) -> None:
     answered, waiting, paused, pending = rng.sample(candidates, 4)
     dispatcher = org.dispatchers[0]
     with services.notifications_suppressed():
+        # The stories' 移送市级 went through the hand-off (demands.services.transfer_to_city), so the city holds
+        # a linked copy of each; it put them under study with its bureau, as the district's report says
+        # (移送市级研究), rather than leaving them in its dispatcher's inbox since the spring.
+        earlier = list(HandOff.objects.filter(status=HandOff.Status.OPEN, target__state=State.RECEIVED)
+                       .select_related("target").order_by("pk"))
+        for old in earlier:
+            services.dispatch_demand(city_dispatcher, old.target, lead_unit=city_unit)
+            services.mark_long_term(city_dispatcher, old.target, reason=CITY_STUDY)
         handoff = handoffs.hand_off_demand(dispatcher, answered, to_jurisdiction=org.city, reason=REASONS_UP[0])
         services.dispatch_demand(city_dispatcher, handoff.target, lead_unit=city_unit)
         services.contact_enterprise(city_handler, handoff.target, method="电话")

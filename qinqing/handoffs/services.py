@@ -117,6 +117,18 @@ def hand_off_demand(user, demand, *, to_jurisdiction, reason: str, version: int 
     return handoff
 
 
+def hand_off_up(user, demand, *, reason: str, version: int | None = None) -> HandOff:
+    """移送上级 to the nearest level above the demand's district: what the older 移送市级 verb
+    (demands.services.transfer_to_city) and its API operation do, through `hand_off_demand`, so a demand
+    sent up is one hand-off however it was sent, counted once at each level (移出 / 移入)."""
+    scope = ds.dispatch_scope(demand)
+    ups = [j for j in handoff_targets(user, demand) if scope.path.startswith(j.path)]
+    if not ups and is_dispatcher(user, demand) and demand.state in HANDOFF_STATES:
+        raise DomainError(f"{scope.name}以上没有可以接收移送的层级。")
+    # None when the user may not hand it over or the state forbids it: hand_off_demand says which.
+    return hand_off_demand(user, demand, to_jurisdiction=ups[-1] if ups else None, reason=reason, version=version)
+
+
 def return_reply(user, target: Demand) -> HandOff | None:
     """答复回传: the receiving level's reply and outcome go back to the demand it was handed from.
 

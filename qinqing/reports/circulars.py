@@ -18,6 +18,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 
 from qinqing.accounts.models import Jurisdiction, Unit
 from qinqing.demands.models import OPEN_STATES, Category, Demand, Stage, State, Urging
+from qinqing.handoffs.models import HandOff
+from qinqing.handoffs.services import handoff_counts
 from qinqing.lib import clock
 from qinqing.workdays import calendar as workcal
 
@@ -65,9 +67,15 @@ def _one_pass(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date):
     the period's replies, on-time replies and closures (only a lead unit replies or closes, so the units
     add up to them). Rows no figure counts are left out before grouping; a few thousand groups at most."""
     start, end = stats.local_bounds(period)
-    received = Q(received_at__gte=start, received_at__lt=end) & ~Q(state=State.MERGED)
-    replied = Q(replied_at__gte=start, replied_at__lt=end)
-    closed = Q(closed_at__gte=start, closed_at__lt=end, state=State.CLOSED)
+    # A demand handed between levels (qinqing.handoffs) is one demand: its linked copy at the receiving level is
+    # counted there under 移入, not received again, and its closure is the hand-back, not a 销号; a reply handed
+    # back counts once in a scope holding both levels (the receiving level's own), once in the sender's alone.
+    original = Q(handed_from__isnull=True)
+    answered_inside = Exists(HandOff.objects.filter(source_id=OuterRef("pk"), status=HandOff.Status.ANSWERED,
+                                                    to_jurisdiction__path__startswith=jurisdiction.path))
+    received = Q(received_at__gte=start, received_at__lt=end) & ~Q(state=State.MERGED) & original
+    replied = Q(replied_at__gte=start, replied_at__lt=end) & ~Q(answered_inside)
+    closed = Q(closed_at__gte=start, closed_at__lt=end, state=State.CLOSED) & original
     open_ = Q(state__in=OPEN_STATES)
     overdue = Q(due_order__lt=today)
     under: dict[int, list[int]] = defaultdict(list)  # top-level category → itself and its children
@@ -78,12 +86,13 @@ def _one_pass(jurisdiction: Jurisdiction, period: stats.Period, today: dt.date):
         "replied_ontime": Count("pk", filter=replied & Q(replied_at__date__lte=F("resolve_due"))),
         "closed": Count("pk", filter=closed), "open": Count("pk", filter=open_),
         "overdue": Count("pk", filter=overdue),
-        "merged": Count("pk", filter=Q(received_at__gte=start, received_at__lt=end, state=State.MERGED)),
+        "merged": Count("pk", filter=Q(received_at__gte=start, received_at__lt=end, state=State.MERGED) & original),
         **{f"state_{i}": Count("pk", filter=received & Q(state=value)) for i, value in enumerate(stats.COUNTED_STATES)},
         **{f"top_{top}": Count("pk", filter=received & Q(category_id__in=ids)) for top, ids in under.items()},
     }
     rows = list(Demand.objects.filter(jurisdiction__path__startswith=jurisdiction.path)
-                .filter(Q(received_at__gte=start, received_at__lt=end) | replied | closed | open_ | overdue)
+                .filter(Q(received_at__gte=start, received_at__lt=end) | Q(replied_at__gte=start, replied_at__lt=end)
+                        | closed | open_ | overdue)
                 .values("lead_unit_id").order_by().annotate(**measures))
     by_top = {top: sum(r[f"top_{top}"] for r in rows) for top in under}
     states = {value: sum(r[f"state_{i}"] for r in rows) for i, value in enumerate(stats.COUNTED_STATES)}
@@ -125,6 +134,7 @@ def _snapshot(kind: str, jurisdiction: Jurisdiction, period: stats.Period, today
         "merged": figures.merged.value,
         "overdue": [[i.label, i.value, i.url] for i in overdue],
         "finished": finished,
+        "moved": handoff_counts(jurisdiction, *stats.local_bounds(period)),  # 移出 / 移入, each once
         "units": units,
         "rates": [r.as_dict() for r in rates.live(stats.received(jurisdiction, period), period.start, period.end,
                                                   today).shown],
@@ -197,6 +207,10 @@ def _lead(data: dict) -> str:
     else:
         text += (f"其中已办结{outcomes.get('已办结', 0)}件，区级研究推进{outcomes.get('区级研究推进', 0)}件，"
                  f"移送市级研究{outcomes.get('移送市级研究', 0)}件，尚在办理{outcomes.get('办理中', 0)}件。")
+    moved = data.get("moved") or {}
+    if moved.get("out") or moved.get("in"):
+        text += (f"本期移交其他层级（移出）{moved['out']}件，其他层级移交本级（移入）{moved['in']}件，"
+                 "移入的不重复计入受理数。")
     finished = data["finished"]
     text += f"本期正式答复{finished['replied']}件（按期{finished['replied_ontime']}件），销号办结{finished['closed']}件。"
     overdue = data["overdue"][0][1]
