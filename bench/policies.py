@@ -234,7 +234,7 @@ def build_policies(count: int, district, towns) -> float:
 
 # ---------------------------------------------------------------- the measurements
 
-def measure_matching(pg: bool, sample: int) -> dict:
+def measure_matching(pg: bool, sample: int, push: bool = True) -> dict:
     from django.db import connection
 
     from qinqing.accounts.models import User
@@ -259,6 +259,15 @@ def measure_matching(pg: bool, sample: int) -> dict:
                 cursor.execute("ANALYZE")
         out["rematch"] = _rematch_all(services, "nightly re-match after the import")
         out["rematch_idle"] = _rematch_all(services, "nightly re-match with nothing changed")
+        every = list(Policy.objects.order_by("pk").values_list("pk", flat=True))
+        sample_ids = every[::max(1, len(every) // 20)][:20]
+        started = time.perf_counter()
+        for pk in sample_ids:  # Sunday's run: each policy on the whole registry (a difference, little written)
+            services.rematch_policy(pk, TODAY)
+        took = time.perf_counter() - started
+        out["full"] = took * len(every) / len(sample_ids)
+        print(f"  full re-match (Sunday's run) of {len(sample_ids)} policies: {took:.1f} s, so about "
+              f"{out['full']:.0f} s for all {len(every)}  [{load()}]", flush=True)
     policies = list(Policy.objects.select_related("jurisdiction").order_by("pk"))
     picks = [policies[(i * 7) % len(policies)] for i in range(sample)]  # 7 is prime to the rules' cycle of 10
 
@@ -307,6 +316,8 @@ def measure_matching(pg: bool, sample: int) -> dict:
     print(f"  all matches of one enterprise ({len(policies)} candidate policies, the stored table): "
           f"{summary(times)}; matches {min(found)}–{max(found)}  [{load()}]", flush=True)
 
+    if not push:
+        return out
     started = time.perf_counter()
     with _today():
         told = pushes.push_due_policies(TODAY)
@@ -367,6 +378,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=10, help="policies and enterprises timed (default 10)")
     parser.add_argument("--database-url", help="an existing PostgreSQL database whose name contains 'bench'")
     parser.add_argument("--reuse", action="store_true", help="measure the data an earlier run left at --database-url")
+    parser.add_argument("--no-push", action="store_true", help="skip the push run (it writes a row per match)")
     args = parser.parse_args()
     pg = args.db == "postgresql"
     n = args.enterprises or (2_000_000 if pg else 5_000)
@@ -387,7 +399,7 @@ def main() -> None:
             print(f"  registry built in {build_registry(n, towns):.0f} s  [{load()}]", flush=True)
             with _today(hour=9):  # the policies' record written on the benchmark's day, before its re-match
                 print(f"  policies registered in {build_policies(count, district, towns):.1f} s", flush=True)
-        measure_matching(pg, args.sample)
+        measure_matching(pg, args.sample, push=not args.no_push)
         if not pg:
             measure_pages()
 
