@@ -80,7 +80,8 @@ class Clock:
         wall, cpu = time.perf_counter(), time.process_time()
         out = fn(*args)
         self.rows.append((label, time.perf_counter() - wall, time.process_time() - cpu))
-        print(f"{label}: {self.rows[-1][1]:.1f} s wall, {self.rows[-1][2]:.1f} s CPU", flush=True)
+        print(f"{label}: {self.rows[-1][1]:.1f} s wall, {self.rows[-1][2]:.1f} s CPU; "
+              f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
         return out
 
 
@@ -120,7 +121,7 @@ def main() -> None:
             from qinqing.hotissues import hotfile
 
             items = hotfile.read_messages(SOURCES[0])
-            issues = clock.step("附件3: textmodel hot (4,326 messages)", hotfile.ranked, items)
+            issues = clock.step("附件3: textmodel hot (4,326 messages: read, cluster, rank)", hotfile.ranked, items)
             print(f"附件3: {len(issues)} hot issues; top: {issues[0]['title']} ({issues[0]['count']} 条)")
 
 
