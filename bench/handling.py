@@ -132,7 +132,7 @@ def main():
     from django.db import connection
     from django.db.models import Count
     from django.test import Client
-    from django.test.utils import setup_test_environment
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
 
     from qinqing.accounts.models import Jurisdiction, Unit, User
@@ -216,13 +216,14 @@ def main():
             print(f"bulk dispatch round {round_ + 1}: only {len(numbers)} received demands left, stopped")
             break
         start, start_cpu, start_db = time.perf_counter(), time.process_time(), backend_cpu()
-        outcome = services.bulk_act(dispatcher, "dispatch", numbers, unit=target.pk, note="批量交办")
+        with CaptureQueriesContext(connection) as statements:
+            outcome = services.bulk_act(dispatcher, "dispatch", numbers, unit=target.pk, note="批量交办")
         elapsed, used, db = time.perf_counter() - start, time.process_time() - start_cpu, backend_cpu() - start_db
         failed = [r for r in outcome if not r.ok]
         bulk.append(elapsed)
         print(f"bulk dispatch of {len(numbers)} to {target.name}: {elapsed:.2f} s "
               f"({elapsed / len(numbers) * 1000:.1f} ms a demand; CPU: this process {used:.2f} s, its database backend "
-              f"{db:.2f} s), {len(failed)} failed"
+              f"{db:.2f} s), {len(statements) / len(numbers):.1f} statements a demand, {len(failed)} failed"
               + (f" (first: {failed[0].label})" if failed else ""), flush=True)
 
     print(f"\nsummary ({n:,} demands; load average at the end {os.getloadavg()} on {os.cpu_count()} cores)")
