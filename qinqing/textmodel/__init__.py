@@ -2,7 +2,9 @@
 (classifier) trained on the deployment's confirmed demands and versioned in the database (services), and
 the one suggestion path for the dispatch form, the API and the worker (suggest; intake files a demand by
 the administrators' keywords only, the model costing more than the rest of an intake). The worker that
-delivers a new demand's intake reads it (services.read_received): its MinHash signature goes into the
+delivers a new demand's intake reads it (services.read_received): its words are kept (reading: segmented
+once per demand, read again only when its text or the dictionary changes, so training and classifying in
+bulk never segment again), its MinHash signature goes into the
 duplicate index (duplicates: the demand page lists near-duplicates for 并单), and, if an administrator
 switched it on (Settings, audited), a confident lead-unit suggestion is dispatched by the system
 (services.auto_dispatch). Formal replies get advice before they are sent and are checked as they are sent
