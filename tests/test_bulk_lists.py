@@ -118,3 +118,16 @@ def test_the_ledger_with_its_tick_boxes_costs_the_same_queries_for_2_or_12_rows(
     few = _ledger_queries(client)
     _received(world, 10, "更多")
     assert _ledger_queries(client) == few
+
+
+def test_a_dispatcher_dispatches_ticked_rows_from_the_dispatch_inbox_and_comes_back_to_it(world):
+    fresh = _received(world, 2, "交办箱批量")
+    client = login(world.dispatcher)
+    html = client.get(reverse("demands:dispatch_inbox")).content.decode()
+    assert all(f'name="pick" value="{d.number}" form="bulk-form"' in html for d in fresh)
+    response = client.post(_bar_action(html), {"origin": "list", "action": "dispatch", "unit": world.bureau.pk,
+                                                "pick": [d.number for d in fresh]})
+    body = response.content.decode()
+    assert "批量交办到单位：成功2件" in body and f'href="{reverse("demands:dispatch_inbox")}"' in body
+    assert set(Demand.objects.filter(pk__in=[d.pk for d in fresh]).values_list("lead_unit", flat=True)) == {
+        world.bureau.pk}
