@@ -129,11 +129,13 @@ class Features(BaseEstimator, TransformerMixin):
             return None
         words = _tfidf(_remap(word_counts, word_map, len(self.word_names_)), self.word_idf_)
         offsets = np.cumsum([0] + [len(k) for k in chunk_keys])
-        chars = []
+        rows = []
         for n, counts in enumerate(chunk_counts):  # each chunk's own keys to the vocabulary's columns
-            chars.append(_tfidf(_remap(counts, char_map[column[offsets[n]:offsets[n + 1]].ravel()],
-                                       len(self.char_names_)), self.char_idf_))
-        return sp.hstack([words, sp.vstack(chars, format="csr")], format="csr")
+            chars = _tfidf(_remap(counts, char_map[column[offsets[n]:offsets[n + 1]].ravel()],
+                                  len(self.char_names_)), self.char_idf_)
+            chunk_counts[n] = None  # memory: a hundred thousand demands' counts are hundreds of megabytes
+            rows.append(sp.hstack([words[n * CHUNK:n * CHUNK + chars.shape[0]], chars], format="csr"))
+        return rows[0] if len(rows) == 1 else sp.vstack(rows, format="csr")
 
     def transform(self, docs):
         if "word_index_" not in self.__dict__:  # char_max beyond pairs, or a model pickled before the counting
