@@ -359,9 +359,11 @@ class PolicyMatch(models.Model):
     enterprise began to qualify with this group and estimate. Drafts are never stored (their page previews the
     rule live); a policy that stops being current loses its rows."""
 
-    policy = models.ForeignKey(Policy, models.CASCADE, related_name="matches", verbose_name="政策")
+    # no index of their own: the unique (policy, enterprise) and the (enterprise, policy) index serve both, and
+    # every index more is written for each of the tens of millions of rows
+    policy = models.ForeignKey(Policy, models.CASCADE, related_name="matches", verbose_name="政策", db_index=False)
     enterprise = models.ForeignKey("enterprises.Enterprise", models.CASCADE, related_name="policy_matches",
-                                   verbose_name="企业")
+                                   verbose_name="企业", db_index=False)
     matched_group = models.PositiveSmallIntegerField("符合的条件组", default=1)
     estimate = models.DecimalField("预计金额（万元）", max_digits=16, decimal_places=2, null=True, blank=True,
                                    help_text="空：按实际，或缺少计算所需的年度数据")
